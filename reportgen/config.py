@@ -1,0 +1,213 @@
+"""YAML config → typed, validated settings (mirrors ``config/default.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from reportgen.errors import ConfigError
+from reportgen.text import normalise_token, strip_text
+
+CANONICAL_TABLES = (
+    "carts",
+    "cart_items",
+    "orders",
+    "customers",
+    "products",
+    "events",
+    "experiment_sessions",
+    "experiments",
+    "campaigns",
+    "campaign_activity",
+)
+
+SEGMENT_COLUMNS = ("signup_channel", "loyalty_tier", "clv_bucket", "age_band")
+
+
+class _Strict(BaseModel):
+    """Base model: unknown keys are errors, values are immutable after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSettings(_Strict):
+    """Where the data lives and how its names map to the canonical tables."""
+
+    url: str | None = None
+    tables: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = Field(default_factory=dict)
+    views: dict[str, str] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("tables", "columns", "views", "files")
+    @classmethod
+    def _known_tables(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if name not in CANONICAL_TABLES:
+                raise ValueError(
+                    f"unknown canonical table {name!r}; expected one of {', '.join(CANONICAL_TABLES)}"
+                )
+        return value
+
+
+class ReportSettings(_Strict):
+    """How the report looks and where it is written."""
+
+    title: str = "Cart & customer behaviour"
+    author: str = "Growth & Retention analytics"
+    timezone: str = "UTC"
+    currency: str = "USD"
+    output: str = "reports"
+    templates: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; expected an IANA name such as Europe/London") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError(f"expected a 3-letter currency code such as EUR, found {value!r}")
+        return value.upper()
+
+
+def _default_event_types() -> dict[str, list[str]]:
+    return {
+        "view": ["view", "page_view", "product_view"],
+        "cart": ["cart", "add_to_cart"],
+        "remove": ["remove_from_cart", "remove"],
+        "purchase": ["purchase", "purchase_cart"],
+    }
+
+
+class Rules(_Strict):
+    """Every business rule of METRICS.md, with its default; printed in the Assumptions appendix."""
+
+    converted_statuses: list[str] = ["converted", "purchased", "completed", "checked_out", "ordered"]
+    abandoned_statuses: list[str] = ["abandoned", "emptied"]
+    open_statuses: list[str] = ["open", "active"]
+    duplicate_lines: Literal["sum", "max"] = "sum"
+    top_n: int = Field(10, ge=1, le=1000)
+    reengagement_days: int = Field(7, ge=0, le=365)
+    order_link: Literal["auto", "cart_id", "next_order"] = "auto"
+    event_types: dict[Literal["view", "cart", "remove", "purchase"], list[str]] = Field(
+        default_factory=_default_event_types
+    )
+    zero_purchase_min_views: int = Field(200, ge=1)
+    experiment_primary_metric: Literal["ctr", "add_to_cart_rate", "purchase_rate"] = "ctr"
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+    @field_validator("converted_statuses", "abandoned_statuses", "open_statuses")
+    @classmethod
+    def _normalise_statuses(cls, value: list[str]) -> list[str]:
+        return _normalised_list(value)
+
+    @field_validator("event_types")
+    @classmethod
+    def _normalise_event_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {kind: _normalised_list(names) for kind, names in value.items()}
+
+    @model_validator(mode="after")
+    def _statuses_disjoint(self) -> Rules:
+        seen: dict[str, str] = {}
+        for key in ("converted_statuses", "abandoned_statuses", "open_statuses"):
+            for status in getattr(self, key):
+                if status in seen:
+                    raise ValueError(f"status {status!r} is in both {seen[status]} and {key}")
+                seen[status] = key
+        return self
+
+
+def _normalised_list(values: list[str]) -> list[str]:
+    """Strip and lower-case rule values as the data is (METRICS.md §8), dropping empties."""
+    out: list[str] = []
+    for value in values:
+        token = normalise_token(value)
+        if token and token not in out:
+            out.append(token)
+    return out
+
+
+class Config(_Strict):
+    """A whole validated config; ``base_dir`` is where relative paths resolve."""
+
+    source: SourceSettings = Field(default_factory=SourceSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    segments: list[str] = ["signup_channel", "loyalty_tier", "clv_bucket"]
+    rules: Rules = Field(default_factory=Rules)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    origin: str = Field(default="<defaults>", exclude=True)
+
+    @field_validator("segments")
+    @classmethod
+    def _known_segments(cls, value: list[str]) -> list[str]:
+        cleaned = [strip_text(v) for v in value]
+        for column in cleaned:
+            if column not in SEGMENT_COLUMNS:
+                raise ValueError(
+                    f"unknown segment {column!r}; expected one of {', '.join(SEGMENT_COLUMNS)}"
+                )
+        return list(dict.fromkeys(cleaned))
+
+    def resolve(self, path: str) -> Path:
+        """Return ``path`` resolved against the config file's folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.report.output)
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", origin: str = "<dict>") -> Config:
+    """Validate a config mapping; ``origin`` names it in error messages."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level, found {type(data).__name__}")
+    try:
+        return Config.model_validate({**data, "base_dir": Path(base_dir).resolve(), "origin": origin})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: malformed YAML: {problem}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    return config_from_dict(data or {}, base_dir=path.parent, origin=str(path))
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    """Turn pydantic's errors into 'file: key.path: what was expected, found what'."""
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        found = error.get("input")
+        shown = "" if error["type"] in ("extra_forbidden", "missing") else f" (found {found!r})"
+        lines.append(f"{origin}: {key}: {message}{shown}")
+    return "; ".join(lines)
