@@ -1,0 +1,105 @@
+"""Run every section against the source and assemble ``metrics.json`` (METRICS.md §7)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from reportgen.config import Config
+from reportgen.errors import SourceError
+from reportgen.periods import Period, PeriodKind, latest_complete
+from reportgen.query import scalar
+from reportgen.sections import Section, all_sections
+from reportgen.sources import Source, open_source
+from reportgen.sqlexpr import Expr, register_functions
+
+
+def effective_rules(config: Config) -> dict[str, Any]:
+    """Return the full rule set in force, as metrics.json and the appendix show it."""
+    return {**config.rules.model_dump(mode="json"), "segments": list(config.segments)}
+
+
+def compute_metrics(config: Config, period: Period) -> dict[str, Any]:
+    """Compute every available section for ``period`` and its previous period."""
+    with open_source(config) as source:
+        register_functions(source.connection)
+        return _compute(source, config, period)
+
+
+def _compute(source: Source, config: Config, period: Period) -> dict[str, Any]:
+    metrics: dict[str, Any] = {
+        "period": period.as_json(),
+        "previous_period": period.previous().as_json(),
+        "rules": effective_rules(config),
+        "kpis": {"previous": {}},
+        "tables": {},
+        "data_quality": {},
+        "skipped": [],
+    }
+    computed = 0
+    for section in all_sections():
+        reason = _skip_reason(source, section)
+        if reason:
+            metrics["skipped"].append({"section": section.name, "reason": reason})
+            continue
+        result = section.compute(source, config, period)
+        metrics["kpis"].update(result.kpis)
+        metrics["kpis"]["previous"].update(result.previous_kpis)
+        metrics["tables"].update(result.tables)
+        metrics["data_quality"].update(result.data_quality)
+        metrics["skipped"].extend(result.skipped)
+        computed += 1
+    if not computed:
+        reasons = "; ".join(f"{s['section']}: {s['reason']}" for s in metrics["skipped"])
+        raise SourceError(f"{config.origin}: nothing to report ({reasons})")
+    return clean_json(metrics)
+
+
+def _skip_reason(source: Source, section: Section) -> str | None:
+    """Skip a section whose main table is absent; fail loudly when it is half there."""
+    main = section.tables[0]
+    if not source.has_table(main):
+        return f"no table {source.real_table_name(main)}"
+    problems = source.missing_columns(section.tables)
+    if problems:
+        raise SourceError(f"{source.config.origin}: " + "; ".join(problems))
+    return None
+
+
+def newest_local(config: Config) -> datetime | None:
+    """Return the newest carts.created_at in local time (for the default period)."""
+    with open_source(config) as source:
+        register_functions(source.connection)
+        if not source.has_table("carts"):
+            return None
+        carts = source.table("carts")
+        expr = Expr(source.dialect, config.report.timezone)
+        newest = scalar(source.connection, f"""
+            select max(local) from (
+                select {expr.local_ts('x')} as local
+                from (select {expr.strip(carts.columns['created_at'])} as x from {carts.sql}) s
+            ) parsed
+        """)
+    return datetime.strptime(newest, "%Y-%m-%d %H:%M:%S.%f") if newest else None
+
+
+def default_period(config: Config, kind: PeriodKind) -> Period:
+    """Return the last complete period before the newest cart."""
+    newest = newest_local(config)
+    if newest is None:
+        raise SourceError(f"{config.origin}: no parseable carts.created_at to choose a period from")
+    return latest_complete(kind, newest, config.report.timezone)
+
+
+def clean_json(value: Any) -> Any:
+    """Make a value JSON-safe: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,50 @@
+"""Run SQL text with bound parameters and get plain Python rows back."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def _prepare(sql: str, params: dict[str, Any]) -> sa.TextClause:
+    """Escape every colon that is not one of ``params`` (``'00:00'`` in a literal is not a bind)."""
+    names = "|".join(re.escape(name) for name in params) or "(?!)"
+    escaped = re.sub(rf":(?!(?:{names})\b)", r"\\:", sql)
+    clause = sa.text(escaped)
+    lists = [sa.bindparam(name, expanding=True) for name, v in params.items() if isinstance(v, list)]
+    return clause.bindparams(*lists) if lists else clause
+
+
+def execute(connection: Connection, sql: str, **params: Any) -> None:
+    """Run a statement that returns no rows."""
+    connection.execute(_prepare(sql, params), params)
+
+
+def rows(connection: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Run a query; return its rows as dicts with Decimals turned into floats."""
+    result = connection.execute(_prepare(sql, params), params)
+    keys = list(result.keys())
+    return [{k: _plain(v) for k, v in zip(keys, row, strict=True)} for row in result]
+
+
+def one(connection: Connection, sql: str, **params: Any) -> dict[str, Any]:
+    """Run a query expected to return exactly one row."""
+    found = rows(connection, sql, **params)
+    return found[0]
+
+
+def scalar(connection: Connection, sql: str, **params: Any) -> Any:
+    result = connection.execute(_prepare(sql, params), params).scalar()
+    return _plain(result)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value

@@ -1,0 +1,65 @@
+"""The report's sections: each one is a unit of queries, charts, template and recommendations.
+
+Adding a section means adding a package here and one line to ``SECTIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reportgen.config import Config
+    from reportgen.periods import Period
+    from reportgen.sources import Source
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One written recommendation, backed by the numbers that triggered it."""
+
+    section: str
+    headline: str
+    """An imperative sentence a director can act on."""
+    detail: str
+    """The numbers and the comparison behind it, formatted as the report shows them."""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """metrics.json keys (or table cells) and the values the rule read."""
+    priority: int = 50
+    """Lower comes first in the report."""
+
+
+@dataclass(frozen=True)
+class SectionResult:
+    """What a section computed for one period: merged into metrics.json."""
+
+    kpis: dict[str, Any]
+    previous_kpis: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]]
+    data_quality: dict[str, Any]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A report section: how to compute it, draw it, word it and lay it out."""
+
+    name: str
+    title: str
+    tables: tuple[str, ...]
+    """Canonical tables this section needs; it is skipped when they are missing."""
+    compute: Callable[[Source, Config, Period], SectionResult]
+    charts: Callable[[dict[str, Any], str], dict[str, str]]
+    """(metrics, currency) → {chart name: inline SVG}."""
+    recommend: Callable[[dict[str, Any], str], list[Recommendation]]
+    """(metrics, currency) → recommendations."""
+    template: str
+    """The Jinja partial that lays the section out."""
+
+
+def all_sections() -> list[Section]:
+    """Return the registered sections in report order."""
+    from reportgen.sections import carts
+
+    return [carts.SECTION]

@@ -1,0 +1,32 @@
+"""The cart & customer behaviour section (METRICS.md §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen.sections import Recommendation, Section
+from reportgen.sections.carts.compute import compute
+
+
+def _charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
+    # Imported on use: computing metrics must not pay for Altair and vl-convert.
+    from reportgen.sections.carts.charts import build_charts
+
+    return build_charts(metrics, currency)
+
+
+def _recommend(metrics: dict[str, Any], currency: str) -> list[Recommendation]:
+    from reportgen.sections.carts.recommend import recommend
+
+    return recommend(metrics, currency)
+
+
+SECTION = Section(
+    name="carts",
+    title="Cart & customer behaviour",
+    tables=("carts", "cart_items", "orders"),
+    compute=compute,
+    charts=_charts,
+    recommend=_recommend,
+    template="sections/_carts.html",
+)

@@ -1,0 +1,386 @@
+"""Cart KPIs and tables from the prepared temp tables (METRICS.md §3)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from reportgen.config import Config
+from reportgen.periods import Period
+from reportgen.query import one, rows, scalar
+from reportgen.sections import SectionResult
+from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare
+from reportgen.sources import Source
+from reportgen.sqlexpr import Expr
+
+HIST_BUCKETS = (("<1d", 0, 1), ("1d", 1, 2), ("2-3d", 2, 4), ("4-7d", 4, 8), ("8-14d", 8, 15),
+                ("15d+", 15, float("inf")))
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """Return numerator / denominator, or None on a zero denominator (METRICS.md §7)."""
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def compute(source: Source, config: Config, period: Period) -> SectionResult:
+    """Compute every cart KPI, table and data-quality count for ``period``."""
+    expr = Expr(source.dialect, config.report.timezone)
+    prepared = prepare(source, expr, config, period)
+    conn = source.connection
+    kpis = _kpis(conn, config, prepared, "cur")
+    previous = _kpis(conn, config, prepared, "prev")
+    links = kpis.pop("_links")
+    previous.pop("_links")
+    top_n = config.rules.top_n
+    tables: dict[str, list[dict[str, Any]]] = {
+        "carts.funnel_trend": _funnel_trend(conn, period),
+        "carts.top_abandoned_skus": _top_skus(conn, kpis["carts.abandoned_cart_value"], top_n),
+        "carts.top_abandoned_categories": _top_categories(
+            conn, kpis["carts.abandoned_cart_value"], top_n
+        ),
+    }
+    for name in prepared.segments:
+        tables[f"carts.segment.{name}"] = _segment_table(conn, name)
+    tables["carts.savable_customers"] = _savable(conn, prepared.segments)
+    tables["carts.time_to_order_hist"] = links["hist"]
+    quality = _quality(conn, source, expr, prepared, links)
+    skipped = [
+        {"section": f"carts.segment.{name}", "reason": _missing_reason(prepared, name)}
+        for name in prepared.missing_segments
+    ]
+    if not prepared.has_products:
+        skipped.append({"section": "carts.products",
+                        "reason": "no table products: SKU names are null, categories Unknown"})
+    return SectionResult(kpis, previous, tables, quality, skipped)
+
+
+def _missing_reason(prepared: Prepared, name: str) -> str:
+    if not prepared.has_customers:
+        return "no table customers: every cart is in segment Unknown"
+    column = "age" if name == "age_band" else name
+    return f"column {column} missing from customers: every cart is in segment Unknown"
+
+
+def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
+    counts = one(conn, """
+        select count(*) as total,
+               sum(case when status_rank = 1 then 1 else 0 end) as converted,
+               sum(case when status_rank = 2 then 1 else 0 end) as abandoned,
+               sum(case when status_rank = 3 then 1 else 0 end) as open,
+               sum(case when status_rank = 4 then 1 else 0 end) as other,
+               sum(case when status_rank = 2 then value else 0 end) as abandoned_value,
+               sum(case when status_rank = 1 then value else 0 end) as converted_value
+        from rg_pc where which = :which
+    """, which=which)
+    total = counts["total"] or 0
+    converted, abandoned = counts["converted"] or 0, counts["abandoned"] or 0
+    abandoned_value = float(counts["abandoned_value"] or 0)
+    reengagement = one(conn, """
+        select count(*) as abandoners, coalesce(sum(reengaged), 0) as reengaged
+        from rg_abandoners where which = :which
+    """, which=which)
+    links = _time_to_order(conn, config, prepared, which)
+    return {
+        "carts.carts_total": total,
+        "carts.carts_converted": converted,
+        "carts.carts_abandoned": abandoned,
+        "carts.carts_open": counts["open"] or 0,
+        "carts.carts_other": counts["other"] or 0,
+        "carts.cart_conversion_rate": ratio(converted, total),
+        "carts.abandonment_rate": ratio(abandoned, total),
+        "carts.abandoned_cart_value": abandoned_value,
+        "carts.avg_abandoned_cart_value": ratio(abandoned_value, abandoned),
+        "carts.converted_cart_value": float(counts["converted_value"] or 0),
+        "carts.abandoners": reengagement["abandoners"],
+        "carts.reengaged": reengagement["reengaged"],
+        "carts.reengagement_rate": ratio(reengagement["reengaged"], reengagement["abandoners"]),
+        "carts.reengagement_immature_carts": _immature(conn, config, prepared, which),
+        "carts.median_time_to_order_days": links["median"],
+        "carts.p90_time_to_order_days": links["p90"],
+        "carts.mean_time_to_order_days": links["mean"],
+        "carts.converted_unlinked": links["unlinked"],
+        "_links": links,
+    }
+
+
+def _immature(conn, config: Config, prepared: Prepared, which: str) -> int:
+    """Count abandoned carts whose re-engagement window ends after the newest order."""
+    days = config.rules.reengagement_days
+    if prepared.date_only:
+        condition = "day + :n > (select max(day) from rg_orders)"
+    else:
+        condition = "epoch_us + :n_us > (select max(epoch_us) from rg_orders)"
+    return scalar(conn, f"""
+        select count(*) from rg_pc
+        where which = :which and status_rank = 2 and {condition}
+    """, which=which, n=days, n_us=days * DAY_US) or 0
+
+
+def _time_to_order(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
+    """Link converted carts to orders (rules.order_link) and summarise the delays."""
+    mode = config.rules.order_link
+    unit, key = ("day", "day") if prepared.date_only else ("epoch_us", "epoch_us")
+    use_cart_id = prepared.has_order_cart_id and mode in ("auto", "cart_id")
+    use_next = mode in ("auto", "next_order")
+    cart_part = (
+        f"""(select min(o.{key}) from rg_orders o
+              where o.cart_id = p.cart_id and o.{key} >= p.{key}) as by_cart,
+            case when exists (select 1 from rg_orders o where o.cart_id = p.cart_id)
+                 then 1 else 0 end as has_cart_orders"""
+        if use_cart_id
+        else "null as by_cart, 0 as has_cart_orders"
+    )
+    pool = "o.cart_id is null and " if mode == "auto" and prepared.has_order_cart_id else ""
+    next_part = (
+        f"""(select min(o.{key}) from rg_orders o
+              where {pool}o.customer_id = p.customer_id and o.{key} >= p.{key}) as by_next"""
+        if use_next
+        else "null as by_next"
+    )
+    found = rows(conn, f"""
+        select p.{unit} as start, {cart_part}, {next_part}
+        from rg_pc p where p.which = :which and p.status_rank = 1
+    """, which=which)
+    durations: list[float] = []
+    by_cart = by_next = before = unlinked = 0
+    for row in found:
+        if row["has_cart_orders"]:
+            if row["by_cart"] is None:
+                before += 1
+                continue
+            end, by_cart = row["by_cart"], by_cart + 1
+        elif row["by_next"] is not None:
+            end, by_next = row["by_next"], by_next + 1
+        else:
+            unlinked += 1
+            continue
+        if prepared.date_only:
+            durations.append(float(end - row["start"]))
+        else:
+            durations.append((end - row["start"]) / DAY_US)
+    values = np.array(durations, dtype=float)
+    hist = [
+        {"bucket": label, "carts": int(((values >= low) & (values < high)).sum())}
+        for label, low, high in HIST_BUCKETS
+    ]
+    return {
+        "median": float(np.percentile(values, 50)) if len(values) else None,
+        "p90": float(np.percentile(values, 90)) if len(values) else None,
+        "mean": float(values.mean()) if len(values) else None,
+        "unlinked": unlinked,
+        "before": before,
+        "by_cart": by_cart,
+        "by_next": by_next,
+        "hist": hist,
+    }
+
+
+def _funnel_trend(conn, period: Period) -> list[dict[str, Any]]:
+    """Return the trend table: SQL counts per local day, bucketed here."""
+    per_day = rows(conn, """
+        select substr(local, 1, 10) as day, count(*) as total,
+               sum(case when status_rank = 1 then 1 else 0 end) as converted,
+               sum(case when status_rank = 2 then 1 else 0 end) as abandoned,
+               sum(case when status_rank = 3 then 1 else 0 end) as open,
+               sum(case when status_rank = 4 then 1 else 0 end) as other
+        from rg_pc where which = 'cur' group by substr(local, 1, 10)
+    """)
+    starts = period.buckets()
+    table = {
+        start: {"bucket_start": start.isoformat(), "carts_total": 0, "converted": 0,
+                "abandoned": 0, "open": 0, "other": 0}
+        for start in starts
+    }
+    for row in per_day:
+        start = _bucket_of(date.fromisoformat(row["day"]), period)
+        bucket = table[start]
+        bucket["carts_total"] += row["total"]
+        for name in ("converted", "abandoned", "open", "other"):
+            bucket[name] += row[name] or 0
+    for bucket in table.values():
+        bucket["conversion_rate"] = ratio(bucket["converted"], bucket["carts_total"])
+    return [table[start] for start in starts]
+
+
+def _bucket_of(day: date, period: Period) -> date:
+    unit = period.bucket_unit
+    if unit == "day":
+        return day
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def sort_ids(values: list[Any]) -> tuple[bool, list[Any]]:
+    """Return whether the ids are all integers, and the ids as output (ints when they are)."""
+    texts = [v for v in values if v is not None]
+    numeric = bool(texts) and all(_is_int_text(v) for v in texts)
+    return numeric, [int(v) if numeric and v is not None else v for v in values]
+
+
+def _is_int_text(value: Any) -> bool:
+    text = str(value)
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isdigit() and str(int(text)) == text
+
+
+def _id_sort_key(numeric: bool):
+    def key(value: Any) -> Any:
+        return int(value) if numeric else str(value)
+    return key
+
+
+def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
+    found = rows(conn, """
+        select l.product_id, pr.name, coalesce(pr.category, 'Unknown') as category,
+               count(distinct l.cart_id) as carts, sum(l.qty) as units,
+               sum(l.value) as abandoned_value
+        from rg_lines l
+        join rg_pc p on p.cart_id = l.cart_id
+        left join rg_products pr on pr.product_id = l.product_id
+        where p.which = 'cur' and p.status_rank = 2 and l.valid = 1
+          and l.product_id is not null
+        group by l.product_id, pr.name, pr.category
+    """)
+    numeric, _ = sort_ids([r["product_id"] for r in found])
+    key = _id_sort_key(numeric)
+    found.sort(key=lambda r: (-r["abandoned_value"], key(r["product_id"])))
+    out = []
+    for row in found[:top_n]:
+        row["product_id"] = int(row["product_id"]) if numeric else row["product_id"]
+        row["abandoned_value"] = float(row["abandoned_value"])
+        row["share"] = ratio(row["abandoned_value"], abandoned_value)
+        out.append({k: row[k] for k in ("product_id", "name", "category", "carts", "units",
+                                        "abandoned_value", "share")})
+    return out
+
+
+def _top_categories(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
+    found = rows(conn, """
+        select coalesce(pr.category, 'Unknown') as category,
+               count(distinct l.cart_id) as carts, sum(l.qty) as units,
+               sum(l.value) as abandoned_value
+        from rg_lines l
+        join rg_pc p on p.cart_id = l.cart_id
+        left join rg_products pr on pr.product_id = l.product_id
+        where p.which = 'cur' and p.status_rank = 2 and l.valid = 1
+        group by coalesce(pr.category, 'Unknown')
+    """)
+    found.sort(key=lambda r: (-r["abandoned_value"], r["category"]))
+    for row in found:
+        row["abandoned_value"] = float(row["abandoned_value"])
+        row["share"] = ratio(row["abandoned_value"], abandoned_value)
+    return found[:top_n]
+
+
+def _segment_table(conn, name: str) -> list[dict[str, Any]]:
+    column = f"seg_{name}"
+    carts = rows(conn, f"""
+        select {column} as segment, count(*) as carts_total,
+               sum(case when status_rank = 1 then 1 else 0 end) as converted,
+               sum(case when status_rank = 2 then 1 else 0 end) as abandoned,
+               sum(case when status_rank = 2 then value else 0 end) as abandoned_value
+        from rg_pc where which = 'cur' group by {column}
+    """)
+    people = {
+        r["segment"]: r
+        for r in rows(conn, f"""
+            select {column} as segment, count(*) as abandoners, sum(reengaged) as reengaged
+            from rg_abandoners where which = 'cur' group by {column}
+        """)
+    }
+    table = []
+    for row in carts:
+        seen = people.get(row["segment"], {})
+        abandoners, reengaged = seen.get("abandoners", 0), seen.get("reengaged", 0) or 0
+        table.append({
+            "segment": str(row["segment"]),
+            "carts_total": row["carts_total"],
+            "cart_conversion_rate": ratio(row["converted"], row["carts_total"]),
+            "abandonment_rate": ratio(row["abandoned"], row["carts_total"]),
+            "abandoned_value": float(row["abandoned_value"] or 0),
+            "abandoners": abandoners,
+            "reengaged": reengaged,
+            "reengagement_rate": ratio(reengaged, abandoners),
+        })
+    table.sort(key=lambda r: (-r["carts_total"], r["segment"]))
+    return table
+
+
+def _savable(conn, segments: tuple[str, ...]) -> list[dict[str, Any]]:
+    columns = "".join(f", seg_{name} as {name}" for name in segments)
+    found = rows(conn, f"""
+        select customer_id{columns}, abandoned_carts, abandoned_value
+        from rg_abandoners where which = 'cur' and reengaged = 0
+    """)
+    numeric, _ = sort_ids([r["customer_id"] for r in found])
+    key = _id_sort_key(numeric)
+    found.sort(key=lambda r: (-r["abandoned_value"], key(r["customer_id"])))
+    for row in found:
+        row["abandoned_value"] = float(row["abandoned_value"])
+        if numeric:
+            row["customer_id"] = int(row["customer_id"])
+    return found
+
+
+def _quality(conn, source: Source, expr: Expr, prepared: Prepared,
+             links: dict[str, Any]) -> dict[str, Any]:
+    carts = source.table("carts")
+    items = source.table("cart_items")
+    period_carts = one(conn, """
+        select sum(case when n_rows > 1 then 1 else 0 end) as duplicate_ids,
+               sum(n_rows - 1) as duplicate_rows,
+               sum(case when valid_lines = 0 then 1 else 0 end) as without_lines,
+               sum(case when customer_id is null then 1 else 0 end) as null_customer,
+               sum(case when customer_id is not null and known_customer = 0 then 1 else 0 end)
+                   as unknown_customer
+        from rg_pc where which = 'cur'
+    """)
+    lines = one(conn, """
+        select sum(case when l.n_rows > 1 then 1 else 0 end) as duplicate_lines,
+               sum(case when l.valid = 0 then 1 else 0 end) as invalid_lines
+        from rg_lines l join rg_pc p on p.cart_id = l.cart_id where p.which = 'cur'
+    """)
+    other = rows(conn, """
+        select coalesce(status_norm, 'NULL') as status, count(*) as carts
+        from rg_pc where which = 'cur' and status_rank = 4
+        group by coalesce(status_norm, 'NULL') order by 2 desc, 1
+    """)
+    c, i = carts.columns, items.columns
+    return {
+        "carts.null_cart_ids": scalar(
+            conn, f"select count(*) from {carts.sql} where {expr.id_text(c['cart_id'])} is null"
+        ),
+        "carts.duplicate_cart_ids": period_carts["duplicate_ids"] or 0,
+        "carts.duplicate_cart_rows": period_carts["duplicate_rows"] or 0,
+        "carts.other_statuses": {r["status"]: r["carts"] for r in other},
+        "carts.duplicate_lines": lines["duplicate_lines"] or 0,
+        "carts.invalid_lines": lines["invalid_lines"] or 0,
+        "carts.orphan_lines": scalar(conn, f"""
+            select count(*) from (
+                select distinct {expr.id_text(i['cart_id'])} as cart_id,
+                                {expr.id_text(i['product_id'])} as product_id
+                from {items.sql} ci
+                where not exists (select 1 from rg_carts c where c.cart_raw = ci.{i['cart_id']})
+            ) orphans
+        """),
+        "carts.carts_without_lines": period_carts["without_lines"] or 0,
+        "carts.null_customer_carts": period_carts["null_customer"] or 0,
+        "carts.unknown_customer_carts": period_carts["unknown_customer"] or 0,
+        "carts.order_before_cart": links["before"],
+        "carts.linked_by_cart_id": links["by_cart"],
+        "carts.linked_by_next_order": links["by_next"],
+        "carts.duplicate_customer_ids": scalar(
+            conn, "select count(*) from rg_customers where n_rows > 1"
+        ),
+        "carts.duplicate_product_ids": scalar(
+            conn, "select count(*) from rg_products where n_rows > 1"
+        ),
+        "carts.unparsed_created_at": scalar(
+            conn, "select count(*) from rg_carts_all where local is null"
+        ),
+    }

@@ -1,0 +1,40 @@
+"""The cart section's KPIs: how each is labelled, formatted and which direction is good."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """How a metrics.json KPI is shown."""
+
+    key: str
+    label: str
+    kind: Literal["number", "rate", "money", "days"]
+    better: Literal["up", "down", "neutral"] = "neutral"
+    headline: bool = False
+    """Shown on the cover and in the email."""
+
+
+CART_KPIS: tuple[KpiSpec, ...] = (
+    KpiSpec("carts.carts_total", "Carts created", "number", "up", headline=True),
+    KpiSpec("carts.cart_conversion_rate", "Cart conversion rate", "rate", "up", headline=True),
+    KpiSpec("carts.abandonment_rate", "Abandonment rate", "rate", "down", headline=True),
+    KpiSpec("carts.abandoned_cart_value", "Abandoned cart value", "money", "down", headline=True),
+    KpiSpec("carts.reengagement_rate", "7-day re-engagement rate", "rate", "up", headline=True),
+    KpiSpec("carts.median_time_to_order_days", "Median time to order", "days", "down", headline=True),
+    KpiSpec("carts.carts_converted", "Converted carts", "number", "up"),
+    KpiSpec("carts.carts_abandoned", "Abandoned carts", "number", "down"),
+    KpiSpec("carts.carts_open", "Open carts", "number"),
+    KpiSpec("carts.carts_other", "Carts with other statuses", "number"),
+    KpiSpec("carts.avg_abandoned_cart_value", "Average abandoned cart", "money", "down"),
+    KpiSpec("carts.converted_cart_value", "Converted cart value", "money", "up"),
+    KpiSpec("carts.abandoners", "Abandoners", "number", "down"),
+    KpiSpec("carts.reengaged", "Re-engaged abandoners", "number", "up"),
+    KpiSpec("carts.reengagement_immature_carts", "Abandoned carts still in their window", "number"),
+    KpiSpec("carts.p90_time_to_order_days", "90th percentile time to order", "days", "down"),
+    KpiSpec("carts.mean_time_to_order_days", "Mean time to order", "days", "down"),
+    KpiSpec("carts.converted_unlinked", "Converted carts with no linked order", "number", "down"),
+)

@@ -1,0 +1,507 @@
+"""Turn the cart section's metrics into recommendations a director can act on.
+
+Each rule is a small function ``(metrics, currency) -> Recommendation | None`` listed in
+``RULES``; adding a rule is adding one function there. A rule reads only ``metrics.json``
+(docs/metrics-carts.md), formats every number with ``reportgen.formatters`` so the text
+says what the tables show, and simply does not fire when what it needs is missing, empty
+or null. Thresholds and priorities are the constants below (lower priority comes first).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from reportgen.formatters import fmt_days, fmt_delta, fmt_money, fmt_number, fmt_percent
+from reportgen.sections import Recommendation
+
+SECTION = "carts"
+
+# Thresholds. Rates and shares are fractions, as in metrics.json (0.05 = 5 pp or 5%).
+SEGMENT_MIN_GAP = 0.05
+"""A segment's abandonment rate must exceed the overall rate by at least this much."""
+SEGMENT_MIN_SHARE = 0.05
+"""A segment must hold at least this share of all carts ..."""
+SEGMENT_MIN_CARTS = 30
+"""... and at least this many carts."""
+UNTARGETABLE_SEGMENTS = frozenset({"Unknown"})
+"""Segment values nobody can target (no customer row or no value)."""
+TOP_SKU_MIN_SHARE = 0.05
+"""The top SKU is named when it carries at least this share of abandoned value."""
+TOP_CATEGORY_MIN_SHARE = 0.20
+"""The top category is named when it carries at least this share of abandoned value."""
+REENGAGEMENT_CHANGE = 0.02
+"""A change in re-engagement rate vs the previous period worth reporting (2 pp)."""
+ABANDONMENT_CHANGE = 0.02
+"""A change in abandonment rate vs the previous period worth reporting (2 pp)."""
+SAVABLE_MIN_CUSTOMERS = 1
+"""The win-back list is recommended from this many savable customers."""
+SAVABLE_NAMED = 3
+"""How many savable customers are named, largest abandoned value first."""
+SLOW_P90_DAYS = 3.0
+"""A 90th percentile time to order above this many days calls for later reminders."""
+UNLINKED_MAX_SHARE = 0.05
+"""Converted carts with no linked order above this share call for a tracking fix."""
+DEFAULT_REENGAGEMENT_DAYS = 7
+"""METRICS.md §3 default, used when metrics.json carries no ``rules.reengagement_days``."""
+EPSILON = 1e-9
+"""Slack for "at least" comparisons, so 0.69 - 0.64 counts as 5 pp."""
+
+# Priorities: lower comes first in the report.
+PRIORITY_EMPTY_PERIOD = 0
+PRIORITY_ABANDONMENT_WORSE = 10
+PRIORITY_WORST_SEGMENT = 20
+PRIORITY_REENGAGEMENT_FELL = 25
+PRIORITY_SAVABLE_CUSTOMERS = 30
+PRIORITY_TOP_SKU = 40
+PRIORITY_TOP_CATEGORY = 45
+PRIORITY_SLOW_TIME_TO_ORDER = 50
+PRIORITY_UNLINKED_ORDERS = 55
+PRIORITY_REENGAGEMENT_ROSE = 65
+PRIORITY_ABANDONMENT_BETTER = 70
+PRIORITY_IMMATURE_WINDOW = 90
+
+Metrics = dict[str, Any]
+Rule = Callable[[Metrics, str], Recommendation | None]
+
+
+# Reading metrics.json without ever raising.
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    """Return ``value`` if it is a dict, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: object) -> int | float | None:
+    """Return ``value`` if it is a finite number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _kpi(metrics: Metrics, key: str) -> int | float | None:
+    """Return a current-period KPI, or None when missing or null."""
+    return _number(_mapping(_mapping(metrics).get("kpis")).get(key))
+
+
+def _previous_kpi(metrics: Metrics, key: str) -> int | float | None:
+    """Return a previous-period KPI, or None when missing or null."""
+    previous = _mapping(_mapping(_mapping(metrics).get("kpis")).get("previous"))
+    return _number(previous.get(key))
+
+
+def _rows(metrics: Metrics, table: str) -> list[dict[str, Any]]:
+    """Return a table's rows (a non-dict row becomes ``{}`` so indices still match)."""
+    rows = _mapping(_mapping(metrics).get("tables")).get(table)
+    if not isinstance(rows, list):
+        return []
+    return [_mapping(row) for row in rows]
+
+
+def _label(value: object) -> str:
+    """Return a table value as display text; missing or blank is ``Unknown``."""
+    text = "" if value is None else str(value).strip()
+    return text or "Unknown"
+
+
+def _period(metrics: Metrics, key: str, fallback: str) -> str:
+    """Return ``in 2026-10`` for a period's label, or the fallback phrase."""
+    label = _mapping(_mapping(metrics).get(key)).get("label")
+    return f"in {label}" if label else fallback
+
+
+def _reengagement_days(metrics: Metrics) -> int:
+    """Return the re-engagement window in days from the rules in force."""
+    days = _number(_mapping(_mapping(metrics).get("rules")).get("reengagement_days"))
+    return int(days) if days is not None else DEFAULT_REENGAGEMENT_DAYS
+
+
+def _at_least(value: float, threshold: float) -> bool:
+    """Return whether ``value >= threshold``, tolerating float noise."""
+    return value >= threshold - EPSILON
+
+
+def _rate_comparison(metrics: Metrics, current: float, previous: float) -> str:
+    """Return ``from 60.0% in 2026-09 to 64.0% (+4.0 pp)``."""
+    before = _period(metrics, "previous_period", "in the previous period")
+    change = fmt_delta(current, previous, "rate")
+    return f"from {fmt_percent(previous)} {before} to {fmt_percent(current)} ({change})"
+
+
+def _recommendation(
+    headline: str, detail: str, evidence: dict[str, Any], priority: int
+) -> Recommendation:
+    """Return a cart-section recommendation."""
+    return Recommendation(SECTION, headline, detail, evidence, priority)
+
+
+# The rules, in the order they break priority ties.
+
+
+def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Say there is nothing to analyse when the period has no carts."""
+    total = _kpi(metrics, "carts.carts_total")
+    if total is not None and total > 0:
+        return None
+    period = _period(metrics, "period", "in this period")
+    if total is None:
+        detail = f"The cart section has no count of carts created {period}."
+    else:
+        detail = f"No carts were created {period}, so there is no cart activity to analyse."
+    return _recommendation(
+        "Check the cart data feed before reading this section.",
+        f"{detail} Confirm that the carts table is still being loaded.",
+        {"carts.carts_total": total},
+        PRIORITY_EMPTY_PERIOD,
+    )
+
+
+def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Flag an abandonment rate that moved by 2 pp or more since the previous period."""
+    current = _kpi(metrics, "carts.abandonment_rate")
+    previous = _previous_kpi(metrics, "carts.abandonment_rate")
+    if current is None or previous is None:
+        return None
+    change = current - previous
+    if not _at_least(abs(change), ABANDONMENT_CHANGE):
+        return None
+    comparison = _rate_comparison(metrics, current, previous)
+    evidence = {
+        "carts.abandonment_rate": current,
+        "previous.carts.abandonment_rate": previous,
+    }
+    abandoned = _kpi(metrics, "carts.carts_abandoned")
+    total = _kpi(metrics, "carts.carts_total")
+    value = _kpi(metrics, "carts.abandoned_cart_value")
+    volume = ""
+    if abandoned is not None and total is not None:
+        volume = f"; {fmt_number(abandoned)} of {fmt_number(total)} carts were abandoned"
+        evidence |= {"carts.carts_abandoned": abandoned, "carts.carts_total": total}
+        if value is not None:
+            volume += f", worth {fmt_money(value, currency)}"
+            evidence["carts.abandoned_cart_value"] = value
+    if change > 0:
+        return _recommendation(
+            "Find what pushed cart abandonment up and fix it first.",
+            f"The abandonment rate rose {comparison}{volume}. Check recent changes to "
+            "checkout, prices, shipping costs and stock.",
+            evidence,
+            PRIORITY_ABANDONMENT_WORSE,
+        )
+    return _recommendation(
+        "Keep the changes that lowered cart abandonment.",
+        f"The abandonment rate fell {comparison}{volume}. Note what changed in checkout, "
+        "offers and reminders so it is not undone.",
+        evidence,
+        PRIORITY_ABANDONMENT_BETTER,
+    )
+
+
+def worst_segment(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Name the segment (across all segment tables) that abandons most above the overall."""
+    overall = _kpi(metrics, "carts.abandonment_rate")
+    total = _kpi(metrics, "carts.carts_total")
+    if overall is None or not total:
+        return None
+    worst: tuple[float, float, str, int, dict[str, Any]] | None = None
+    tables = _mapping(_mapping(metrics).get("tables"))
+    for table in tables:
+        if not isinstance(table, str) or not table.startswith("carts.segment."):
+            continue
+        for index, row in enumerate(_rows(metrics, table)):
+            rate = _number(row.get("abandonment_rate"))
+            carts = _number(row.get("carts_total"))
+            if rate is None or carts is None or carts < SEGMENT_MIN_CARTS:
+                continue
+            if not _at_least(carts / total, SEGMENT_MIN_SHARE):
+                continue
+            if _label(row.get("segment")) in UNTARGETABLE_SEGMENTS:
+                continue
+            if not _at_least(rate - overall, SEGMENT_MIN_GAP):
+                continue
+            # Highest rate wins; on a tie the larger segment, then the first listed.
+            if worst is None or (rate, carts) > (worst[0], worst[1]):
+                worst = (rate, carts, table, index, row)
+    if worst is None:
+        return None
+    rate, carts, table, index, row = worst
+    segment = _label(row.get("segment"))
+    dimension = table.removeprefix("carts.segment.").replace("_", " ")
+    cell = f"{table}[{index}]"
+    evidence: dict[str, Any] = {
+        f"{cell}.segment": row.get("segment"),
+        f"{cell}.abandonment_rate": rate,
+        f"{cell}.carts_total": carts,
+        "carts.abandonment_rate": overall,
+        "carts.carts_total": total,
+    }
+    detail = (
+        f"Their abandonment rate is {fmt_percent(rate)} against {fmt_percent(overall)} "
+        f"overall ({fmt_delta(rate, overall, 'rate')}, {fmt_number(carts)} carts)"
+    )
+    value = _number(row.get("abandoned_value"))
+    if value is not None:
+        detail += f"; they left {fmt_money(value, currency)} in abandoned carts"
+        evidence[f"{cell}.abandoned_value"] = value
+    return _recommendation(
+        f"Target {segment} cart abandoners ({dimension}) with a dedicated recovery offer.",
+        f"{detail}.",
+        evidence,
+        PRIORITY_WORST_SEGMENT,
+    )
+
+
+def reengagement_change(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Flag a re-engagement rate that moved by 2 pp or more since the previous period."""
+    current = _kpi(metrics, "carts.reengagement_rate")
+    previous = _previous_kpi(metrics, "carts.reengagement_rate")
+    if current is None or previous is None:
+        return None
+    change = current - previous
+    if not _at_least(abs(change), REENGAGEMENT_CHANGE):
+        return None
+    days = _reengagement_days(metrics)
+    comparison = _rate_comparison(metrics, current, previous)
+    evidence: dict[str, Any] = {
+        "carts.reengagement_rate": current,
+        "previous.carts.reengagement_rate": previous,
+        "rules.reengagement_days": days,
+    }
+    reengaged = _kpi(metrics, "carts.reengaged")
+    abandoners = _kpi(metrics, "carts.abandoners")
+    volume = ""
+    if reengaged is not None and abandoners is not None:
+        volume = f"; {fmt_number(reengaged)} of {fmt_number(abandoners)} abandoners ordered again"
+        evidence |= {"carts.reengaged": reengaged, "carts.abandoners": abandoners}
+    if change < 0:
+        return _recommendation(
+            "Strengthen the cart win-back flow.",
+            f"{days}-day re-engagement fell {comparison}{volume}. Check that reminder "
+            "emails are still sent and review their timing and offer.",
+            evidence,
+            PRIORITY_REENGAGEMENT_FELL,
+        )
+    return _recommendation(
+        "Keep the cart win-back flow as it is now.",
+        f"{days}-day re-engagement rose {comparison}{volume}. Note what changed in the "
+        "reminders so it is kept.",
+        evidence,
+        PRIORITY_REENGAGEMENT_ROSE,
+    )
+
+
+def savable_customers(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Size the win-back list: abandoners who have not ordered, and the value they left."""
+    # A cart with no customer is never savable (METRICS.md §8): such a row is not counted.
+    rows = [
+        (index, row, _number(row.get("abandoned_value")))
+        for index, row in enumerate(_rows(metrics, "carts.savable_customers"))
+        if row.get("customer_id") is not None
+    ]
+    if len(rows) < SAVABLE_MIN_CUSTOMERS:
+        return None
+    total = math.fsum(value for _, _, value in rows if value is not None)
+    # The table is ordered by value already; a stable sort keeps its tie order.
+    valued = [item for item in rows if item[2] is not None]
+    top = sorted(valued, key=lambda item: -item[2])[:SAVABLE_NAMED]
+    count = len(rows)
+    customers = "customer" if count == 1 else "customers"
+    evidence: dict[str, Any] = {
+        "carts.savable_customers (rows)": count,
+        "carts.savable_customers (sum of abandoned_value)": total,
+    }
+    named = []
+    for index, row, value in top:
+        named.append(f"{_label(row.get('customer_id'))} ({fmt_money(value, currency)})")
+        evidence[f"carts.savable_customers[{index}].customer_id"] = row.get("customer_id")
+        evidence[f"carts.savable_customers[{index}].abandoned_value"] = value
+    detail = (
+        f"{fmt_number(count)} {customers} abandoned a cart and did not order within "
+        f"{_reengagement_days(metrics)} days, leaving {fmt_money(total, currency)} in their carts."
+    )
+    if len(named) == 1:
+        detail += f" Start with customer {named[0]}."
+    elif named:
+        detail += f" Start with customers {', '.join(named[:-1])} and {named[-1]}."
+    return _recommendation(
+        f"Send a win-back offer to the {fmt_number(count)} savable {customers}.",
+        detail,
+        evidence,
+        PRIORITY_SAVABLE_CUSTOMERS,
+    )
+
+
+def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Name the SKU carrying the most abandoned value when its share is material."""
+    rows = _rows(metrics, "carts.top_abandoned_skus")
+    if not rows:
+        return None
+    row = rows[0]
+    value = _number(row.get("abandoned_value"))
+    total = _kpi(metrics, "carts.abandoned_cart_value")
+    share = _number(row.get("share"))
+    if share is None and value is not None and total:
+        share = value / total
+    if value is None or value <= 0 or share is None:
+        return None
+    if not _at_least(share, TOP_SKU_MIN_SHARE):
+        return None
+    product_id = _label(row.get("product_id"))
+    name = row.get("name")
+    product = f"{_label(name)} (SKU {product_id})" if name else f"SKU {product_id}"
+    category = _label(row.get("category"))
+    evidence: dict[str, Any] = {
+        "carts.top_abandoned_skus[0].product_id": row.get("product_id"),
+        "carts.top_abandoned_skus[0].name": name,
+        "carts.top_abandoned_skus[0].category": row.get("category"),
+        "carts.top_abandoned_skus[0].abandoned_value": value,
+        "carts.top_abandoned_skus[0].share": share,
+        "carts.abandoned_cart_value": total,
+    }
+    carts = _number(row.get("carts"))
+    left_in = ""
+    if carts is not None:
+        left_in = f" in {fmt_number(carts)} {'cart' if carts == 1 else 'carts'}"
+        evidence["carts.top_abandoned_skus[0].carts"] = carts
+    of_total = f" of the {fmt_money(total, currency)} abandoned" if total is not None else ""
+    return _recommendation(
+        f"Review the price, stock and delivery cost of {product}.",
+        f"It carries the most abandoned value of any product: {fmt_money(value, currency)}"
+        f"{left_in}, {fmt_percent(share)}{of_total} (category {category}).",
+        evidence,
+        PRIORITY_TOP_SKU,
+    )
+
+
+def top_abandoned_category(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Name the category carrying the most abandoned value when it holds 20% or more."""
+    rows = _rows(metrics, "carts.top_abandoned_categories")
+    if not rows:
+        return None
+    row = rows[0]
+    value = _number(row.get("abandoned_value"))
+    total = _kpi(metrics, "carts.abandoned_cart_value")
+    share = _number(row.get("share"))
+    if share is None and value is not None and total:
+        share = value / total
+    if value is None or value <= 0 or share is None:
+        return None
+    if not _at_least(share, TOP_CATEGORY_MIN_SHARE):
+        return None
+    category = _label(row.get("category"))
+    evidence: dict[str, Any] = {
+        "carts.top_abandoned_categories[0].category": row.get("category"),
+        "carts.top_abandoned_categories[0].abandoned_value": value,
+        "carts.top_abandoned_categories[0].share": share,
+        "carts.abandoned_cart_value": total,
+    }
+    of_total = f" of the {fmt_money(total, currency)} abandoned" if total is not None else ""
+    if category in UNTARGETABLE_SEGMENTS:
+        headline = "Fill in the missing product categories in the catalog."
+        detail = (
+            f"Products with no category carry the most abandoned value: "
+            f"{fmt_money(value, currency)}, {fmt_percent(share)}{of_total}; until they are "
+            "categorised this value cannot be targeted by category."
+        )
+    else:
+        headline = f"Make {category} the first category in cart recovery campaigns."
+        detail = (
+            f"{category} carries the most abandoned value of any category: "
+            f"{fmt_money(value, currency)}, {fmt_percent(share)}{of_total}."
+        )
+    return _recommendation(headline, detail, evidence, PRIORITY_TOP_CATEGORY)
+
+
+def slow_time_to_order(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Suggest later reminders when one converted cart in ten takes over 3 days to order."""
+    p90 = _kpi(metrics, "carts.p90_time_to_order_days")
+    if p90 is None or p90 <= SLOW_P90_DAYS:
+        return None
+    evidence: dict[str, Any] = {"carts.p90_time_to_order_days": p90}
+    median = _kpi(metrics, "carts.median_time_to_order_days")
+    median_text = ""
+    if median is not None:
+        median_text = f"; the median is {fmt_days(median)}"
+        evidence["carts.median_time_to_order_days"] = median
+    return _recommendation(
+        "Extend the cart reminder sequence past the first days.",
+        f"One converted cart in ten takes longer than {fmt_days(p90)} to become an order "
+        f"(90th percentile, above the threshold of {fmt_days(SLOW_P90_DAYS)}){median_text}. "
+        "Keep a reminder going until then.",
+        evidence,
+        PRIORITY_SLOW_TIME_TO_ORDER,
+    )
+
+
+def unlinked_orders(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Ask for a tracking fix when over 5% of converted carts have no linked order."""
+    unlinked = _kpi(metrics, "carts.converted_unlinked")
+    converted = _kpi(metrics, "carts.carts_converted")
+    if unlinked is None or converted is None or converted <= 0:
+        return None
+    share = unlinked / converted
+    if share <= UNLINKED_MAX_SHARE:
+        return None
+    return _recommendation(
+        "Fix order tracking so converted carts link to their orders.",
+        f"{fmt_percent(share)} of converted carts ({fmt_number(unlinked)} of "
+        f"{fmt_number(converted)}) have no linked order, above the "
+        f"{fmt_percent(UNLINKED_MAX_SHARE)} threshold; time to order leaves them out.",
+        {"carts.converted_unlinked": unlinked, "carts.carts_converted": converted},
+        PRIORITY_UNLINKED_ORDERS,
+    )
+
+
+def immature_window(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Note that re-engagement is provisional while some carts are still in their window."""
+    immature = _kpi(metrics, "carts.reengagement_immature_carts")
+    if immature is None or immature <= 0:
+        return None
+    days = _reengagement_days(metrics)
+    carts = "cart is" if immature == 1 else "carts are"
+    evidence: dict[str, Any] = {
+        "carts.reengagement_immature_carts": immature,
+        "rules.reengagement_days": days,
+    }
+    rate = _kpi(metrics, "carts.reengagement_rate")
+    rate_text = "the re-engagement rate"
+    if rate is not None:
+        rate_text = f"the {fmt_percent(rate)} re-engagement rate"
+        evidence["carts.reengagement_rate"] = rate
+    return _recommendation(
+        "Read the re-engagement rate as provisional.",
+        f"{fmt_number(immature)} abandoned {carts} still inside the {days}-day "
+        f"re-engagement window, so {rate_text} is not final yet.",
+        evidence,
+        PRIORITY_IMMATURE_WINDOW,
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    empty_period,
+    abandonment_change,
+    worst_segment,
+    reengagement_change,
+    savable_customers,
+    top_abandoned_sku,
+    top_abandoned_category,
+    slow_time_to_order,
+    unlinked_orders,
+    immature_window,
+)
+
+
+def recommend(metrics: Metrics, currency: str) -> list[Recommendation]:
+    """Return the cart recommendations, by priority and then by rule order.
+
+    An empty period gets only the note that there is nothing to analyse.
+    """
+    empty = empty_period(metrics, currency)
+    if empty is not None:
+        return [empty]
+    fired = [rec for rule in RULES if (rec := rule(metrics, currency)) is not None]
+    return sorted(fired, key=lambda rec: rec.priority)

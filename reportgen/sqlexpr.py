@@ -1,0 +1,191 @@
+"""Portable SQL expressions for the normalisation rules of METRICS.md §8.
+
+Each engine spells text stripping, number casts and timestamp parsing differently; the
+sections ask this module for an expression and never write dialect SQL themselves.
+
+Timestamps become two columns: ``local`` — canonical local wall-clock text
+``YYYY-MM-DD HH:MM:SS.ffffff`` (fixed width, so text order is time order, and period
+bounds and buckets compare on it) — and ``epoch_us``, the real instant in integer
+microseconds (durations and re-engagement windows are elapsed time). ``day`` is the local
+calendar day as an integer (days since 1970-01-01), for date-only comparisons.
+
+On SQLite the common naive formats are parsed by native string functions when the report
+time zone is UTC; anything else (offsets, ``UTC`` suffixes, other zones) goes through a
+small Python function registered on the connection.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Connection
+
+from reportgen.text import WHITESPACE
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(?:( UTC|Z|[+-]\d{2}:\d{2}))?)?$"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_D4 = "[0-9][0-9][0-9][0-9]"
+_D2 = "[0-9][0-9]"
+_DATE_GLOB = f"{_D4}-{_D2}-{_D2}"
+
+
+def parse_timestamp(text: str | None, timezone: str) -> tuple[str, int] | None:
+    """Return (local canonical text, epoch microseconds) or None when unparsed.
+
+    Naive values are local to ``timezone``: a spring-forward gap shifts forward, an
+    ambiguous fall-back time is the earlier instant (fold=0).
+    """
+    if text is None:
+        return None
+    match = _TIMESTAMP.match(str(text).strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, suffix = match.groups()
+    try:
+        naive = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        return None
+    zone = _zone(timezone)
+    if suffix in (" UTC", "Z"):
+        instant = naive.replace(tzinfo=UTC)
+    elif suffix:
+        sign = 1 if suffix[0] == "+" else -1
+        offset = timedelta(hours=int(suffix[1:3]), minutes=int(suffix[4:6])) * sign
+        instant = naive.replace(tzinfo=UTC) - offset
+    else:
+        # Round-trip through UTC so a non-existent (gap) time moves forward.
+        instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    local = instant.astimezone(zone).replace(tzinfo=None)
+    delta = instant - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return local.strftime("%Y-%m-%d %H:%M:%S.%f"), micros
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _py_local(text: object, timezone: str) -> str | None:
+    parsed = parse_timestamp(None if text is None else str(text), timezone)
+    return parsed[0] if parsed else None
+
+
+def _py_epoch(text: object, timezone: str) -> int | None:
+    parsed = parse_timestamp(None if text is None else str(text), timezone)
+    return parsed[1] if parsed else None
+
+
+def register_functions(connection: Connection) -> None:
+    """Register the Python helpers on a SQLite connection (no-op elsewhere)."""
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.driver_connection
+    raw.create_function("rg_local", 2, _py_local, deterministic=True)
+    raw.create_function("rg_epoch", 2, _py_epoch, deterministic=True)
+
+
+class Expr:
+    """SQL expression builders for one dialect."""
+
+    def __init__(self, dialect: str, timezone: str) -> None:
+        if dialect not in ("sqlite", "duckdb", "postgresql"):
+            raise NotImplementedError(dialect)
+        self.dialect = dialect
+        self.timezone = timezone
+        self._ws = "'" + WHITESPACE.replace("'", "''") + "'"
+
+    def text(self, column: str) -> str:
+        """Return the column as text (ids are compared as text)."""
+        kind = "text" if self.dialect == "sqlite" else "varchar"
+        return f"cast({column} as {kind})"
+
+    def strip(self, column: str) -> str:
+        """Return Python-style strip() of the column as text, empty → NULL."""
+        fn = "btrim" if self.dialect == "postgresql" else "trim"
+        return f"nullif({fn}({self.text(column)}, {self._ws}), '')"
+
+    def id_text(self, column: str) -> str:
+        """Return an id as text; empty text is NULL."""
+        return f"nullif({self.text(column)}, '')"
+
+    def lower_strip(self, column: str) -> str:
+        return f"lower({self.strip(column)})"
+
+    def number(self, column: str) -> str:
+        """Return a numeric value, NULL for text that is not a number."""
+        if self.dialect == "duckdb":
+            return f"try_cast({self.strip(column)} as double)"
+        stripped = self.strip(column)
+        if self.dialect == "postgresql":
+            return (
+                f"case when {stripped} ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$' "
+                f"then cast({stripped} as double precision) end"
+            )
+        return (
+            f"case when typeof({column}) in ('integer', 'real') then {column} "
+            f"when {stripped} glob '*[0-9]*' and {stripped} not glob '*[^0-9.eE+-]*' "
+            f"then cast({stripped} as real) end"
+        )
+
+    def is_date_only_text(self, stripped: str) -> str:
+        """Return a predicate: the stripped text is a bare YYYY-MM-DD."""
+        if self.dialect == "sqlite":
+            return f"{stripped} glob '{_DATE_GLOB}'"
+        return f"regexp_matches({stripped}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$')" if (
+            self.dialect == "duckdb"
+        ) else f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+
+    def local_ts(self, stripped: str) -> str:
+        """Return canonical local text for a stripped timestamp text (NULL if unparsed)."""
+        if self.dialect != "sqlite":
+            raise NotImplementedError(self.dialect)
+        tz = self._literal(self.timezone)
+        if self.timezone != "UTC":
+            return f"rg_local({stripped}, {tz})"
+        x = stripped
+        t = f"{_D2}:{_D2}"
+        candidate = (
+            f"case when {x} glob '{_DATE_GLOB}' then {x} || ' 00:00:00.000000' "
+            f"when {x} glob '{_DATE_GLOB}[ T]{t}:{_D2}.{_D2}{_D2}{_D2}' "
+            f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) "
+            f"when {x} glob '{_DATE_GLOB}[ T]{t}:{_D2}' "
+            f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) || '.000000' "
+            f"when {x} glob '{_DATE_GLOB}[ T]{t}' "
+            f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) || ':00.000000' end"
+        )
+        # strftime round-trips only real calendar dates and times (no 2024-02-30, no 25:00).
+        return (
+            f"coalesce(case when strftime('%Y-%m-%d %H:%M:%S', substr({candidate}, 1, 19)) "
+            f"= substr({candidate}, 1, 19) then {candidate} end, "
+            f"case when {x} is not null then rg_local({x}, {tz}) end)"
+        )
+
+    def epoch_us(self, local: str, stripped: str) -> str:
+        """Return the instant in integer microseconds."""
+        if self.timezone == "UTC" and self.dialect == "sqlite":
+            return (
+                f"(cast(strftime('%s', substr({local}, 1, 19)) as integer) * 1000000 "
+                f"+ cast(substr({local}, 21, 6) as integer))"
+            )
+        return f"rg_epoch({stripped}, {self._literal(self.timezone)})"
+
+    def day_number(self, local: str) -> str:
+        """Return the local calendar day as days since 1970-01-01."""
+        return f"cast(julianday(substr({local}, 1, 10)) - 2440587.5 as integer)"
+
+    def add_days(self, day_text: str, days: str) -> str:
+        return f"date({day_text}, '+' || {days} || ' days')"
+
+    @staticmethod
+    def _literal(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"

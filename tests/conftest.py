@@ -1,0 +1,96 @@
+"""Shared fixtures: a tiny SQLite shop built from lists of tuples, and a metrics runner."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CART_TABLES: dict[str, tuple[str, ...]] = {
+    "carts": ("cart_id", "customer_id", "created_at", "status"),
+    "cart_items": ("cart_id", "product_id", "quantity", "unit_price"),
+    "orders": ("order_id", "customer_id", "order_date", "cart_id"),
+    "customers": ("customer_id", "signup_channel", "loyalty_tier", "clv_bucket", "age"),
+    "products": ("product_id", "name", "category"),
+}
+"""The canonical cart-family tables and the column order of the rows the tests write."""
+
+
+def _write_table(
+    db: sqlite3.Connection, name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    # No declared column types: SQLite keeps every value exactly as given (text stays text).
+    names = ", ".join(f'"{column}"' for column in columns)
+    db.execute(f'create table "{name}" ({names})')
+    padded = []
+    for row in rows:
+        if len(row) > len(columns):
+            raise ValueError(f"{name}: row {row!r} has more values than columns {columns!r}")
+        padded.append(tuple(row) + (None,) * (len(columns) - len(row)))
+    marks = ", ".join("?" for _ in columns)
+    db.executemany(f'insert into "{name}" values ({marks})', padded)
+
+
+@pytest.fixture
+def make_db(tmp_path: Path) -> Callable[..., Path]:
+    """Return a function that writes the cart tables to a new SQLite file and returns its path.
+
+    ``make_db(carts=[...], orders=[...])``: one keyword per canonical table, one tuple per
+    row in the column order of ``CART_TABLES``; short rows are padded with NULLs and a
+    canonical table not given is created empty. ``columns={"orders": (...)}`` replaces a
+    table's columns; ``extra={"basket": (columns, rows)}`` adds other tables.
+    """
+    numbers = itertools.count()
+
+    def make(
+        *,
+        columns: dict[str, Sequence[str]] | None = None,
+        extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
+        **tables: Iterable[Sequence[Any]],
+    ) -> Path:
+        unknown = set(tables) - set(CART_TABLES)
+        if unknown:
+            raise ValueError(f"not a canonical cart table: {sorted(unknown)}")
+        path = tmp_path / f"shop{next(numbers)}.db"
+        db = sqlite3.connect(path)
+        try:
+            for name, default_columns in CART_TABLES.items():
+                table_columns = (columns or {}).get(name, default_columns)
+                _write_table(db, name, table_columns, tables.get(name, []))
+            for name, (table_columns, rows) in (extra or {}).items():
+                _write_table(db, name, table_columns, rows)
+            db.commit()
+        finally:
+            db.close()
+        return path
+
+    return make
+
+
+@pytest.fixture
+def compute(tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """Return ``run(db_path, period=None, **config)``: the metrics.json dict for that database.
+
+    ``config`` holds top-level config keys (``rules``, ``segments``, ``report``, ``source``);
+    ``source.url`` is set to the database. The period defaults to the month 2024-03 in the
+    config's time zone.
+    """
+
+    def run(db_path: Path, period: Any = None, **config: Any) -> dict[str, Any]:
+        # Imported here so the tests are collected even before reportgen.metrics exists.
+        from reportgen.config import config_from_dict
+        from reportgen.metrics import compute_metrics
+        from reportgen.periods import month_period
+
+        data = dict(config)
+        data["source"] = {"url": f"sqlite:///{db_path}", **data.get("source", {})}
+        cfg = config_from_dict(data, base_dir=tmp_path)
+        if period is None:
+            period = month_period("2024-03", timezone=cfg.report.timezone)
+        return compute_metrics(cfg, period)
+
+    return run
