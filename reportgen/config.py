@@ -70,7 +70,9 @@ class ReportSettings(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; expected an IANA name such as Europe/London") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; expected an IANA name such as Europe/London"
+            ) from None
         return value
 
     @field_validator("currency")
@@ -93,7 +95,13 @@ def _default_event_types() -> dict[str, list[str]]:
 class Rules(_Strict):
     """Every business rule of METRICS.md, with its default; printed in the Assumptions appendix."""
 
-    converted_statuses: list[str] = ["converted", "purchased", "completed", "checked_out", "ordered"]
+    converted_statuses: list[str] = [
+        "converted",
+        "purchased",
+        "completed",
+        "checked_out",
+        "ordered",
+    ]
     abandoned_statuses: list[str] = ["abandoned", "emptied"]
     open_statuses: list[str] = ["open", "active"]
     duplicate_lines: Literal["sum", "max"] = "sum"
@@ -169,14 +177,20 @@ class Config(_Strict):
         return self.resolve(self.report.output)
 
 
-def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", origin: str = "<dict>") -> Config:
+def config_from_dict(
+    data: dict[str, Any], base_dir: Path | str = ".", origin: str = "<dict>"
+) -> Config:
     """Validate a config mapping; ``origin`` names it in error messages."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a mapping at the top level, found {type(data).__name__}")
+        raise ConfigError(
+            f"{origin}: expected a mapping at the top level, found {type(data).__name__}"
+        )
     try:
-        return Config.model_validate({**data, "base_dir": Path(base_dir).resolve(), "origin": origin})
+        return Config.model_validate(
+            {**data, "base_dir": Path(base_dir).resolve(), "origin": origin}
+        )
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origin)) from None
 

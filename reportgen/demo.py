@@ -65,6 +65,7 @@ class _Category:
 
 
 # 400 products; Electronics and Furniture are expensive and abandoned more, Grocery cheapest.
+# fmt: off
 _CATEGORIES: tuple[_Category, ...] = (
     _Category(
         "Electronics", 55, 220.0, 0.9, 0.14, -0.45, (11, 12),
@@ -72,60 +73,61 @@ _CATEGORIES: tuple[_Category, ...] = (
         ("Wireless Earbuds", "Bluetooth Speaker", "Smartwatch", "4K Monitor",
          "Mechanical Keyboard", "Tablet", "Action Camera", "Noise-Cancelling Headphones",
          "Portable SSD", "Smart Doorbell"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Furniture", 35, 280.0, 0.7, 0.06, -0.40, (1, 9),
         ("Oakline", "Hjem", "Casa Verde"),
         ("Office Chair", "Bookshelf", "Coffee Table", "Sofa Bed", "Standing Desk",
          "Wardrobe", "Bar Stool", "TV Stand"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Home & Kitchen", 50, 40.0, 0.7, 0.13, 0.0, (11, 12),
         ("Kitchara", "Hearth & Co", "Brewmaster"),
         ("Chef's Knife", "Air Fryer", "Espresso Machine", "Cookware Set", "Blender",
          "Bedding Set", "Storage Boxes", "Table Lamp"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Fashion", 60, 45.0, 0.6, 0.17, -0.05, (3, 9, 10),
         ("Northwind", "Urbana", "Velvet Row"),
         ("Denim Jacket", "Running Shoes", "Wool Sweater", "Leather Belt", "Sneakers",
          "Rain Coat", "T-Shirt Pack", "Handbag"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Beauty", 45, 16.0, 0.55, 0.12, 0.30, (12,),
         ("Glowé", "Purelle", "Botanica"),
         ("Face Serum", "Moisturiser", "Lipstick", "Shampoo", "Sunscreen SPF 50", "Perfume",
          "Nail Polish Set"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Sports & Outdoors", 40, 55.0, 0.8, 0.09, -0.10, (5, 6, 7),
         ("Trailpeak", "Kinetic", "Aqualine"),
         ("Yoga Mat", "Dumbbell Set", "Hiking Backpack", "Tent", "Cycling Helmet",
          "Water Bottle", "Running Watch"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Toys & Games", 35, 28.0, 0.7, 0.08, 0.10, (11, 12),
         ("Playfuls", "Brickworks", "Funlab"),
         ("Building Set", "Board Game", "Jigsaw Puzzle", "Plush Bear", "RC Car", "Doll House"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Books", 35, 14.0, 0.4, 0.07, 0.25, (12,),
         ("Penfold Press", "Inkwell", "Atlas Books"),
         ("Cookbook", "Thriller Novel", "Picture Book", "Travel Guide", "Biography",
          "Sci-Fi Paperback"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Grocery", 25, 7.0, 0.5, 0.08, 0.35, (),
         ("Harvest Lane", "Daily Pantry"),
         ("Coffee Beans", "Green Tea", "Olive Oil", "Dark Chocolate", "Granola", "Pasta"),
-    ),  # fmt: skip
+    ),
     _Category(
         "Garden", 20, 48.0, 0.8, 0.06, -0.05, (4, 5, 6),
         ("Greenthumb", "Terraform"),
         ("Hose Reel", "Lawn Mower", "Planter Set", "Pruning Shears", "Garden Lights",
          "Seed Kit"),
-    ),  # fmt: skip
+    ),
 )
+# fmt: on
 _ADJECTIVES = ("Classic", "Pro", "Compact", "Deluxe", "Eco", "Essential", "Premium", "Lite")
 
 TIERS = ("Bronze", "Silver", "Gold", "Platinum")
@@ -245,9 +247,9 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     day_dates = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D"))
     weekday = (day_dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     cal_month = day_dates.astype("datetime64[M]").astype(np.int64) % 12  # 0 = January
-    ordinal = day_dates.astype("datetime64[M]").astype(np.int64) - np.datetime64(
-        start, "M"
-    ).astype(np.int64)
+    ordinal = day_dates.astype("datetime64[M]").astype(np.int64) - np.datetime64(start, "M").astype(
+        np.int64
+    )
 
     # Products: fixed catalogue, one block per category.
     prod_cat = np.repeat(np.arange(len(_CATEGORIES)), [c.products for c in _CATEGORIES])
@@ -290,9 +292,11 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     line_cart = np.repeat(np.arange(n_carts), n_lines)
     cat_pop = np.array([c.popularity for c in _CATEGORIES])
     month_cat = np.array(
-        [[c.popularity * (1.7 if m + 1 in c.peak_months else 1.0) for c in _CATEGORIES]
-         for m in range(12)]
-    )  # fmt: skip
+        [
+            [c.popularity * (1.7 if m + 1 in c.peak_months else 1.0) for c in _CATEGORIES]
+            for m in range(12)
+        ]
+    )
     main_cat = _choice_rows(rng, month_cat / month_cat.sum(1, keepdims=True), cal_month[cart_day])
     line_cat = np.where(
         rng.random(line_cart.size) < 0.7,
@@ -312,7 +316,7 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     # Conversion: tier, channel, main category, cart value and a monthly drift.
     cust_tier = np.where(guest, 0, tier[cart_cust])
     cust_channel = np.where(guest | blank_channel[cart_cust], -1, channel[cart_cust])
-    drift = np.cumsum(rng.normal(0, 0.08, ordinal.max() + 1))
+    drift = np.cumsum(rng.normal(0, 0.05, ordinal.max() + 1))
     logit = (
         -0.05
         + np.array(_TIER_LOGIT)[cust_tier]
@@ -334,13 +338,15 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
         DAY + np.minimum(rng.exponential(3 * DAY, n_carts), 13 * DAY),
     ).astype(np.int64)
     order_s = secs + delay
-    status[(status == 0) & (order_s >= end_s)] = 3
     age_s = end_s - secs
+    # Not yet ordered by the end: still open if recent, else timed out as abandoned.
+    late = (status == 0) & (order_s >= end_s)
+    status[late] = np.where(age_s[late] < 3 * DAY, 3, 1)
     p_open = np.select([age_s < DAY, age_s < 2 * DAY, age_s < 3 * DAY], [0.85, 0.5, 0.2], 0)
     status[(status != 0) & (rng.random(n_carts) < p_open)] = 3
 
     # Some abandoners come back and order 1-7 days later (a few at 8-10 days).
-    p_back = 0.13 * np.array(_TIER_RETURN)[cust_tier] * np.where(status == 2, 0.6, 1.0)
+    p_back = 0.19 * np.array(_TIER_RETURN)[cust_tier] * np.where(status == 2, 0.6, 1.0)
     back = np.isin(status, (1, 2)) & ~guest & (rng.random(n_carts) < p_back)
     back_days = rng.choice(
         np.arange(1, 11), n_carts, p=np.array([22, 18, 14, 11, 9, 8, 6, 5, 4, 3]) / 100
@@ -395,8 +401,7 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     signup_day = np.where(active, first_s // DAY - lag, rng.integers(-1500, days, n_cust))
     rank = np.empty(n_cust, np.int64)
     rank[np.argsort(signup_day, kind="stable")] = np.arange(n_cust)
-    width = max(6, len(str(n_cust)))
-    cust_ids = np.array([f"C{i:0{width}d}" for i in range(1, n_cust + 1)] + [None], object)
+    cust_ids = _ids("C", n_cust, 6)
     by_rank = np.argsort(rank)
     cust_id_of = cust_ids[np.append(rank, n_cust)]  # index -1 (guest) maps to None
 
@@ -413,8 +418,7 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
         "age": age_obj[by_rank],
     }
 
-    cwidth = max(7, len(str(n_carts)))
-    cart_ids = np.array([f"CART{i:0{cwidth}d}" for i in range(1, n_carts + 1)] + [None], object)
+    cart_ids = _ids("CART", n_carts, 7)
     carts = _carts(rng, start, cart_ids, cust_id_of[cart_cust], secs, status)
 
     price_obj = unit.astype(object)
@@ -426,10 +430,15 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
         "unit_price": price_obj,
     }
 
-    orders = _orders(rng, start, end_s, o_cust, o_secs, o_cart, o_kind, o_total, channel,
-                     blank_channel, day_dates)  # fmt: skip
-    orders["customer_id"] = cust_id_of[o_cust]
-    orders["cart_id"] = cart_ids[o_cart]
+    o_channel = np.where((o_cust < 0) | blank_channel[o_cust], len(CHANNELS), channel[o_cust])
+    orders = {
+        "order_id": _ids("ORD", o_secs.size, 7)[:-1],
+        "customer_id": cust_id_of[o_cust],
+        "order_date": _timestamps(start, o_secs),
+        "cart_id": cart_ids[o_cart],
+        "order_total": o_total,
+        **_order_labels(rng, end_s, o_secs, o_kind, o_channel, day_dates),
+    }
     return {
         "customers": customers,
         "products": products,
@@ -440,7 +449,7 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
 
 
 def _products(rng: np.random.Generator, prod_cat: np.ndarray, price: np.ndarray) -> Columns:
-    """Return the catalogue: names from brand, adjective and noun; a few NULL categories or brands."""
+    """Return the catalogue: brand-adjective-noun names, a few NULL categories or brands."""
     n = prod_cat.size
     names, brands = [], []
     picks = rng.integers(0, 1 << 30, (n, 3))
@@ -584,61 +593,49 @@ def _carts(
     }
 
 
-def _orders(
+def _order_labels(
     rng: np.random.Generator,
-    start: date,
     end_s: int,
-    cust: np.ndarray,
     secs: np.ndarray,
-    cart: np.ndarray,
     kind: np.ndarray,
-    total: np.ndarray,
     channel: np.ndarray,
-    blank_channel: np.ndarray,
     day_dates: np.ndarray,
 ) -> Columns:
-    """Return order ids, dates, totals, statuses, campaigns and discount codes."""
+    """Return order statuses, campaigns and discount codes (kind 1: a returning abandoner)."""
     n = secs.size
-    width = max(7, len(str(n)))
     recent = end_s - secs < 4 * DAY
     status = np.where(
         recent,
         rng.choice(4, n, p=(0.25, 0.70, 0.0, 0.05)),
         rng.choice(4, n, p=(0.86, 0.01, 0.08, 0.05)),
     )
-    month = day_dates.astype("datetime64[M]").astype(np.int64) % 12
-    order_day = np.minimum(secs // DAY, day_dates.size - 1)
-    order_month = month[order_day]
-    ch = np.where((cust < 0) | blank_channel[cust], len(CHANNELS), channel[cust])
+    order_day = secs // DAY
+    month = (day_dates.astype("datetime64[M]").astype(np.int64) % 12)[order_day]
 
     campaign = np.where(
-        rng.random(n) < 0.38, _choice_rows(rng, np.array(_CAMPAIGN_BY_CHANNEL), ch), -1
+        rng.random(n) < 0.38, _choice_rows(rng, np.array(_CAMPAIGN_BY_CHANNEL), channel), -1
     )
     u = rng.random(n)
-    campaign[(order_month == 10) | (order_month == 11)] = np.where(
-        u < 0.3, 5, campaign[(order_month == 10) | (order_month == 11)]
-    )[(order_month == 10) | (order_month == 11)]
-    july = order_month == 6
-    campaign[july & (u < 0.2)] = 6
+    campaign[np.isin(month, (10, 11)) & (u < 0.3)] = 5  # holiday sale
+    campaign[(month == 6) & (u < 0.2)] = 6  # summer sale
     recovery = kind == 1
-    campaign[recovery] = np.where(rng.random(recovery.sum()) < 0.6, 4, campaign[recovery])
+    campaign[recovery & (rng.random(n) < 0.6)] = 4  # the abandoned-cart reminder worked
 
     code = np.where(rng.random(n) < 0.17, rng.choice(3, n, p=(0.35, 0.35, 0.30)), -1)
-    code[recovery] = np.where(rng.random(recovery.sum()) < 0.4, 3, -1)
+    code[recovery] = np.where(rng.random(n) < 0.4, 3, -1)[recovery]
     black_friday = _holiday_boost(day_dates)[order_day] > 1.3
     code[black_friday & (rng.random(n) < 0.45)] = 4
-    campaign_text = np.array([*CAMPAIGNS, None], object)
-    code_text = np.array([*_DISCOUNT_CODES, None], object)
     return {
-        "order_id": np.array([f"ORD{i:0{width}d}" for i in range(1, n + 1)], object),
-        "customer_id": cust,
-        "order_date": _timestamps(start, secs),
-        "cart_id": cart,
-        "order_total": total,
         "status": np.array(ORDER_STATUSES, object)[status],
-        "campaign_id": campaign_text[campaign],
-        "discount_code": code_text[code],
+        "campaign_id": np.array([*CAMPAIGNS, None], object)[campaign],
+        "discount_code": np.array([*_DISCOUNT_CODES, None], object)[code],
     }
+
+
+def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """Return ids ``prefix000001``.. for 1..n, then None (so index -1 means NULL)."""
+    width = max(width, len(str(n)))
+    return np.array([*(f"{prefix}{i:0{width}d}" for i in range(1, n + 1)), None], object)
 
 
 def _timestamps(start: date, secs: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ whose denominator was zero) is always shown as ``n/a``.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 NA = "n/a"
@@ -87,3 +88,61 @@ def fmt_value(value: float | None, kind: str, currency: str = "USD") -> str:
     if kind == "days":
         return fmt_days(value)
     return fmt_number(value)
+
+
+MISSING_TEXT = "—"
+EN_DASH = "\u2013"
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def fmt_text(value: object) -> str:
+    """Return a label or id as text; a missing one (``None`` or blank) is ``—``."""
+    if value is None:
+        return MISSING_TEXT
+    text = str(value).strip()
+    return text or MISSING_TEXT
+
+
+def _as_datetime(value: str | date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def fmt_date(value: str | date | datetime | None, year: bool = True) -> str:
+    """Return ``1 Oct 2026`` (or ``1 Oct`` without the year) from a date or ISO text."""
+    if value is None:
+        return NA
+    moment = _as_datetime(value)
+    text = f"{moment.day} {_MONTHS[moment.month - 1]}"
+    return f"{text} {moment.year}" if year else text
+
+
+def fmt_datetime(value: str | datetime | None) -> str:
+    """Return ``2 Nov 2026 06:00``, with the zone's abbreviation when the time is aware."""
+    if value is None:
+        return NA
+    moment = _as_datetime(value)
+    text = f"{fmt_date(moment)} {moment:%H:%M}"
+    zone = moment.tzname() if moment.tzinfo else None
+    return f"{text} {zone}" if zone else text
+
+
+def fmt_date_range(start: str | date | datetime | None, end: str | date | datetime | None) -> str:
+    """Return a half-open period as people say it: ``1 Oct 2026 - 31 Oct 2026``
+    (with an en dash).
+
+    An end at midnight is exclusive, so the last day shown is the day before it.
+    """
+    if start is None or end is None:
+        return NA
+    first, stop = _as_datetime(start), _as_datetime(end)
+    if stop.time() == time(0) and stop > first:
+        last = (stop - timedelta(days=1)).date()
+        if last <= first.date():
+            return fmt_date(first)
+        return f"{fmt_date(first)} {EN_DASH} {fmt_date(last)}"
+    return f"{fmt_datetime(first)} {EN_DASH} {fmt_datetime(stop)}"

@@ -75,12 +75,15 @@ def newest_local(config: Config) -> datetime | None:
             return None
         carts = source.table("carts")
         expr = Expr(source.dialect, config.report.timezone)
-        newest = scalar(source.connection, f"""
+        newest = scalar(
+            source.connection,
+            f"""
             select max(local) from (
-                select {expr.local_ts('x')} as local
-                from (select {expr.strip(carts.columns['created_at'])} as x from {carts.sql}) s
+                select {expr.local_ts("x")} as local
+                from (select {expr.strip(carts.columns["created_at"])} as x from {carts.sql}) s
             ) parsed
-        """)
+        """,
+        )
     return datetime.strptime(newest, "%Y-%m-%d %H:%M:%S.%f") if newest else None
 
 

@@ -141,9 +141,7 @@ def custom_period(start: str, end: str, timezone: str = "UTC") -> Period:
     try:
         first, last = date.fromisoformat(start.strip()), date.fromisoformat(end.strip())
     except ValueError:
-        raise PeriodError(
-            f"--from {start!r} --to {end!r}: expected two dates YYYY-MM-DD"
-        ) from None
+        raise PeriodError(f"--from {start!r} --to {end!r}: expected two dates YYYY-MM-DD") from None
     if last <= first:
         raise PeriodError(f"--to {end} must be after --from {start} (the window is half-open)")
     return Period("custom", first, last, timezone)

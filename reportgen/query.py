@@ -15,7 +15,9 @@ def _prepare(sql: str, params: dict[str, Any]) -> sa.TextClause:
     names = "|".join(re.escape(name) for name in params) or "(?!)"
     escaped = re.sub(rf":(?!(?:{names})\b)", r"\\:", sql)
     clause = sa.text(escaped)
-    lists = [sa.bindparam(name, expanding=True) for name, v in params.items() if isinstance(v, list)]
+    lists = [
+        sa.bindparam(name, expanding=True) for name, v in params.items() if isinstance(v, list)
+    ]
     return clause.bindparams(*lists) if lists else clause
 
 
@@ -44,7 +46,11 @@ def scalar(connection: Connection, sql: str, **params: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+        return (
+            int(value)
+            if value == value.to_integral_value() and "." not in str(value)
+            else float(value)
+        )
     if isinstance(value, bool):
         return int(value)
     return value

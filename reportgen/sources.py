@@ -79,7 +79,9 @@ class Source:
         try:
             names += inspector.get_table_names() + inspector.get_view_names()
         except SQLAlchemyError as exc:
-            raise SourceError(f"cannot list tables of {self.config.source.url}: {_first_line(exc)}") from None
+            raise SourceError(
+                f"cannot list tables of {self.config.source.url}: {_first_line(exc)}"
+            ) from None
         return {n.lower(): n for n in names}
 
     def _create_view(self, canonical: str, sql: str) -> None:
@@ -99,9 +101,9 @@ class Source:
         return self.config.source.tables.get(canonical, canonical)
 
     def has_table(self, canonical: str) -> bool:
-        return self.real_table_name(canonical).lower() in self._existing or "." in self.real_table_name(
+        return self.real_table_name(
             canonical
-        )
+        ).lower() in self._existing or "." in self.real_table_name(canonical)
 
     def table(self, canonical: str) -> TableInfo:
         """Return the mapped table, checking its required columns exist."""
@@ -126,7 +128,9 @@ class Source:
             real_columns = self._columns_of(real)
             renames = self.config.source.columns.get(canonical, {})
             lowered = {c.lower(): c for c in real_columns}
-            info = TableInfo(canonical, real, self.quote_dotted(self._existing.get(real.lower(), real)))
+            info = TableInfo(
+                canonical, real, self.quote_dotted(self._existing.get(real.lower(), real))
+            )
             wanted = REQUIRED_COLUMNS.get(canonical, ()) + OPTIONAL_COLUMNS.get(canonical, ())
             for column in wanted:
                 name = renames.get(column, column)
@@ -186,7 +190,9 @@ def engine_for(config: Config) -> Engine:
         make_url(url)
         return sa.create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise SourceError(f"{config.origin}: source.url: cannot use {url!r}: {_first_line(exc)}") from None
+        raise SourceError(
+            f"{config.origin}: source.url: cannot use {url!r}: {_first_line(exc)}"
+        ) from None
 
 
 @contextmanager
@@ -218,7 +224,7 @@ def _register_files(config: Config, connection: Connection) -> None:
             raise SourceError(f"{config.origin}: source.files.{canonical}: no file matches {path}")
         suffix = Path(pattern).suffix.lower()
         reader = "read_parquet" if suffix == ".parquet" else "read_csv_auto"
-        options = ", union_by_name = true" if reader == "read_parquet" else ", union_by_name = true"
+        options = ", union_by_name = true"
         escaped = path.replace("'", "''")
         name = config.source.tables.get(canonical, canonical)
         connection.exec_driver_sql(

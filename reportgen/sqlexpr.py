@@ -49,7 +49,12 @@ def parse_timestamp(text: str | None, timezone: str) -> tuple[str, int] | None:
     year, month, day, hour, minute, second, fraction, suffix = match.groups()
     try:
         naive = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
             int((fraction or "0").ljust(6, "0")),
         )
     except ValueError:
@@ -141,9 +146,11 @@ class Expr:
         """Return a predicate: the stripped text is a bare YYYY-MM-DD."""
         if self.dialect == "sqlite":
             return f"{stripped} glob '{_DATE_GLOB}'"
-        return f"regexp_matches({stripped}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$')" if (
-            self.dialect == "duckdb"
-        ) else f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+        return (
+            f"regexp_matches({stripped}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$')"
+            if (self.dialect == "duckdb")
+            else f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+        )
 
     def local_ts(self, stripped: str) -> str:
         """Return canonical local text for a stripped timestamp text (NULL if unparsed)."""

@@ -15,8 +15,14 @@ from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare
 from reportgen.sources import Source
 from reportgen.sqlexpr import Expr
 
-HIST_BUCKETS = (("<1d", 0, 1), ("1d", 1, 2), ("2-3d", 2, 4), ("4-7d", 4, 8), ("8-14d", 8, 15),
-                ("15d+", 15, float("inf")))
+HIST_BUCKETS = (
+    ("<1d", 0, 1),
+    ("1d", 1, 2),
+    ("2-3d", 2, 4),
+    ("4-7d", 4, 8),
+    ("8-14d", 8, 15),
+    ("15d+", 15, float("inf")),
+)
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -53,8 +59,12 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
         for name in prepared.missing_segments
     ]
     if not prepared.has_products:
-        skipped.append({"section": "carts.products",
-                        "reason": "no table products: SKU names are null, categories Unknown"})
+        skipped.append(
+            {
+                "section": "carts.products",
+                "reason": "no table products: SKU names are null, categories Unknown",
+            }
+        )
     return SectionResult(kpis, previous, tables, quality, skipped)
 
 
@@ -66,7 +76,9 @@ def _missing_reason(prepared: Prepared, name: str) -> str:
 
 
 def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
-    counts = one(conn, """
+    counts = one(
+        conn,
+        """
         select count(*) as total,
                sum(case when status_rank = 1 then 1 else 0 end) as converted,
                sum(case when status_rank = 2 then 1 else 0 end) as abandoned,
@@ -75,14 +87,20 @@ def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any
                sum(case when status_rank = 2 then value else 0 end) as abandoned_value,
                sum(case when status_rank = 1 then value else 0 end) as converted_value
         from rg_pc where which = :which
-    """, which=which)
+    """,
+        which=which,
+    )
     total = counts["total"] or 0
     converted, abandoned = counts["converted"] or 0, counts["abandoned"] or 0
     abandoned_value = float(counts["abandoned_value"] or 0)
-    reengagement = one(conn, """
+    reengagement = one(
+        conn,
+        """
         select count(*) as abandoners, coalesce(sum(reengaged), 0) as reengaged
         from rg_abandoners where which = :which
-    """, which=which)
+    """,
+        which=which,
+    )
     links = _time_to_order(conn, config, prepared, which)
     return {
         "carts.carts_total": total,
@@ -114,10 +132,19 @@ def _immature(conn, config: Config, prepared: Prepared, which: str) -> int:
         condition = "day + :n > (select max(day) from rg_orders)"
     else:
         condition = "epoch_us + :n_us > (select max(epoch_us) from rg_orders)"
-    return scalar(conn, f"""
+    return (
+        scalar(
+            conn,
+            f"""
         select count(*) from rg_pc
         where which = :which and status_rank = 2 and {condition}
-    """, which=which, n=days, n_us=days * DAY_US) or 0
+    """,
+            which=which,
+            n=days,
+            n_us=days * DAY_US,
+        )
+        or 0
+    )
 
 
 def _time_to_order(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
@@ -141,10 +168,14 @@ def _time_to_order(conn, config: Config, prepared: Prepared, which: str) -> dict
         if use_next
         else "null as by_next"
     )
-    found = rows(conn, f"""
+    found = rows(
+        conn,
+        f"""
         select p.{unit} as start, {cart_part}, {next_part}
         from rg_pc p where p.which = :which and p.status_rank = 1
-    """, which=which)
+    """,
+        which=which,
+    )
     durations: list[float] = []
     by_cart = by_next = before = unlinked = 0
     for row in found:
@@ -181,18 +212,27 @@ def _time_to_order(conn, config: Config, prepared: Prepared, which: str) -> dict
 
 def _funnel_trend(conn, period: Period) -> list[dict[str, Any]]:
     """Return the trend table: SQL counts per local day, bucketed here."""
-    per_day = rows(conn, """
+    per_day = rows(
+        conn,
+        """
         select substr(local, 1, 10) as day, count(*) as total,
                sum(case when status_rank = 1 then 1 else 0 end) as converted,
                sum(case when status_rank = 2 then 1 else 0 end) as abandoned,
                sum(case when status_rank = 3 then 1 else 0 end) as open,
                sum(case when status_rank = 4 then 1 else 0 end) as other
         from rg_pc where which = 'cur' group by substr(local, 1, 10)
-    """)
+    """,
+    )
     starts = period.buckets()
     table = {
-        start: {"bucket_start": start.isoformat(), "carts_total": 0, "converted": 0,
-                "abandoned": 0, "open": 0, "other": 0}
+        start: {
+            "bucket_start": start.isoformat(),
+            "carts_total": 0,
+            "converted": 0,
+            "abandoned": 0,
+            "open": 0,
+            "other": 0,
+        }
         for start in starts
     }
     for row in per_day:
@@ -231,11 +271,14 @@ def _is_int_text(value: Any) -> bool:
 def _id_sort_key(numeric: bool):
     def key(value: Any) -> Any:
         return int(value) if numeric else str(value)
+
     return key
 
 
 def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
-    found = rows(conn, """
+    found = rows(
+        conn,
+        """
         select l.product_id, pr.name, coalesce(pr.category, 'Unknown') as category,
                count(distinct l.cart_id) as carts, sum(l.qty) as units,
                sum(l.value) as abandoned_value
@@ -245,7 +288,8 @@ def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
         where p.which = 'cur' and p.status_rank = 2 and l.valid = 1
           and l.product_id is not null
         group by l.product_id, pr.name, pr.category
-    """)
+    """,
+    )
     numeric, _ = sort_ids([r["product_id"] for r in found])
     key = _id_sort_key(numeric)
     found.sort(key=lambda r: (-r["abandoned_value"], key(r["product_id"])))
@@ -254,13 +298,27 @@ def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
         row["product_id"] = int(row["product_id"]) if numeric else row["product_id"]
         row["abandoned_value"] = float(row["abandoned_value"])
         row["share"] = ratio(row["abandoned_value"], abandoned_value)
-        out.append({k: row[k] for k in ("product_id", "name", "category", "carts", "units",
-                                        "abandoned_value", "share")})
+        out.append(
+            {
+                k: row[k]
+                for k in (
+                    "product_id",
+                    "name",
+                    "category",
+                    "carts",
+                    "units",
+                    "abandoned_value",
+                    "share",
+                )
+            }
+        )
     return out
 
 
 def _top_categories(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
-    found = rows(conn, """
+    found = rows(
+        conn,
+        """
         select coalesce(pr.category, 'Unknown') as category,
                count(distinct l.cart_id) as carts, sum(l.qty) as units,
                sum(l.value) as abandoned_value
@@ -269,7 +327,8 @@ def _top_categories(conn, abandoned_value: float, top_n: int) -> list[dict[str, 
         left join rg_products pr on pr.product_id = l.product_id
         where p.which = 'cur' and p.status_rank = 2 and l.valid = 1
         group by coalesce(pr.category, 'Unknown')
-    """)
+    """,
+    )
     found.sort(key=lambda r: (-r["abandoned_value"], r["category"]))
     for row in found:
         row["abandoned_value"] = float(row["abandoned_value"])
@@ -279,44 +338,55 @@ def _top_categories(conn, abandoned_value: float, top_n: int) -> list[dict[str, 
 
 def _segment_table(conn, name: str) -> list[dict[str, Any]]:
     column = f"seg_{name}"
-    carts = rows(conn, f"""
+    carts = rows(
+        conn,
+        f"""
         select {column} as segment, count(*) as carts_total,
                sum(case when status_rank = 1 then 1 else 0 end) as converted,
                sum(case when status_rank = 2 then 1 else 0 end) as abandoned,
                sum(case when status_rank = 2 then value else 0 end) as abandoned_value
         from rg_pc where which = 'cur' group by {column}
-    """)
+    """,
+    )
     people = {
         r["segment"]: r
-        for r in rows(conn, f"""
+        for r in rows(
+            conn,
+            f"""
             select {column} as segment, count(*) as abandoners, sum(reengaged) as reengaged
             from rg_abandoners where which = 'cur' group by {column}
-        """)
+        """,
+        )
     }
     table = []
     for row in carts:
         seen = people.get(row["segment"], {})
         abandoners, reengaged = seen.get("abandoners", 0), seen.get("reengaged", 0) or 0
-        table.append({
-            "segment": str(row["segment"]),
-            "carts_total": row["carts_total"],
-            "cart_conversion_rate": ratio(row["converted"], row["carts_total"]),
-            "abandonment_rate": ratio(row["abandoned"], row["carts_total"]),
-            "abandoned_value": float(row["abandoned_value"] or 0),
-            "abandoners": abandoners,
-            "reengaged": reengaged,
-            "reengagement_rate": ratio(reengaged, abandoners),
-        })
+        table.append(
+            {
+                "segment": str(row["segment"]),
+                "carts_total": row["carts_total"],
+                "cart_conversion_rate": ratio(row["converted"], row["carts_total"]),
+                "abandonment_rate": ratio(row["abandoned"], row["carts_total"]),
+                "abandoned_value": float(row["abandoned_value"] or 0),
+                "abandoners": abandoners,
+                "reengaged": reengaged,
+                "reengagement_rate": ratio(reengaged, abandoners),
+            }
+        )
     table.sort(key=lambda r: (-r["carts_total"], r["segment"]))
     return table
 
 
 def _savable(conn, segments: tuple[str, ...]) -> list[dict[str, Any]]:
     columns = "".join(f", seg_{name} as {name}" for name in segments)
-    found = rows(conn, f"""
+    found = rows(
+        conn,
+        f"""
         select customer_id{columns}, abandoned_carts, abandoned_value
         from rg_abandoners where which = 'cur' and reengaged = 0
-    """)
+    """,
+    )
     numeric, _ = sort_ids([r["customer_id"] for r in found])
     key = _id_sort_key(numeric)
     found.sort(key=lambda r: (-r["abandoned_value"], key(r["customer_id"])))
@@ -327,11 +397,14 @@ def _savable(conn, segments: tuple[str, ...]) -> list[dict[str, Any]]:
     return found
 
 
-def _quality(conn, source: Source, expr: Expr, prepared: Prepared,
-             links: dict[str, Any]) -> dict[str, Any]:
+def _quality(
+    conn, source: Source, expr: Expr, prepared: Prepared, links: dict[str, Any]
+) -> dict[str, Any]:
     carts = source.table("carts")
     items = source.table("cart_items")
-    period_carts = one(conn, """
+    period_carts = one(
+        conn,
+        """
         select sum(case when n_rows > 1 then 1 else 0 end) as duplicate_ids,
                sum(n_rows - 1) as duplicate_rows,
                sum(case when valid_lines = 0 then 1 else 0 end) as without_lines,
@@ -339,17 +412,24 @@ def _quality(conn, source: Source, expr: Expr, prepared: Prepared,
                sum(case when customer_id is not null and known_customer = 0 then 1 else 0 end)
                    as unknown_customer
         from rg_pc where which = 'cur'
-    """)
-    lines = one(conn, """
+    """,
+    )
+    lines = one(
+        conn,
+        """
         select sum(case when l.n_rows > 1 then 1 else 0 end) as duplicate_lines,
                sum(case when l.valid = 0 then 1 else 0 end) as invalid_lines
         from rg_lines l join rg_pc p on p.cart_id = l.cart_id where p.which = 'cur'
-    """)
-    other = rows(conn, """
+    """,
+    )
+    other = rows(
+        conn,
+        """
         select coalesce(status_norm, 'NULL') as status, count(*) as carts
         from rg_pc where which = 'cur' and status_rank = 4
         group by coalesce(status_norm, 'NULL') order by 2 desc, 1
-    """)
+    """,
+    )
     c, i = carts.columns, items.columns
     return {
         "carts.null_cart_ids": scalar(
@@ -360,14 +440,17 @@ def _quality(conn, source: Source, expr: Expr, prepared: Prepared,
         "carts.other_statuses": {r["status"]: r["carts"] for r in other},
         "carts.duplicate_lines": lines["duplicate_lines"] or 0,
         "carts.invalid_lines": lines["invalid_lines"] or 0,
-        "carts.orphan_lines": scalar(conn, f"""
+        "carts.orphan_lines": scalar(
+            conn,
+            f"""
             select count(*) from (
-                select distinct {expr.id_text(i['cart_id'])} as cart_id,
-                                {expr.id_text(i['product_id'])} as product_id
+                select distinct {expr.id_text(i["cart_id"])} as cart_id,
+                                {expr.id_text(i["product_id"])} as product_id
                 from {items.sql} ci
-                where not exists (select 1 from rg_carts c where c.cart_raw = ci.{i['cart_id']})
+                where not exists (select 1 from rg_carts c where c.cart_raw = ci.{i["cart_id"]})
             ) orphans
-        """),
+        """,
+        ),
         "carts.carts_without_lines": period_carts["without_lines"] or 0,
         "carts.null_customer_carts": period_carts["null_customer"] or 0,
         "carts.unknown_customer_carts": period_carts["unknown_customer"] or 0,

@@ -24,7 +24,9 @@ CART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("carts.abandonment_rate", "Abandonment rate", "rate", "down", headline=True),
     KpiSpec("carts.abandoned_cart_value", "Abandoned cart value", "money", "down", headline=True),
     KpiSpec("carts.reengagement_rate", "7-day re-engagement rate", "rate", "up", headline=True),
-    KpiSpec("carts.median_time_to_order_days", "Median time to order", "days", "down", headline=True),
+    KpiSpec(
+        "carts.median_time_to_order_days", "Median time to order", "days", "down", headline=True
+    ),
     KpiSpec("carts.carts_converted", "Converted carts", "number", "up"),
     KpiSpec("carts.carts_abandoned", "Abandoned carts", "number", "down"),
     KpiSpec("carts.carts_open", "Open carts", "number"),

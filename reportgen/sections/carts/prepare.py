@@ -59,36 +59,50 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
         "aband": rules.abandoned_statuses or ["\x00"],
         "open": rules.open_statuses or ["\x00"],
     }
-    for table in ("rg_carts_all", "rg_carts", "rg_orders", "rg_customers", "rg_products",
-                  "rg_lines", "rg_pc", "rg_abandoners"):
+    for table in (
+        "rg_carts_all",
+        "rg_carts",
+        "rg_orders",
+        "rg_customers",
+        "rg_products",
+        "rg_lines",
+        "rg_pc",
+        "rg_abandoners",
+    ):
         execute(conn, f"drop table if exists {table}")
 
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_carts_all as
         select cart_id, cart_raw, customer_id, status_norm, status_rank, is_date, local,
-               {expr.epoch_us('local', 'x')} as epoch_us
+               {expr.epoch_us("local", "x")} as epoch_us
         from (
             select cart_id, cart_raw, customer_id, status_norm, status_rank, x,
-                   case when x is null then null when {expr.is_date_only_text('x')} then 1
+                   case when x is null then null when {expr.is_date_only_text("x")} then 1
                         else 0 end as is_date,
-                   {expr.local_ts('x')} as local
+                   {expr.local_ts("x")} as local
             from (
-                select {expr.id_text(c['cart_id'])} as cart_id, {c['cart_id']} as cart_raw,
-                       {expr.id_text(c['customer_id'])} as customer_id,
+                select {expr.id_text(c["cart_id"])} as cart_id, {c["cart_id"]} as cart_raw,
+                       {expr.id_text(c["customer_id"])} as customer_id,
                        {status} as status_norm,
                        case when {status} in :conv then 1 when {status} in :aband then 2
                             when {status} in :open then 3 else 4 end as status_rank,
-                       {expr.strip(c['created_at'])} as x
+                       {expr.strip(c["created_at"])} as x
                 from {carts.sql}
             ) raw
             where cart_id is not null
         ) parsed
-    """, **statuses)
+    """,
+        **statuses,
+    )
 
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_carts as
         select cart_id, cart_raw, customer_id, status_norm, status_rank, local, epoch_us,
-               {expr.day_number('local')} as day, n_rows
+               {expr.day_number("local")} as day, n_rows
         from (
             select a.*,
                    row_number() over (
@@ -101,30 +115,34 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
             from rg_carts_all a
         ) ranked
         where pick = 1
-    """)
+    """,
+    )
     execute(conn, "create index rg_carts_local on rg_carts (local)")
     execute(conn, "create index rg_carts_raw on rg_carts (cart_raw)")
 
     o = orders.columns
     has_order_cart_id = "cart_id" in o
     cart_id_col = f"{expr.id_text(o['cart_id'])} as cart_id," if has_order_cart_id else ""
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_orders as
-        select order_id, customer_id, {'cart_id,' if has_order_cart_id else ''} is_date, local,
-               {expr.epoch_us('local', 'x')} as epoch_us, {expr.day_number('local')} as day
+        select order_id, customer_id, {"cart_id," if has_order_cart_id else ""} is_date, local,
+               {expr.epoch_us("local", "x")} as epoch_us, {expr.day_number("local")} as day
         from (
-            select order_id, customer_id, {'cart_id,' if has_order_cart_id else ''} x,
-                   case when x is null then null when {expr.is_date_only_text('x')} then 1
+            select order_id, customer_id, {"cart_id," if has_order_cart_id else ""} x,
+                   case when x is null then null when {expr.is_date_only_text("x")} then 1
                         else 0 end as is_date,
-                   {expr.local_ts('x')} as local
+                   {expr.local_ts("x")} as local
             from (
-                select {expr.id_text(o['order_id'])} as order_id,
-                       {expr.id_text(o['customer_id'])} as customer_id, {cart_id_col}
-                       {expr.strip(o['order_date'])} as x
+                select {expr.id_text(o["order_id"])} as order_id,
+                       {expr.id_text(o["customer_id"])} as customer_id, {cart_id_col}
+                       {expr.strip(o["order_date"])} as x
                 from {orders.sql}
             ) raw
         ) parsed
-    """)
+    """,
+    )
     execute(conn, "create index rg_orders_customer on rg_orders (customer_id, epoch_us)")
     execute(conn, "create index rg_orders_customer_day on rg_orders (customer_id, day)")
     if has_order_cart_id:
@@ -146,16 +164,22 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
             picks.append(f"max({value}) as seg_src_{name}")
             segments.append(name)
         extra = "".join(f", {p}" for p in picks)
-        execute(conn, f"""
+        execute(
+            conn,
+            f"""
             create temp table rg_customers as
-            select {expr.id_text(cu['customer_id'])} as customer_id, count(*) as n_rows{extra}
-            from {source.table('customers').sql}
-            where {expr.id_text(cu['customer_id'])} is not null
-            group by {expr.id_text(cu['customer_id'])}
-        """)
+            select {expr.id_text(cu["customer_id"])} as customer_id, count(*) as n_rows{extra}
+            from {source.table("customers").sql}
+            where {expr.id_text(cu["customer_id"])} is not null
+            group by {expr.id_text(cu["customer_id"])}
+        """,
+        )
     else:
-        execute(conn, "create temp table rg_customers as select cast(null as text) as customer_id, "
-                      "0 as n_rows where 1 = 0")
+        execute(
+            conn,
+            "create temp table rg_customers as select cast(null as text) as customer_id, "
+            "0 as n_rows where 1 = 0",
+        )
     execute(conn, "create index rg_customers_id on rg_customers (customer_id)")
 
     has_products = source.has_table("products") and not source.missing_columns(["products"])
@@ -163,47 +187,59 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
         pr = source.table("products").columns
         name = f"max({expr.strip(pr['name'])})" if "name" in pr else "null"
         category = f"max({expr.strip(pr['category'])})" if "category" in pr else "null"
-        execute(conn, f"""
+        execute(
+            conn,
+            f"""
             create temp table rg_products as
-            select {expr.id_text(pr['product_id'])} as product_id, count(*) as n_rows,
+            select {expr.id_text(pr["product_id"])} as product_id, count(*) as n_rows,
                    {name} as name, {category} as category
-            from {source.table('products').sql}
-            where {expr.id_text(pr['product_id'])} is not null
-            group by {expr.id_text(pr['product_id'])}
-        """)
+            from {source.table("products").sql}
+            where {expr.id_text(pr["product_id"])} is not null
+            group by {expr.id_text(pr["product_id"])}
+        """,
+        )
     else:
-        execute(conn, "create temp table rg_products as select cast(null as text) as product_id, "
-                      "0 as n_rows, cast(null as text) as name, cast(null as text) as category "
-                      "where 1 = 0")
+        execute(
+            conn,
+            "create temp table rg_products as select cast(null as text) as product_id, "
+            "0 as n_rows, cast(null as text) as name, cast(null as text) as category "
+            "where 1 = 0",
+        )
     execute(conn, "create index rg_products_id on rg_products (product_id)")
 
     previous = period.previous()
     window = {"ws": previous.start_text, "we": period.end_text}
     i = items.columns
     merge = "sum" if rules.duplicate_lines == "sum" else "max"
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_lines as
         select cart_id, product_id, qty, price, n_rows,
                case when qty > 0 and price >= 0 then 1 else 0 end as valid,
                case when qty > 0 and price >= 0 then qty * price else 0 end as value
         from (
-            select {expr.id_text(i['cart_id'])} as cart_id,
-                   {expr.id_text(i['product_id'])} as product_id,
-                   {merge}({expr.number(i['quantity'])}) as qty,
-                   max({expr.number(i['unit_price'])}) as price,
+            select {expr.id_text(i["cart_id"])} as cart_id,
+                   {expr.id_text(i["product_id"])} as product_id,
+                   {merge}({expr.number(i["quantity"])}) as qty,
+                   max({expr.number(i["unit_price"])}) as price,
                    count(*) as n_rows
             from {items.sql}
-            where {i['cart_id']} in (
+            where {i["cart_id"]} in (
                 select cart_raw from rg_carts where local >= :ws and local < :we
             )
-            group by {expr.id_text(i['cart_id'])}, {expr.id_text(i['product_id'])}
+            group by {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
         ) merged
-    """, **window)
+    """,
+        **window,
+    )
     execute(conn, "create index rg_lines_cart on rg_lines (cart_id)")
 
     seg_columns = "".join(f", {_segment_value(name)} as seg_{name}" for name in segments)
     seg_unknown = "".join(f", 'Unknown' as seg_{name}" for name in wanted if name not in segments)
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_pc as
         select case when c.local >= :cs then 'cur' else 'prev' end as which,
                c.cart_id, c.customer_id, c.status_norm, c.status_rank, c.local, c.epoch_us,
@@ -218,7 +254,10 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
         ) v on v.cart_id = c.cart_id
         left join rg_customers cu on cu.customer_id = c.customer_id
         where c.local >= :ws and c.local < :we
-    """, cs=period.start_text, **window)
+    """,
+        cs=period.start_text,
+        **window,
+    )
     execute(conn, "create index rg_pc_which on rg_pc (which, status_rank)")
 
     days = rules.reengagement_days
@@ -229,7 +268,9 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
     )
     all_segments = [*segments, *(s for s in wanted if s not in segments)]
     seg_max = "".join(f", max(seg_{name}) as seg_{name}" for name in all_segments)
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_abandoners as
         select which, customer_id, count(*) as abandoned_carts, sum(value) as abandoned_value,
                max(hit) as reengaged{seg_max}
@@ -242,7 +283,10 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
             where p.status_rank = 2 and p.customer_id is not null
         ) abandoned
         group by which, customer_id
-    """, n=days, n_us=days * DAY_US)
+    """,
+        n=days,
+        n_us=days * DAY_US,
+    )
 
     return Prepared(
         date_only=date_only,

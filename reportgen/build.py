@@ -1,0 +1,132 @@
+"""One build: config + period → metrics → charts → recommendations → HTML → PDF → archive.
+
+Each stage runs once and is timed, so the benchmark can print where the time goes.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from reportgen import __version__
+from reportgen.archive import publish, write_atomic, write_json, write_tables_csv
+from reportgen.config import Config
+from reportgen.errors import SourceError
+from reportgen.metrics import compute_metrics
+from reportgen.periods import Period
+from reportgen.sections import Recommendation, Section, all_sections
+
+
+@dataclass
+class StageTimer:
+    """Wall time and peak traced memory per stage."""
+
+    trace_memory: bool = False
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.trace_memory:
+            tracemalloc.start()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            peak = tracemalloc.get_traced_memory()[1] if self.trace_memory else 0
+            if self.trace_memory:
+                tracemalloc.stop()
+            self.stages[name] = {"seconds": seconds, "peak_mb": peak / 1e6}
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Where a build went and what it computed."""
+
+    folder: Path
+    metrics: dict[str, Any]
+    recommendations: list[Recommendation]
+    pdf: Path | None
+    timings: dict[str, dict[str, float]]
+
+
+def build_report(
+    config: Config,
+    period: Period,
+    *,
+    output: Path | None = None,
+    pdf: bool = True,
+    force: bool = False,
+    timer: StageTimer | None = None,
+) -> BuildResult:
+    """Build ``period``'s report and publish it into the archive."""
+    timer = timer or StageTimer()
+    output = output or config.output_dir
+    generated_at = datetime.now(UTC).replace(microsecond=0)
+    with timer.stage("queries"):
+        try:
+            metrics = compute_metrics(config, period)
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise SourceError(f"{config.origin}: a query on the source failed: {detail}") from None
+    metrics["generated_at"] = generated_at.isoformat().replace("+00:00", "Z")
+    metrics["generator"] = f"reportgen {__version__}"
+    skipped = {s["section"] for s in metrics["skipped"]}
+    sections = [s for s in all_sections() if s.name not in skipped]
+    currency = config.report.currency
+
+    with timer.stage("charts"):
+        charts: dict[str, str] = {}
+        for section in sections:
+            charts.update(section.charts(metrics, currency))
+    recommendations = _recommendations(sections, metrics, currency)
+
+    from reportgen.render import ReportContent, render_html, write_pdf
+
+    with timer.stage("html"):
+        content = ReportContent(
+            metrics=metrics,
+            sections=sections,
+            charts=charts,
+            recommendations=recommendations,
+            generated_at=generated_at,
+            currency=currency,
+            title=config.report.title,
+            author=config.report.author,
+        )
+        templates = config.resolve(config.report.templates) if config.report.templates else None
+        html = render_html(content, templates)
+
+    def fill(folder: Path) -> None:
+        write_json(folder / "metrics.json", metrics)
+        write_tables_csv(folder / "csv", metrics["tables"])
+        write_atomic(folder / "report.html", html.encode("utf-8"))
+        if pdf:
+            with timer.stage("pdf"):
+                write_pdf(html, folder / "report.pdf")
+
+    folder = publish(output, period, fill, force=force)
+    return BuildResult(
+        folder=folder,
+        metrics=metrics,
+        recommendations=recommendations,
+        pdf=folder / "report.pdf" if pdf else None,
+        timings=timer.stages,
+    )
+
+
+def _recommendations(
+    sections: list[Section], metrics: dict[str, Any], currency: str
+) -> list[Recommendation]:
+    found: list[Recommendation] = []
+    for section in sections:
+        found.extend(section.recommend(metrics, currency))
+    return sorted(found, key=lambda r: r.priority)
