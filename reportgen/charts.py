@@ -152,6 +152,11 @@ def _fit(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:
     )
 
 
+def _label_angle(rows: Sequence[Mapping[str, Any]], field: str) -> int:
+    """Keep x labels level while they fit; slant them when there are many."""
+    return 0 if len({row[field] for row in rows}) <= 12 else -45
+
+
 def _data(rows: Sequence[Mapping[str, Any]]) -> alt.Data:
     return alt.Data(values=[dict(row) for row in rows])
 
@@ -161,30 +166,31 @@ def bar_chart(
     category: str,
     value: str,
     *,
-    category_title: str,
+    category_title: str | None,
     value_title: str,
     label: str | None = None,
     value_format: str = ",.0f",
     color: str = ACCENT,
-    tooltip: Sequence[str] = (),
+    headroom: float = 1.0,
 ) -> alt.TopLevelMixin:
     """Return horizontal bars in the rows' order, with an optional text label at each end.
 
-    ``label`` names a field holding the already formatted value to print by the bar.
+    ``label`` names a field holding the already formatted value to print by the bar;
+    ``headroom`` stretches the value axis (1.3 = 30% more) so the labels fit.
     """
     height = max(60, 22 * len(rows))
+    largest = max((row[value] or 0 for row in rows), default=0)
+    scale = alt.Scale(domainMax=largest * headroom, nice=True) if largest > 0 else alt.Scale()
     base = alt.Chart(_data(rows)).encode(
         y=alt.Y(f"{category}:N", sort=None, title=category_title),
         x=alt.X(
             f"{value}:Q",
             title=value_title,
             axis=alt.Axis(format=value_format, tickCount=5),
-            scale=alt.Scale(nice=True),
+            scale=scale,
         ),
     )
     chart = base.mark_bar(color=color, height={"band": 0.7})
-    if tooltip:
-        chart = chart.encode(tooltip=list(tooltip))
     if label:
         text = base.mark_text(align="left", dx=4, baseline="middle").encode(text=f"{label}:N")
         chart = alt.layer(chart, text)
@@ -207,7 +213,9 @@ def line_chart(
         alt.Chart(_data(rows))
         .mark_line(color=color, point=alt.OverlayMarkDef(color=color, filled=True, size=30))
         .encode(
-            x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+            x=alt.X(
+                f"{x}:O", sort=None, title=x_title, axis=alt.Axis(labelAngle=_label_angle(rows, x))
+            ),
             y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format, tickCount=5)),
         )
     )
@@ -247,7 +255,7 @@ def grouped_bar_chart(
     *,
     series_order: Sequence[str],
     colors: Sequence[str],
-    category_title: str,
+    category_title: str | None,
     value_title: str,
     value_format: str = ",.0f",
     label: str | None = None,
@@ -290,11 +298,12 @@ def stacked_bar_chart(
     *,
     series_order: Sequence[str],
     colors: Sequence[str],
-    x_title: str,
+    x_title: str | None,
     y_title: str,
     height: int = 220,
 ) -> alt.Chart:
     """Return vertical bars stacked by series over an ordinal x (long-format rows)."""
+    angle = _label_angle(rows, x)
     order_field = f"{series}_order"
     ranks = {name: i for i, name in enumerate(series_order)}
     data = [{**row, order_field: ranks.get(row[series], len(ranks))} for row in rows]
@@ -302,7 +311,7 @@ def stacked_bar_chart(
         alt.Chart(_data(data))
         .mark_bar(width={"band": 0.7})
         .encode(
-            x=alt.X(f"{x}:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+            x=alt.X(f"{x}:O", sort=None, title=x_title, axis=alt.Axis(labelAngle=angle)),
             y=alt.Y(f"sum({value}):Q", title=y_title, axis=alt.Axis(format=",d", tickCount=5)),
             color=alt.Color(
                 f"{series}:N",
@@ -330,7 +339,7 @@ def with_rate_line(
         alt.Chart(_data(rows))
         .mark_line(color=color, point=alt.OverlayMarkDef(color=color, filled=True, size=30))
         .encode(
-            x=alt.X(f"{x}:O"),
+            x=alt.X(f"{x}:O", sort=None),
             y=alt.Y(
                 f"{rate}:Q",
                 title=rate_title,

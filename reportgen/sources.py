@@ -125,7 +125,7 @@ class Source:
                     f"source.tables.{canonical} or source.views.{canonical}"
                 )
                 continue
-            real_columns = self._columns_of(real)
+            real_columns = self._columns_of(real, canonical)
             renames = self.config.source.columns.get(canonical, {})
             lowered = {c.lower(): c for c in real_columns}
             info = TableInfo(
@@ -144,14 +144,19 @@ class Source:
             self.tables[canonical] = info
         return problems
 
-    def _columns_of(self, real: str) -> list[str]:
+    def _columns_of(self, real: str, canonical: str) -> list[str]:
         try:
             result = self.connection.exec_driver_sql(
                 f"select * from {self.quote_dotted(self._existing.get(real.lower(), real))} where 1 = 0"
             )
             return list(result.keys())
         except SQLAlchemyError as exc:
-            raise SourceError(f"cannot read table {real!r}: {_first_line(exc)}") from None
+            where = (
+                f"source.views.{canonical}: the SQL failed"
+                if canonical in self.config.source.views
+                else f"cannot read table {real!r}"
+            )
+            raise SourceError(f"{self.config.origin}: {where}: {_first_line(exc)}") from None
 
 
 def _first_line(exc: BaseException) -> str:

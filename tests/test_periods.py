@@ -1,0 +1,69 @@
+"""Period parsing, previous periods and trend buckets (METRICS.md §2, §8)."""
+
+from datetime import date, datetime
+
+import pytest
+
+from reportgen.errors import PeriodError
+from reportgen.periods import custom_period, latest_complete, month_period, week_period
+
+
+def test_month_is_half_open_and_previous_is_the_calendar_month_before():
+    period = month_period("2026-03")
+    assert (period.start, period.end) == (date(2026, 3, 1), date(2026, 4, 1))
+    assert period.previous().label == "2026-02"
+    assert month_period("2026-01").previous().label == "2025-12"
+
+
+def test_iso_week_starts_on_monday_and_spans_the_year_boundary():
+    period = week_period("2026-W01")
+    assert period.start == date(2025, 12, 29)
+    assert period.previous().label == "2025-W52"
+    assert period.as_json()["start"] == "2025-12-29T00:00:00"
+
+
+def test_custom_window_previous_has_the_same_length():
+    period = custom_period("2026-01-01", "2026-04-01")
+    assert period.label == "2026-01-01..2026-04-01"
+    previous = period.previous()
+    assert (previous.start, previous.end) == (date(2025, 10, 3), date(2026, 1, 1))
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "2026-00", "26-01", "2026-1", "October"])
+def test_bad_month_strings_are_rejected(bad):
+    with pytest.raises(PeriodError, match="expected YYYY-MM"):
+        month_period(bad)
+
+
+@pytest.mark.parametrize("bad", ["2026-W54", "2026-43", "2021-W53"])
+def test_bad_week_strings_are_rejected(bad):
+    with pytest.raises(PeriodError, match="ISO week"):
+        week_period(bad)
+
+
+def test_custom_window_must_move_forward():
+    with pytest.raises(PeriodError, match="after"):
+        custom_period("2026-02-01", "2026-01-01")
+
+
+def test_month_buckets_are_iso_weeks_labelled_by_monday():
+    starts = month_period("2026-09").buckets()
+    assert starts[0] == date(2026, 8, 31)
+    assert starts[-1] == date(2026, 9, 28)
+    assert len(starts) == 5
+
+
+def test_week_buckets_are_its_seven_days():
+    assert len(week_period("2026-W43").buckets()) == 7
+
+
+def test_custom_buckets_by_length():
+    assert custom_period("2026-01-01", "2026-01-15").bucket_unit == "day"
+    assert custom_period("2026-01-01", "2026-04-01").bucket_unit == "week"
+    assert custom_period("2026-01-01", "2026-04-04").bucket_unit == "month"
+
+
+def test_latest_complete_period_ends_before_the_newest_row():
+    assert latest_complete("month", datetime(2025, 8, 23, 23, 59)).label == "2025-07"
+    assert latest_complete("month", datetime(2025, 8, 1, 0, 0)).label == "2025-07"
+    assert latest_complete("week", datetime(2026, 10, 28, 12, 0)).label == "2026-W43"
