@@ -129,7 +129,7 @@ def demo(seed: int, scale: float, end_date: str | None, data_path: Path, out: Pa
     except ValueError:
         raise click.BadParameter(f"expected YYYY-MM-DD, found {end_date!r}", param_hint="--end") from None
     summary = generate_demo(data_path, seed=seed, scale=scale, end=end)
-    click.echo(f"demo data: {summary.path} ({summary.rows.get('carts', 0):,} carts)")
+    click.echo(f"demo data: {summary.path} ({summary.carts:,} carts)")
     config = config_from_dict(
         {"source": {"url": f"sqlite:///{data_path.resolve()}"},
          "report": {"title": "Cart & customer behaviour (demo data)", "output": str(out.resolve())}},

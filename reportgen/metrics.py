@@ -75,15 +75,10 @@ def newest_local(config: Config) -> datetime | None:
             return None
         carts = source.table("carts")
         expr = Expr(source.dialect, config.report.timezone)
-        newest = scalar(
-            source.connection,
-            f"""
-            select max(local) from (
-                select {expr.local_ts("x")} as local
-                from (select {expr.strip(carts.columns["created_at"])} as x from {carts.sql}) s
-            ) parsed
-        """,
+        parsed = expr.with_timestamps(
+            f"select {expr.strip(carts.columns['created_at'])} as x from {carts.sql}"
         )
+        newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
     return datetime.strptime(newest, "%Y-%m-%d %H:%M:%S.%f") if newest else None
 
 

@@ -152,16 +152,33 @@ class Expr:
             else f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
         )
 
-    def local_ts(self, stripped: str) -> str:
-        """Return canonical local text for a stripped timestamp text (NULL if unparsed)."""
+    def with_timestamps(self, inner: str) -> str:
+        """Wrap ``inner`` (a select with a stripped text column ``x``) to add the parsed
+        ``local``, ``epoch_us``, ``day`` and ``is_date`` (1 bare date, 0 other, NULL) columns.
+
+        Materialised steps keep the engine from re-evaluating the parse per reference.
+        """
+        return f"""
+            with raw as materialized ({inner}),
+            candidate as materialized (select raw.*, {self._candidate('x')} as c from raw),
+            parsed as materialized (select candidate.*, {self._validated('c', 'x')} as local
+                                    from candidate)
+            select parsed.*,
+                   case when x is null then null when {self.is_date_only_text('x')} then 1
+                        else 0 end as is_date,
+                   {self.epoch_us('local', 'x')} as epoch_us,
+                   {self.day_number('local')} as day
+            from parsed
+        """
+
+    def _candidate(self, x: str) -> str:
+        """Return the fast native parse of common naive forms (NULL where it does not apply)."""
         if self.dialect != "sqlite":
             raise NotImplementedError(self.dialect)
-        tz = self._literal(self.timezone)
         if self.timezone != "UTC":
-            return f"rg_local({stripped}, {tz})"
-        x = stripped
+            return "null"
         t = f"{_D2}:{_D2}"
-        candidate = (
+        return (
             f"case when {x} glob '{_DATE_GLOB}' then {x} || ' 00:00:00.000000' "
             f"when {x} glob '{_DATE_GLOB}[ T]{t}:{_D2}.{_D2}{_D2}{_D2}' "
             f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) "
@@ -170,11 +187,15 @@ class Expr:
             f"when {x} glob '{_DATE_GLOB}[ T]{t}' "
             f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) || ':00.000000' end"
         )
+
+    def _validated(self, candidate: str, x: str) -> str:
+        """Keep a fast-parsed value only if it is a real date and time; else parse in Python."""
+        tz = self._literal(self.timezone)
         # strftime round-trips only real calendar dates and times (no 2024-02-30, no 25:00).
         return (
-            f"coalesce(case when strftime('%Y-%m-%d %H:%M:%S', substr({candidate}, 1, 19)) "
-            f"= substr({candidate}, 1, 19) then {candidate} end, "
-            f"case when {x} is not null then rg_local({x}, {tz}) end)"
+            f"case when strftime('%Y-%m-%d %H:%M:%S', substr({candidate}, 1, 19)) "
+            f"= substr({candidate}, 1, 19) then {candidate} "
+            f"when {x} is not null then rg_local({x}, {tz}) end"
         )
 
     def epoch_us(self, local: str, stripped: str) -> str:

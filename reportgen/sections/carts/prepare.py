@@ -71,28 +71,23 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
     ):
         execute(conn, f"drop table if exists {table}")
 
+    # The status rank is computed on the stripped status after the parse (see module doc).
+    parsed_carts = expr.with_timestamps(f"""
+        select {expr.id_text(c["cart_id"])} as cart_id, {c["cart_id"]} as cart_raw,
+               {expr.id_text(c["customer_id"])} as customer_id, {status} as status_norm,
+               {expr.strip(c["created_at"])} as x
+        from {carts.sql}
+        where {expr.id_text(c["cart_id"])} is not null
+    """)
     execute(
         conn,
         f"""
         create temp table rg_carts_all as
-        select cart_id, cart_raw, customer_id, status_norm, status_rank, is_date, local,
-               {expr.epoch_us("local", "x")} as epoch_us
-        from (
-            select cart_id, cart_raw, customer_id, status_norm, status_rank, x,
-                   case when x is null then null when {expr.is_date_only_text("x")} then 1
-                        else 0 end as is_date,
-                   {expr.local_ts("x")} as local
-            from (
-                select {expr.id_text(c["cart_id"])} as cart_id, {c["cart_id"]} as cart_raw,
-                       {expr.id_text(c["customer_id"])} as customer_id,
-                       {status} as status_norm,
-                       case when {status} in :conv then 1 when {status} in :aband then 2
-                            when {status} in :open then 3 else 4 end as status_rank,
-                       {expr.strip(c["created_at"])} as x
-                from {carts.sql}
-            ) raw
-            where cart_id is not null
-        ) parsed
+        select cart_id, cart_raw, customer_id, status_norm,
+               case when status_norm in :conv then 1 when status_norm in :aband then 2
+                    when status_norm in :open then 3 else 4 end as status_rank,
+               is_date, local, epoch_us, day
+        from ({parsed_carts}) parsed
     """,
         **statuses,
     )
@@ -102,7 +97,7 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
         f"""
         create temp table rg_carts as
         select cart_id, cart_raw, customer_id, status_norm, status_rank, local, epoch_us,
-               {expr.day_number("local")} as day, n_rows
+               day, n_rows
         from (
             select a.*,
                    row_number() over (
@@ -123,24 +118,19 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
     o = orders.columns
     has_order_cart_id = "cart_id" in o
     cart_id_col = f"{expr.id_text(o['cart_id'])} as cart_id," if has_order_cart_id else ""
+    parsed_orders = expr.with_timestamps(f"""
+        select {expr.id_text(o["order_id"])} as order_id,
+               {expr.id_text(o["customer_id"])} as customer_id, {cart_id_col}
+               {expr.strip(o["order_date"])} as x
+        from {orders.sql}
+    """)
+    order_cart = "cart_id," if has_order_cart_id else ""
     execute(
         conn,
         f"""
         create temp table rg_orders as
-        select order_id, customer_id, {"cart_id," if has_order_cart_id else ""} is_date, local,
-               {expr.epoch_us("local", "x")} as epoch_us, {expr.day_number("local")} as day
-        from (
-            select order_id, customer_id, {"cart_id," if has_order_cart_id else ""} x,
-                   case when x is null then null when {expr.is_date_only_text("x")} then 1
-                        else 0 end as is_date,
-                   {expr.local_ts("x")} as local
-            from (
-                select {expr.id_text(o["order_id"])} as order_id,
-                       {expr.id_text(o["customer_id"])} as customer_id, {cart_id_col}
-                       {expr.strip(o["order_date"])} as x
-                from {orders.sql}
-            ) raw
-        ) parsed
+        select order_id, customer_id, {order_cart} is_date, local, epoch_us, day
+        from ({parsed_orders}) parsed
     """,
     )
     execute(conn, "create index rg_orders_customer on rg_orders (customer_id, epoch_us)")
