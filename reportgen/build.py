@@ -5,8 +5,8 @@ Each stage runs once and is timed, so the benchmark can print where the time goe
 
 from __future__ import annotations
 
+import resource
 import time
-import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,24 +27,20 @@ from reportgen.sections import Recommendation, Section, all_sections
 
 @dataclass
 class StageTimer:
-    """Wall time and peak traced memory per stage."""
+    """Wall time per stage and the process's peak resident memory when it ended."""
 
-    trace_memory: bool = False
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        if self.trace_memory:
-            tracemalloc.start()
         started = time.perf_counter()
         try:
             yield
         finally:
-            seconds = time.perf_counter() - started
-            peak = tracemalloc.get_traced_memory()[1] if self.trace_memory else 0
-            if self.trace_memory:
-                tracemalloc.stop()
-            self.stages[name] = {"seconds": seconds, "peak_mb": peak / 1e6}
+            self.stages[name] = {
+                "seconds": time.perf_counter() - started,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ small Python function registered on the connection.
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -91,10 +92,14 @@ def _py_epoch(text: object, timezone: str) -> int | None:
 
 
 def register_functions(connection: Connection) -> None:
-    """Register the Python helpers on a SQLite connection (no-op elsewhere)."""
+    """Register the Python helpers on a SQLite connection (no-op elsewhere).
+
+    Temp tables are kept in memory: they are small next to the source and never persist.
+    """
     if connection.dialect.name != "sqlite":
         return
     raw = connection.connection.driver_connection
+    raw.execute("pragma temp_store = memory")
     raw.create_function("rg_local", 2, _py_local, deterministic=True)
     raw.create_function("rg_epoch", 2, _py_epoch, deterministic=True)
 
@@ -177,15 +182,14 @@ class Expr:
             raise NotImplementedError(self.dialect)
         if self.timezone != "UTC":
             return "null"
-        t = f"{_D2}:{_D2}"
+        # Dispatch on length (cheap) and let _validated check digits and calendar.
+        body = f"substr({x}, 1, 10) || ' ' || substr({x}, 12)"
         return (
-            f"case when {x} glob '{_DATE_GLOB}' then {x} || ' 00:00:00.000000' "
-            f"when {x} glob '{_DATE_GLOB}[ T]{t}:{_D2}.{_D2}{_D2}{_D2}' "
-            f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) "
-            f"when {x} glob '{_DATE_GLOB}[ T]{t}:{_D2}' "
-            f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) || '.000000' "
-            f"when {x} glob '{_DATE_GLOB}[ T]{t}' "
-            f"then substr({x}, 1, 10) || ' ' || substr({x}, 12) || ':00.000000' end"
+            f"case when length({x}) = 10 then {x} || ' 00:00:00.000000' "
+            f"when substr({x}, 11, 1) not in (' ', 'T') then null "
+            f"when length({x}) = 26 then {body} "
+            f"when length({x}) = 19 then {body} || '.000000' "
+            f"when length({x}) = 16 then {body} || ':00.000000' end"
         )
 
     def _validated(self, candidate: str, x: str) -> str:
@@ -194,17 +198,20 @@ class Expr:
         # strftime round-trips only real calendar dates and times (no 2024-02-30, no 25:00).
         return (
             f"case when strftime('%Y-%m-%d %H:%M:%S', substr({candidate}, 1, 19)) "
-            f"= substr({candidate}, 1, 19) then {candidate} "
+            f"= substr({candidate}, 1, 19) and substr({candidate}, 20, 1) = '.' "
+            f"and substr({candidate}, 21) not glob '*[^0-9]*' then {candidate} "
             f"when {x} is not null then rg_local({x}, {tz}) end"
         )
 
     def epoch_us(self, local: str, stripped: str) -> str:
         """Return the instant in integer microseconds."""
         if self.timezone == "UTC" and self.dialect == "sqlite":
-            return (
-                f"(cast(strftime('%s', substr({local}, 1, 19)) as integer) * 1000000 "
-                f"+ cast(substr({local}, 21, 6) as integer))"
+            seconds = (
+                f"unixepoch(substr({local}, 1, 19))"
+                if sqlite3.sqlite_version_info >= (3, 38)
+                else f"cast(strftime('%s', substr({local}, 1, 19)) as integer)"
             )
+            return f"({seconds} * 1000000 + cast(substr({local}, 21, 6) as integer))"
         return f"rg_epoch({stripped}, {self._literal(self.timezone)})"
 
     def day_number(self, local: str) -> str:
