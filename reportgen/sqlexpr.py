@@ -91,17 +91,62 @@ def _py_epoch(text: object, timezone: str) -> int | None:
     return parsed[1] if parsed else None
 
 
-def register_functions(connection: Connection) -> None:
-    """Register the Python helpers on a SQLite connection (no-op elsewhere).
+_PG_FUNCTIONS = r"""
+create or replace function pg_temp.rg_instant(x text, tz text) returns timestamptz
+language plpgsql immutable as $fn$
+declare
+    m text[];
+    naive timestamp;
+begin
+    m := regexp_match(x, '^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?)?$');
+    if m is null then
+        return null;
+    end if;
+    naive := (m[1] || ' ' || coalesce(m[2], '00:00'))::timestamp;
+    if m[3] is null then
+        return naive at time zone tz;
+    elsif m[3] in (' UTC', 'Z') then
+        return naive at time zone 'UTC';
+    end if;
+    return (m[1] || ' ' || m[2] || m[3])::timestamptz;
+exception when others then
+    return null;
+end
+$fn$;
+create or replace function pg_temp.rg_local(x text, tz text) returns text
+language sql immutable as $fn$
+    select to_char(pg_temp.rg_instant(x, tz) at time zone tz, 'YYYY-MM-DD HH24:MI:SS.US')
+$fn$;
+create or replace function pg_temp.rg_epoch(x text, tz text) returns bigint
+language sql immutable as $fn$
+    select (extract(epoch from pg_temp.rg_instant(x, tz)) * 1000000)::bigint
+$fn$;
+"""
 
-    Temp tables are kept in memory: they are small next to the source and never persist.
+
+def register_functions(connection: Connection) -> None:
+    """Give the connection the parse helpers the expressions call.
+
+    SQLite and DuckDB get Python functions (SQLite's temp tables kept in memory: they are
+    small next to the source and never persist); PostgreSQL gets session-local pg_temp
+    functions.
     """
-    if connection.dialect.name != "sqlite":
-        return
     raw = connection.connection.driver_connection
-    raw.execute("pragma temp_store = memory")
-    raw.create_function("rg_local", 2, _py_local, deterministic=True)
-    raw.create_function("rg_epoch", 2, _py_epoch, deterministic=True)
+    if connection.dialect.name == "sqlite":
+        raw.execute("pragma temp_store = memory")
+        raw.create_function("rg_local", 2, _py_local, deterministic=True)
+        raw.create_function("rg_epoch", 2, _py_epoch, deterministic=True)
+    elif connection.dialect.name == "duckdb":
+        for name, function, kind in (("rg_local", _py_local, "VARCHAR"),
+                                     ("rg_epoch", _py_epoch, "BIGINT")):
+            try:
+                raw.remove_function(name)
+            except Exception:  # noqa: BLE001 - not registered yet on this connection
+                pass
+            raw.create_function(name, function, ["VARCHAR", "VARCHAR"], kind,
+                                null_handling="special", side_effects=False)
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_PG_FUNCTIONS)
 
 
 class Expr:
@@ -151,11 +196,9 @@ class Expr:
         """Return a predicate: the stripped text is a bare YYYY-MM-DD."""
         if self.dialect == "sqlite":
             return f"{stripped} glob '{_DATE_GLOB}'"
-        return (
-            f"regexp_matches({stripped}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$')"
-            if (self.dialect == "duckdb")
-            else f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
-        )
+        if self.dialect == "duckdb":
+            return f"regexp_full_match({stripped}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+        return f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
 
     def with_timestamps(self, inner: str) -> str:
         """Wrap ``inner`` (a select with a stripped text column ``x``) to add the parsed
@@ -177,11 +220,13 @@ class Expr:
         """
 
     def _candidate(self, x: str) -> str:
-        """Return the fast native parse of common naive forms (NULL where it does not apply)."""
-        if self.dialect != "sqlite":
-            raise NotImplementedError(self.dialect)
-        if self.timezone != "UTC":
-            return "null"
+        """Return the fast native parse of common naive forms (NULL where it does not apply).
+
+        Only for UTC: naive values are then already local wall time and their own instant.
+        PostgreSQL always parses in its pg_temp function (a bad cast there aborts a query).
+        """
+        if self.timezone != "UTC" or self.dialect == "postgresql":
+            return "cast(null as varchar)"
         # Dispatch on length (cheap) and let _validated check digits and calendar.
         body = f"substr({x}, 1, 10) || ' ' || substr({x}, 12)"
         return (
@@ -193,14 +238,24 @@ class Expr:
         )
 
     def _validated(self, candidate: str, x: str) -> str:
-        """Keep a fast-parsed value only if it is a real date and time; else parse in Python."""
-        tz = self._literal(self.timezone)
-        # strftime round-trips only real calendar dates and times (no 2024-02-30, no 25:00).
+        """Keep a fast-parsed value only if it is a real date and time; else parse slowly."""
+        slow = f"{self._fn('rg_local')}({x}, {self._literal(self.timezone)})"
+        if self.dialect == "postgresql":
+            return slow
+        head = f"substr({candidate}, 1, 19)"
+        if self.dialect == "sqlite":
+            # strftime round-trips only real calendar dates and times (no 02-30, no 25:00).
+            same = f"strftime('%Y-%m-%d %H:%M:%S', {head}) = {head}"
+            digits = f"substr({candidate}, 21) not glob '*[^0-9]*'"
+        else:
+            same = (
+                f"strftime(try_strptime({head}, '%Y-%m-%d %H:%M:%S'), '%Y-%m-%d %H:%M:%S') "
+                f"= {head}"
+            )
+            digits = f"regexp_full_match(substr({candidate}, 21), '[0-9]{{6}}')"
         return (
-            f"case when strftime('%Y-%m-%d %H:%M:%S', substr({candidate}, 1, 19)) "
-            f"= substr({candidate}, 1, 19) and substr({candidate}, 20, 1) = '.' "
-            f"and substr({candidate}, 21) not glob '*[^0-9]*' then {candidate} "
-            f"when {x} is not null then rg_local({x}, {tz}) end"
+            f"case when {same} and substr({candidate}, 20, 1) = '.' and {digits} "
+            f"then {candidate} when {x} is not null then {slow} end"
         )
 
     def epoch_us(self, local: str, stripped: str) -> str:
@@ -212,14 +267,18 @@ class Expr:
                 else f"cast(strftime('%s', substr({local}, 1, 19)) as integer)"
             )
             return f"({seconds} * 1000000 + cast(substr({local}, 21, 6) as integer))"
-        return f"rg_epoch({stripped}, {self._literal(self.timezone)})"
+        if self.timezone == "UTC" and self.dialect == "duckdb":
+            return f"epoch_us(strptime({local}, '%Y-%m-%d %H:%M:%S.%f'))"
+        return f"{self._fn('rg_epoch')}({stripped}, {self._literal(self.timezone)})"
 
     def day_number(self, local: str) -> str:
         """Return the local calendar day as days since 1970-01-01."""
-        return f"cast(julianday(substr({local}, 1, 10)) - 2440587.5 as integer)"
+        if self.dialect == "sqlite":
+            return f"cast(julianday(substr({local}, 1, 10)) - 2440587.5 as integer)"
+        return f"(cast(substr({local}, 1, 10) as date) - date '1970-01-01')"
 
-    def add_days(self, day_text: str, days: str) -> str:
-        return f"date({day_text}, '+' || {days} || ' days')"
+    def _fn(self, name: str) -> str:
+        return f"pg_temp.{name}" if self.dialect == "postgresql" else name
 
     @staticmethod
     def _literal(value: str) -> str:

@@ -25,6 +25,12 @@ HIST_BUCKETS = (
 )
 
 
+def money(value: float | None) -> float:
+    """Return a money sum rounded to 1e-6: full cents precision, free of the float noise
+    that differs between engines summing in different orders (so backends agree)."""
+    return round(float(value or 0), 6)
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     """Return numerator / denominator, or None on a zero denominator (METRICS.md §7)."""
     if numerator is None or not denominator:
@@ -92,7 +98,7 @@ def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any
     )
     total = counts["total"] or 0
     converted, abandoned = counts["converted"] or 0, counts["abandoned"] or 0
-    abandoned_value = float(counts["abandoned_value"] or 0)
+    abandoned_value = money(counts["abandoned_value"])
     reengagement = one(
         conn,
         """
@@ -112,7 +118,7 @@ def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any
         "carts.abandonment_rate": ratio(abandoned, total),
         "carts.abandoned_cart_value": abandoned_value,
         "carts.avg_abandoned_cart_value": ratio(abandoned_value, abandoned),
-        "carts.converted_cart_value": float(counts["converted_value"] or 0),
+        "carts.converted_cart_value": money(counts["converted_value"]),
         "carts.abandoners": reengagement["abandoners"],
         "carts.reengaged": reengagement["reengaged"],
         "carts.reengagement_rate": ratio(reengagement["reengaged"], reengagement["abandoners"]),
@@ -193,7 +199,7 @@ def _time_to_order(conn, config: Config, prepared: Prepared, which: str) -> dict
             durations.append(float(end - row["start"]))
         else:
             durations.append((end - row["start"]) / DAY_US)
-    values = np.array(durations, dtype=float)
+    values = np.sort(np.array(durations, dtype=float))  # row order differs by engine
     hist = [
         {"bucket": label, "carts": int(((values >= low) & (values < high)).sum())}
         for label, low, high in HIST_BUCKETS
@@ -292,11 +298,11 @@ def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
     )
     numeric, _ = sort_ids([r["product_id"] for r in found])
     key = _id_sort_key(numeric)
-    found.sort(key=lambda r: (-r["abandoned_value"], key(r["product_id"])))
+    found.sort(key=lambda r: (-money(r["abandoned_value"]), key(r["product_id"])))
     out = []
     for row in found[:top_n]:
         row["product_id"] = int(row["product_id"]) if numeric else row["product_id"]
-        row["abandoned_value"] = float(row["abandoned_value"])
+        row["abandoned_value"] = money(row["abandoned_value"])
         row["share"] = ratio(row["abandoned_value"], abandoned_value)
         out.append(
             {
@@ -329,9 +335,9 @@ def _top_categories(conn, abandoned_value: float, top_n: int) -> list[dict[str, 
         group by coalesce(pr.category, 'Unknown')
     """,
     )
-    found.sort(key=lambda r: (-r["abandoned_value"], r["category"]))
+    found.sort(key=lambda r: (-money(r["abandoned_value"]), r["category"]))
     for row in found:
-        row["abandoned_value"] = float(row["abandoned_value"])
+        row["abandoned_value"] = money(row["abandoned_value"])
         row["share"] = ratio(row["abandoned_value"], abandoned_value)
     return found[:top_n]
 
@@ -368,7 +374,7 @@ def _segment_table(conn, name: str) -> list[dict[str, Any]]:
                 "carts_total": row["carts_total"],
                 "cart_conversion_rate": ratio(row["converted"], row["carts_total"]),
                 "abandonment_rate": ratio(row["abandoned"], row["carts_total"]),
-                "abandoned_value": float(row["abandoned_value"] or 0),
+                "abandoned_value": money(row["abandoned_value"]),
                 "abandoners": abandoners,
                 "reengaged": reengaged,
                 "reengagement_rate": ratio(reengaged, abandoners),
@@ -389,9 +395,9 @@ def _savable(conn, segments: tuple[str, ...]) -> list[dict[str, Any]]:
     )
     numeric, _ = sort_ids([r["customer_id"] for r in found])
     key = _id_sort_key(numeric)
-    found.sort(key=lambda r: (-r["abandoned_value"], key(r["customer_id"])))
+    found.sort(key=lambda r: (-money(r["abandoned_value"]), key(r["customer_id"])))
     for row in found:
-        row["abandoned_value"] = float(row["abandoned_value"])
+        row["abandoned_value"] = money(row["abandoned_value"])
         if numeric:
             row["customer_id"] = int(row["customer_id"])
     return found
