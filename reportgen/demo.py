@@ -194,6 +194,8 @@ create index carts_customer_id on carts (customer_id);
 create index cart_items_cart_id on cart_items (cart_id);
 create index orders_customer_id_order_date on orders (customer_id, order_date);
 create index orders_cart_id on orders (cart_id);
+create index customers_customer_id on customers (customer_id);
+create index products_product_id on products (product_id);
 """
 
 
@@ -222,6 +224,8 @@ def generate_demo(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
+    if tmp == path:
+        tmp = path.with_suffix(".tmp.tmp")
     tmp.unlink(missing_ok=True)
     try:
         _write(tmp, tables)
@@ -246,10 +250,9 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     n_cust = max(1, round(CUSTOMERS_PER_SCALE * scale))
     day_dates = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D"))
     weekday = (day_dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    cal_month = day_dates.astype("datetime64[M]").astype(np.int64) % 12  # 0 = January
-    ordinal = day_dates.astype("datetime64[M]").astype(np.int64) - np.datetime64(start, "M").astype(
-        np.int64
-    )
+    month_of_day = day_dates.astype("datetime64[M]").astype(np.int64)
+    cal_month = month_of_day % 12  # 0 = January
+    ordinal = month_of_day - month_of_day[0]  # months since the start
 
     # Products: fixed catalogue, one block per category.
     prod_cat = np.repeat(np.arange(len(_CATEGORIES)), [c.products for c in _CATEGORIES])
@@ -330,7 +333,7 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     status = np.where(rng.random(n_carts) < 1 / (1 + np.exp(-logit)), 0, 1)
     status[(status == 1) & (rng.random(n_carts) < 0.12)] = 2
 
-    # Converted carts are ordered minutes to days later; those not yet ordered stay open.
+    # Converted carts are ordered minutes to days later, most within the hour.
     kind = rng.choice(3, n_carts, p=(0.72, 0.18, 0.10))
     delay = np.select(
         [kind == 0, kind == 1],
@@ -358,7 +361,7 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     kept = status[line_cart] != 2
     line_cart, line_prod, qty, unit = line_cart[kept], line_prod[kept], qty[kept], unit[kept]
     line_cart, line_prod, qty, unit, null_price = _line_defects(
-        rng, line_cart, line_prod, qty, unit, n_lines
+        rng, line_cart, line_prod, qty, unit, n_carts
     )
     valid = (qty > 0) & ~null_price
     final_value = np.bincount(line_cart[valid], weights=(qty * unit)[valid], minlength=n_carts)
@@ -541,12 +544,12 @@ def _line_defects(
     line_prod: np.ndarray,
     qty: np.ndarray,
     unit: np.ndarray,
-    n_lines: np.ndarray,
+    n_carts: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return the lines with ~0.5% duplicated (added twice) and ~0.1% invalid lines."""
     n = line_cart.size
     u = rng.random(n)
-    multi = np.bincount(line_cart, minlength=n_lines.size)[line_cart] >= 2
+    multi = np.bincount(line_cart, minlength=n_carts)[line_cart] >= 2
     bad = multi & (u < 0.001)  # invalid lines only in carts with another line
     dup = ~bad & (u > 0.995)
     bad_qty = bad & (rng.random(n) < 0.5)
