@@ -31,6 +31,14 @@ def money(value: float | None) -> float:
     return round(float(value or 0), 6)
 
 
+def whole(value: float | None) -> float | int | None:
+    """Return an integral quantity as int (engines differ on int vs float sums)."""
+    if value is None:
+        return None
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     """Return numerator / denominator, or None on a zero denominator (METRICS.md §7)."""
     if numerator is None or not denominator:
@@ -303,6 +311,7 @@ def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
     for row in found[:top_n]:
         row["product_id"] = int(row["product_id"]) if numeric else row["product_id"]
         row["abandoned_value"] = money(row["abandoned_value"])
+        row["units"] = whole(row["units"])
         row["share"] = ratio(row["abandoned_value"], abandoned_value)
         out.append(
             {
@@ -338,6 +347,7 @@ def _top_categories(conn, abandoned_value: float, top_n: int) -> list[dict[str, 
     found.sort(key=lambda r: (-money(r["abandoned_value"]), r["category"]))
     for row in found:
         row["abandoned_value"] = money(row["abandoned_value"])
+        row["units"] = whole(row["units"])
         row["share"] = ratio(row["abandoned_value"], abandoned_value)
     return found[:top_n]
 

@@ -1,0 +1,123 @@
+"""The same data gives the same metrics.json on SQLite, DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from reportgen.config import config_from_dict
+from reportgen.demo import generate_demo
+from reportgen.metrics import compute_metrics
+from reportgen.periods import month_period, week_period
+
+SEGMENTS = ["signup_channel", "loyalty_tier", "clv_bucket", "age_band"]
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return candidates[-1].parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """Start a throwaway PostgreSQL server for the session (skip where none is installed)."""
+    binaries = _postgres_bin()
+    if binaries is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have PostgreSQL installed (.ci/run installs it)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="reportgen-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+    subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "-A", "trust",
+                    "-U", "postgres"], check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*as_user, str(binaries / "postgres"), "-D", str(data), "-p", str(port),
+         "-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    engine = sa.create_engine(url)
+    for _ in range(100):
+        try:
+            with engine.connect():
+                break
+        except sa.exc.OperationalError:
+            time.sleep(0.1)
+    else:
+        server.terminate()
+        pytest.fail("PostgreSQL did not start")
+    engine.dispose()
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def demo_sqlite(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("backends") / "demo.sqlite"
+    generate_demo(path, seed=11, scale=0.05, end=date(2026, 11, 1))
+    return path
+
+
+def _tables(path: Path) -> dict[str, pd.DataFrame]:
+    with sqlite3.connect(path) as conn:
+        names = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
+        return {name: pd.read_sql(f'select * from "{name}"', conn) for name in names}
+
+
+def _metrics(url: str, period) -> str:
+    config = config_from_dict({"source": {"url": url}, "segments": SEGMENTS})
+    return json.dumps(compute_metrics(config, period), sort_keys=True, indent=1)
+
+
+PERIODS = [month_period("2026-10"), week_period("2026-W40")]
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=lambda p: p.label)
+def test_duckdb_matches_sqlite(demo_sqlite, tmp_path, period):
+    target = tmp_path / "demo.duckdb"
+    with duckdb.connect(str(target)) as conn:
+        for name, frame in _tables(demo_sqlite).items():
+            conn.register("frame", frame)
+            conn.execute(f'create table "{name}" as select * from frame')
+            conn.unregister("frame")
+    expected = _metrics(f"sqlite:///{demo_sqlite}", period)
+    assert _metrics(f"duckdb:///{target}", period) == expected
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=lambda p: p.label)
+def test_postgresql_matches_sqlite(demo_sqlite, postgres_url, period):
+    engine = sa.create_engine(postgres_url)
+    for name, frame in _tables(demo_sqlite).items():
+        frame.to_sql(name, engine, index=False, if_exists="replace", chunksize=2000,
+                     method="multi")
+    engine.dispose()
+    expected = _metrics(f"sqlite:///{demo_sqlite}", period)
+    assert _metrics(postgres_url, period) == expected
