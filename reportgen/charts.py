@@ -52,7 +52,7 @@ THEME: dict[str, Any] = {
             "domainColor": RULE,
             "tickColor": RULE,
             "gridColor": GRID,
-            "labelLimit": 190,
+            "labelLimit": 230,
         },
         "axisBand": {"grid": False, "tickSize": 0, "labelPadding": 6},
         "legend": {
@@ -241,9 +241,7 @@ def histogram(
     )
     chart = base.mark_bar(color=color, width={"band": 0.8})
     if label:
-        chart = alt.layer(
-            chart, base.mark_text(baseline="bottom", dy=-3).encode(text=f"{label}:N")
-        )
+        chart = alt.layer(chart, base.mark_text(baseline="bottom", dy=-3).encode(text=f"{label}:N"))
     return _fit(chart, height)
 
 
