@@ -200,6 +200,77 @@ class Expr:
             return f"regexp_full_match({stripped}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
         return f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
 
+    def no_flatten(self) -> str:
+        """Return a clause that keeps SQLite from inlining a subquery (and re-evaluating its
+        expressions once per reference); other engines compute each expression once."""
+        return " limit -1 offset 0" if self.dialect == "sqlite" else ""
+
+    def raw_text(self, raw: str) -> str:
+        return raw if self.dialect == "sqlite" else self.text(raw)
+
+    def fast_valid(self, raw: str) -> str:
+        """Return a cheap predicate: ``raw`` is already a valid canonical naive timestamp.
+
+        Rows that pass need no stripping or Python parsing; the rest take the slow path.
+        """
+        if self.dialect == "postgresql":
+            return "false"
+        t = self.raw_text(raw)
+        if self.dialect == "duckdb":
+            return (
+                f"(regexp_full_match({t}, "
+                f"'[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9]{{2}}:[0-9]{{2}}"
+                f"(:[0-9]{{2}}(\\.[0-9]{{6}})?)?)?') "
+                f"and try_cast(replace({t}, 'T', ' ') as timestamp) is not null)"
+            )
+        # strftime re-prints only real dates and times: a round trip validates digits,
+        # ranges and the calendar at once (no 2024-02-30, no 25:00), in C.
+        head = f"substr({t}, 1, 19)"
+        return (
+            f"(case length({t}) "
+            f"when 19 then strftime('%Y-%m-%d %H:%M:%S', {t}) = replace({t}, 'T', ' ') "
+            f"when 26 then strftime('%Y-%m-%d %H:%M:%S', {head}) = replace({head}, 'T', ' ') "
+            f"and substr({t}, 20, 1) = '.' and substr({t}, 21) glob '{_D2}{_D2}{_D2}' "
+            f"when 10 then date({t}) = {t} "
+            f"when 16 then strftime('%Y-%m-%d %H:%M', {t}) = replace({t}, 'T', ' ') "
+            f"else 0 end)"
+        )
+
+    def unparsed(self, raw: str) -> str:
+        """Return 1 when ``raw`` is NULL or not a timestamp of METRICS.md §8, else 0."""
+        stripped = self.strip(raw)
+        slow = f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
+        return (
+            f"case when {self.fast_valid(raw)} then 0 when {stripped} is null then 1 "
+            f"when {slow} is null then 1 else 0 end"
+        )
+
+    def not_bare_date(self, raw: str) -> str:
+        """Return 1 for a non-null value that is not a bare YYYY-MM-DD (date-only test)."""
+        stripped = self.strip(raw)
+        return (
+            f"case when {self.fast_valid(raw)} then "
+            f"(case when length({self.raw_text(raw)}) = 10 then 0 else 1 end) "
+            f"when {stripped} is null then 0 when {self.is_date_only_text(stripped)} then 0 "
+            f"else 1 end"
+        )
+
+    def may_fall_between(self, raw: str, low: str, high: str) -> str:
+        """Return a cheap superset test: ``raw`` may parse to a time in [low, high).
+
+        ``low`` / ``high`` are bind names of ``YYYY-MM-DD`` bounds with a day of margin
+        (offsets are under a day). Text that starts with a digit sorts like its date;
+        anything else (padding, other types) is kept for the full parse.
+        """
+        t = self.raw_text(raw)
+        if self.dialect == "postgresql":
+            t = f'{t} collate "C"'
+        typed = f"typeof({raw}) <> 'text' or " if self.dialect == "sqlite" else ""
+        return (
+            f"({typed}substr({t}, 1, 1) not between '0' and '9' "
+            f"or ({t} >= :{low} and {t} < :{high}))"
+        )
+
     def with_timestamps(self, inner: str) -> str:
         """Wrap ``inner`` (a select with a stripped text column ``x``) to add the parsed
         ``local``, ``epoch_us``, ``day`` and ``is_date`` (1 bare date, 0 other, NULL) columns.
@@ -240,23 +311,9 @@ class Expr:
     def _validated(self, candidate: str, x: str) -> str:
         """Keep a fast-parsed value only if it is a real date and time; else parse slowly."""
         slow = f"{self._fn('rg_local')}({x}, {self._literal(self.timezone)})"
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" or self.timezone != "UTC":
             return slow
-        head = f"substr({candidate}, 1, 19)"
-        if self.dialect == "sqlite":
-            # strftime round-trips only real calendar dates and times (no 02-30, no 25:00).
-            same = f"strftime('%Y-%m-%d %H:%M:%S', {head}) = {head}"
-            digits = f"substr({candidate}, 21) not glob '*[^0-9]*'"
-        else:
-            same = (
-                f"strftime(try_strptime({head}, '%Y-%m-%d %H:%M:%S'), '%Y-%m-%d %H:%M:%S') "
-                f"= {head}"
-            )
-            digits = f"regexp_full_match(substr({candidate}, 21), '[0-9]{{6}}')"
-        return (
-            f"case when {same} and substr({candidate}, 20, 1) = '.' and {digits} "
-            f"then {candidate} when {x} is not null then {slow} end"
-        )
+        return f"case when {self.fast_valid(x)} then {candidate} when {x} is not null then {slow} end"
 
     def epoch_us(self, local: str, stripped: str) -> str:
         """Return the instant in integer microseconds."""

@@ -170,7 +170,7 @@ def _time_to_order(conn, config: Config, prepared: Prepared, which: str) -> dict
     cart_part = (
         f"""(select min(o.{key}) from rg_orders o
               where o.cart_id = p.cart_id and o.{key} >= p.{key}) as by_cart,
-            case when exists (select 1 from rg_orders o where o.cart_id = p.cart_id)
+            case when exists (select 1 from rg_order_carts oc where oc.cart_id = p.cart_id)
                  then 1 else 0 end as has_cart_orders"""
         if use_cart_id
         else "null as by_cart, 0 as has_cart_orders"
@@ -448,38 +448,43 @@ def _quality(
     )
     c, i = carts.columns, items.columns
     return {
-        "carts.null_cart_ids": scalar(
-            conn, f"select count(*) from {carts.sql} where {expr.id_text(c['cart_id'])} is null"
-        ),
+        "carts.null_cart_ids": prepared.null_cart_ids,
         "carts.duplicate_cart_ids": period_carts["duplicate_ids"] or 0,
         "carts.duplicate_cart_rows": period_carts["duplicate_rows"] or 0,
         "carts.other_statuses": {r["status"]: r["carts"] for r in other},
         "carts.duplicate_lines": lines["duplicate_lines"] or 0,
         "carts.invalid_lines": lines["invalid_lines"] or 0,
-        "carts.orphan_lines": scalar(
-            conn,
-            f"""
+        "carts.orphan_lines": scalar(conn, f"""
             select count(*) from (
                 select distinct {expr.id_text(i["cart_id"])} as cart_id,
                                 {expr.id_text(i["product_id"])} as product_id
-                from {items.sql} ci
-                where not exists (select 1 from rg_carts c where c.cart_raw = ci.{i["cart_id"]})
+                from {items.sql}
+                where {i["cart_id"]} is null or {i["cart_id"]} not in (
+                    select {c["cart_id"]} from {carts.sql} where {c["cart_id"]} is not null
+                )
             ) orphans
-        """,
-        ),
+        """),
         "carts.carts_without_lines": period_carts["without_lines"] or 0,
         "carts.null_customer_carts": period_carts["null_customer"] or 0,
         "carts.unknown_customer_carts": period_carts["unknown_customer"] or 0,
         "carts.order_before_cart": links["before"],
         "carts.linked_by_cart_id": links["by_cart"],
         "carts.linked_by_next_order": links["by_next"],
-        "carts.duplicate_customer_ids": scalar(
-            conn, "select count(*) from rg_customers where n_rows > 1"
-        ),
-        "carts.duplicate_product_ids": scalar(
-            conn, "select count(*) from rg_products where n_rows > 1"
-        ),
-        "carts.unparsed_created_at": scalar(
-            conn, "select count(*) from rg_carts_all where local is null"
-        ),
+        "carts.duplicate_customer_ids": _duplicate_ids(source, expr, "customers", "customer_id"),
+        "carts.duplicate_product_ids": _duplicate_ids(source, expr, "products", "product_id"),
+        "carts.unparsed_created_at": prepared.unparsed_created_at,
     }
+
+
+def _duplicate_ids(source: Source, expr: Expr, table: str, column: str) -> int:
+    """Count ids with more than one row in a whole (optional) table."""
+    if not source.has_table(table) or source.missing_columns([table]):
+        return 0
+    info = source.table(table)
+    key = expr.id_text(info.columns[column])
+    return scalar(source.connection, f"""
+        select count(*) from (
+            select {key} from {info.sql} where {key} is not null
+            group by {key} having count(*) > 1
+        ) duplicated
+    """)

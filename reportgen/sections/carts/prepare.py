@@ -19,16 +19,16 @@ Temp tables live in the connection's temp schema, so a read-only source works.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from datetime import timedelta
 
 from reportgen.config import Config
 from reportgen.periods import Period
-from reportgen.query import execute, scalar
+from reportgen.query import execute, one, scalar
 from reportgen.sources import Source
 from reportgen.sqlexpr import Expr
 
-STATUS_RANK = {"converted": 1, "abandoned": 2, "open": 3, "other": 4}
 DAY_US = 86_400_000_000
-SEGMENT_SOURCE = {"signup_channel", "loyalty_tier", "clv_bucket"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Prepared:
     date_only: bool
     """carts.created_at or orders.order_date is date-only: compare by calendar day."""
     has_order_cart_id: bool
+    null_cart_ids: int
+    unparsed_created_at: int
     has_customers: bool
     has_products: bool
     segments: tuple[str, ...]
@@ -48,53 +50,82 @@ class Prepared:
 def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepared:
     """Build the temp tables for ``period`` and the one before it."""
     conn = source.connection
-    rules = config.rules
-    carts = source.table("carts")
-    items = source.table("cart_items")
-    orders = source.table("orders")
-    c = carts.columns
-    status = expr.lower_strip(c["status"])
-    statuses = {
-        "conv": rules.converted_statuses or ["\x00"],
-        "aband": rules.abandoned_statuses or ["\x00"],
-        "open": rules.open_statuses or ["\x00"],
-    }
-    for table in (
-        "rg_carts_all",
-        "rg_carts",
-        "rg_orders",
-        "rg_customers",
-        "rg_products",
-        "rg_lines",
-        "rg_pc",
-        "rg_abandoners",
-    ):
+    for table in TEMP_TABLES:
         execute(conn, f"drop table if exists {table}")
+    previous = period.previous()
+    bounds = {
+        "lo": (previous.start - timedelta(days=1)).isoformat(),
+        "hi": (period.end + timedelta(days=1)).isoformat(),
+        "open_end": "9999-12-31",
+    }
+    _carts(source, expr, config, bounds)
+    audit = _audit_created_at(source, expr)
+    orders_date_only = _orders(source, expr, bounds)
+    date_only = audit["date_only"] or orders_date_only
+    has_order_cart_id = "cart_id" in source.table("orders").columns
+    _lines(source, expr, config, previous.start_text, period.end_text)
+    has_products = _products(source, expr)
+    has_customers, segments = _customers(source, expr, config)
+    wanted = list(config.segments)
+    _period_carts(conn, period, segments, wanted)
+    _abandoners(conn, config.rules.reengagement_days, date_only, wanted)
+    return Prepared(
+        date_only=date_only,
+        null_cart_ids=audit["null_ids"],
+        unparsed_created_at=audit["unparsed"],
+        has_order_cart_id=has_order_cart_id,
+        has_customers=has_customers,
+        has_products=has_products,
+        segments=tuple(wanted),
+        missing_segments=tuple(s for s in wanted if s not in segments),
+    )
 
-    # The status rank is computed on the stripped status after the parse (see module doc).
-    parsed_carts = expr.with_timestamps(f"""
-        select {expr.id_text(c["cart_id"])} as cart_id, {c["cart_id"]} as cart_raw,
-               {expr.id_text(c["customer_id"])} as customer_id, {status} as status_norm,
+
+TEMP_TABLES = (
+    "rg_dup_carts", "rg_carts_all", "rg_carts", "rg_orders", "rg_order_carts",
+    "rg_customers", "rg_products", "rg_lines", "rg_pc", "rg_abandoners",
+)
+
+
+def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
+    """Parse the carts that can matter and collapse duplicate cart_ids.
+
+    Only rows that may fall in the two periods are parsed (a cheap text pre-filter with a
+    day of margin), plus every row of a duplicated cart_id (its kept row may lie
+    elsewhere); the rest of the table is never touched beyond that scan.
+    """
+    conn, rules = source.connection, config.rules
+    carts = source.table("carts")
+    c = carts.columns
+    cart_id = expr.id_text(c["cart_id"])
+    execute(conn, f"""
+        create temp table rg_dup_carts as
+        select {cart_id} as cart_id from {carts.sql}
+        where {cart_id} is not null group by {cart_id} having count(*) > 1
+    """)
+    parsed = expr.with_timestamps(f"""
+        select {cart_id} as cart_id, {c["cart_id"]} as cart_raw,
+               {expr.id_text(c["customer_id"])} as customer_id,
+               {expr.lower_strip(c["status"])} as status_norm,
                {expr.strip(c["created_at"])} as x
         from {carts.sql}
-        where {expr.id_text(c["cart_id"])} is not null
+        where {cart_id} is not null
+          and ({expr.may_fall_between(c["created_at"], "lo", "hi")}
+               or {cart_id} in (select cart_id from rg_dup_carts))
     """)
-    execute(
-        conn,
-        f"""
+    execute(conn, f"""
         create temp table rg_carts_all as
         select cart_id, cart_raw, customer_id, status_norm,
                case when status_norm in :conv then 1 when status_norm in :aband then 2
                     when status_norm in :open then 3 else 4 end as status_rank,
-               is_date, local, epoch_us, day
-        from ({parsed_carts}) parsed
-    """,
-        **statuses,
-    )
-
-    execute(
-        conn,
-        f"""
+               local, epoch_us, day
+        from ({parsed}) parsed
+    """, lo=bounds["lo"], hi=bounds["hi"],
+        conv=rules.converted_statuses or ["\x00"],
+        aband=rules.abandoned_statuses or ["\x00"],
+        open=rules.open_statuses or ["\x00"])
+    # The kept row: most advanced status, then earliest created_at, then smallest customer.
+    execute(conn, """
         create temp table rg_carts as
         select cart_id, cart_raw, customer_id, status_norm, status_rank, local, epoch_us,
                day, n_rows
@@ -110,100 +141,86 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
             from rg_carts_all a
         ) ranked
         where pick = 1
-    """,
-    )
+    """)
     execute(conn, "create index rg_carts_local on rg_carts (local)")
-    execute(conn, "create index rg_carts_raw on rg_carts (cart_raw)")
+    execute(conn, "create index rg_carts_id on rg_carts (cart_id)")
 
+
+def _audit_created_at(source: Source, expr: Expr) -> dict[str, Any]:
+    """One pass over the whole carts table: NULL ids, unparsed created_at, date-only."""
+    carts = source.table("carts")
+    found = _audit(source, expr, carts.sql, carts.columns["created_at"],
+                   expr.id_text(carts.columns["cart_id"]))
+    return found
+
+
+def _audit(source: Source, expr: Expr, table: str, column: str, key: str) -> dict[str, Any]:
+    """Audit a timestamp column over a whole table (rows with a NULL ``key`` apart).
+
+    A column is date-only when every non-null value is a bare date (and one exists).
+    """
+    conn = source.connection
+    found = one(conn, f"""
+        select coalesce(sum(case when k is null then 1 else 0 end), 0) as null_ids,
+               coalesce(sum(case when k is null then 0 else {expr.unparsed(column)} end), 0)
+                   as unparsed,
+               count(case when k is not null then {column} end) as values_
+        from (select {key} as k, {column} from {table}) keyed
+    """)
+    # Date-only needs one counter-example: the scan stops at the first non-bare value.
+    found["others"] = scalar(conn, f"""
+        select count(*) from (
+            select 1 from {table}
+            where {key} is not null and {expr.not_bare_date(column)} = 1 limit 1
+        ) counter_example
+    """)
+    found["date_only"] = found["others"] == 0 and found["values_"] > 0
+    return found
+
+
+def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> bool:
+    """Parse orders from the day before the previous period on (earlier ones link nothing
+    but a cart_id that all precedes its cart, which ``rg_order_carts`` answers).
+
+    Returns whether order_date is date-only.
+    """
+    conn = source.connection
+    orders = source.table("orders")
     o = orders.columns
-    has_order_cart_id = "cart_id" in o
-    cart_id_col = f"{expr.id_text(o['cart_id'])} as cart_id," if has_order_cart_id else ""
-    parsed_orders = expr.with_timestamps(f"""
+    has_cart_id = "cart_id" in o
+    cart_column = f"{expr.id_text(o['cart_id'])} as cart_id," if has_cart_id else ""
+    parsed = expr.with_timestamps(f"""
         select {expr.id_text(o["order_id"])} as order_id,
-               {expr.id_text(o["customer_id"])} as customer_id, {cart_id_col}
+               {expr.id_text(o["customer_id"])} as customer_id, {cart_column}
                {expr.strip(o["order_date"])} as x
         from {orders.sql}
+        where {expr.may_fall_between(o["order_date"], "lo", "open_end")}
     """)
-    order_cart = "cart_id," if has_order_cart_id else ""
-    execute(
-        conn,
-        f"""
+    execute(conn, f"""
         create temp table rg_orders as
-        select order_id, customer_id, {order_cart} is_date, local, epoch_us, day
-        from ({parsed_orders}) parsed
-    """,
-    )
+        select order_id, customer_id, {"cart_id," if has_cart_id else ""} local, epoch_us, day
+        from ({parsed}) parsed where local is not null
+    """, lo=bounds["lo"], open_end=bounds["open_end"])
     execute(conn, "create index rg_orders_customer on rg_orders (customer_id, epoch_us)")
     execute(conn, "create index rg_orders_customer_day on rg_orders (customer_id, day)")
-    if has_order_cart_id:
+    if has_cart_id:
         execute(conn, "create index rg_orders_cart on rg_orders (cart_id)")
+        cart_id = expr.id_text(o["cart_id"])
+        execute(conn, f"""
+            create temp table rg_order_carts as
+            select distinct {cart_id} as cart_id from {orders.sql}
+            where {cart_id} in (select cart_id from rg_carts)
+        """)
+        execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
+    return _audit(source, expr, orders.sql, o["order_date"], "1")["date_only"]
 
-    date_only = _date_only(conn, "rg_carts_all") or _date_only(conn, "rg_orders")
 
-    has_customers = source.has_table("customers") and not source.missing_columns(["customers"])
-    wanted = [s for s in config.segments]
-    segments: list[str] = []
-    if has_customers:
-        cu = source.table("customers").columns
-        picks = []
-        for name in wanted:
-            column = "age" if name == "age_band" else name
-            if column not in cu:
-                continue
-            value = expr.number(cu[column]) if column == "age" else expr.strip(cu[column])
-            picks.append(f"max({value}) as seg_src_{name}")
-            segments.append(name)
-        extra = "".join(f", {p}" for p in picks)
-        execute(
-            conn,
-            f"""
-            create temp table rg_customers as
-            select {expr.id_text(cu["customer_id"])} as customer_id, count(*) as n_rows{extra}
-            from {source.table("customers").sql}
-            where {expr.id_text(cu["customer_id"])} is not null
-            group by {expr.id_text(cu["customer_id"])}
-        """,
-        )
-    else:
-        execute(
-            conn,
-            "create temp table rg_customers as select cast(null as text) as customer_id, "
-            "0 as n_rows where 1 = 0",
-        )
-    execute(conn, "create index rg_customers_id on rg_customers (customer_id)")
-
-    has_products = source.has_table("products") and not source.missing_columns(["products"])
-    if has_products:
-        pr = source.table("products").columns
-        name = f"max({expr.strip(pr['name'])})" if "name" in pr else "null"
-        category = f"max({expr.strip(pr['category'])})" if "category" in pr else "null"
-        execute(
-            conn,
-            f"""
-            create temp table rg_products as
-            select {expr.id_text(pr["product_id"])} as product_id, count(*) as n_rows,
-                   {name} as name, {category} as category
-            from {source.table("products").sql}
-            where {expr.id_text(pr["product_id"])} is not null
-            group by {expr.id_text(pr["product_id"])}
-        """,
-        )
-    else:
-        execute(
-            conn,
-            "create temp table rg_products as select cast(null as text) as product_id, "
-            "0 as n_rows, cast(null as text) as name, cast(null as text) as category "
-            "where 1 = 0",
-        )
-    execute(conn, "create index rg_products_id on rg_products (product_id)")
-
-    previous = period.previous()
-    window = {"ws": previous.start_text, "we": period.end_text}
+def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> None:
+    """Merge the lines of the two periods' carts on (cart_id, product_id), then validate."""
+    items = source.table("cart_items")
     i = items.columns
-    merge = "sum" if rules.duplicate_lines == "sum" else "max"
-    execute(
-        conn,
-        f"""
+    merge = "sum" if config.rules.duplicate_lines == "sum" else "max"
+    execute(source.connection, f"""
         create temp table rg_lines as
         select cart_id, product_id, qty, price, n_rows,
                case when qty > 0 and price >= 0 then 1 else 0 end as valid,
@@ -220,23 +237,80 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
             )
             group by {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
         ) merged
-    """,
-        **window,
-    )
-    execute(conn, "create index rg_lines_cart on rg_lines (cart_id)")
+    """, ws=start, we=end)
+    execute(source.connection, "create index rg_lines_cart on rg_lines (cart_id)")
 
-    seg_columns = "".join(f", {_segment_value(name)} as seg_{name}" for name in segments)
-    seg_unknown = "".join(f", 'Unknown' as seg_{name}" for name in wanted if name not in segments)
-    execute(
-        conn,
-        f"""
+
+def _products(source: Source, expr: Expr) -> bool:
+    """Collapse the products the lines mention: one row per id, max non-null attributes."""
+    conn = source.connection
+    if not source.has_table("products") or source.missing_columns(["products"]):
+        execute(conn, "create temp table rg_products as select cast(null as varchar) as "
+                      "product_id, 0 as n_rows, cast(null as varchar) as name, "
+                      "cast(null as varchar) as category where 1 = 0")
+        return False
+    products = source.table("products")
+    pr = products.columns
+    product_id = expr.id_text(pr["product_id"])
+    name = f"max({expr.strip(pr['name'])})" if "name" in pr else "cast(null as varchar)"
+    category = (
+        f"max({expr.strip(pr['category'])})" if "category" in pr else "cast(null as varchar)"
+    )
+    execute(conn, f"""
+        create temp table rg_products as
+        select {product_id} as product_id, count(*) as n_rows,
+               {name} as name, {category} as category
+        from {products.sql}
+        where {product_id} in (select product_id from rg_lines)
+        group by {product_id}
+    """)
+    execute(conn, "create index rg_products_id on rg_products (product_id)")
+    return True
+
+
+def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[str]]:
+    """Collapse the customers of the two periods' carts; return the segments available."""
+    conn = source.connection
+    if not source.has_table("customers") or source.missing_columns(["customers"]):
+        execute(conn, "create temp table rg_customers as select cast(null as varchar) as "
+                      "customer_id, 0 as n_rows where 1 = 0")
+        return False, []
+    customers = source.table("customers")
+    cu = customers.columns
+    picks, segments = [], []
+    for name in config.segments:
+        column = "age" if name == "age_band" else name
+        if column in cu:
+            value = expr.number(cu[column]) if column == "age" else expr.strip(cu[column])
+            picks.append(f", max({value}) as seg_src_{name}")
+            segments.append(name)
+    customer_id = expr.id_text(cu["customer_id"])
+    execute(conn, f"""
+        create temp table rg_customers as
+        select {customer_id} as customer_id, count(*) as n_rows{"".join(picks)}
+        from {customers.sql}
+        where {customer_id} in (select customer_id from rg_carts)
+        group by {customer_id}
+    """)
+    execute(conn, "create index rg_customers_id on rg_customers (customer_id)")
+    return True, segments
+
+
+def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) -> None:
+    """Carts of both periods with value, valid lines, customer flag and segment labels."""
+    labels = "".join(
+        f", {_segment_value(name) if name in segments else repr('Unknown')} as seg_{name}"
+        for name in wanted
+    )
+    previous = period.previous()
+    execute(conn, f"""
         create temp table rg_pc as
         select case when c.local >= :cs then 'cur' else 'prev' end as which,
                c.cart_id, c.customer_id, c.status_norm, c.status_rank, c.local, c.epoch_us,
                c.day, c.n_rows, coalesce(v.value, 0) as value,
                coalesce(v.valid_lines, 0) as valid_lines,
                case when cu.customer_id is null then 0 else 1 end as known_customer
-               {seg_columns}{seg_unknown}
+               {labels}
         from rg_carts c
         left join (
             select cart_id, sum(value) as value, sum(valid) as valid_lines
@@ -244,48 +318,32 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
         ) v on v.cart_id = c.cart_id
         left join rg_customers cu on cu.customer_id = c.customer_id
         where c.local >= :ws and c.local < :we
-    """,
-        cs=period.start_text,
-        **window,
-    )
+    """, cs=period.start_text, ws=previous.start_text, we=period.end_text)
     execute(conn, "create index rg_pc_which on rg_pc (which, status_rank)")
 
-    days = rules.reengagement_days
-    window_match = (
+
+def _abandoners(conn, days: int, date_only: bool, segments: list[str]) -> None:
+    """Per period and customer: abandoned carts, value, and whether an order followed one
+    of them within the re-engagement window (orders after the period end count)."""
+    window = (
         "o.day >= p.day and o.day <= p.day + :n"
         if date_only
         else "o.epoch_us > p.epoch_us and o.epoch_us <= p.epoch_us + :n_us"
     )
-    all_segments = [*segments, *(s for s in wanted if s not in segments)]
-    seg_max = "".join(f", max(seg_{name}) as seg_{name}" for name in all_segments)
-    execute(
-        conn,
-        f"""
+    labels = "".join(f", max(seg_{name}) as seg_{name}" for name in segments)
+    execute(conn, f"""
         create temp table rg_abandoners as
         select which, customer_id, count(*) as abandoned_carts, sum(value) as abandoned_value,
-               max(hit) as reengaged{seg_max}
+               max(hit) as reengaged{labels}
         from (
             select p.*, case when exists (
-                select 1 from rg_orders o
-                where o.customer_id = p.customer_id and {window_match}
+                select 1 from rg_orders o where o.customer_id = p.customer_id and {window}
             ) then 1 else 0 end as hit
             from rg_pc p
             where p.status_rank = 2 and p.customer_id is not null
         ) abandoned
         group by which, customer_id
-    """,
-        n=days,
-        n_us=days * DAY_US,
-    )
-
-    return Prepared(
-        date_only=date_only,
-        has_order_cart_id=has_order_cart_id,
-        has_customers=has_customers,
-        has_products=has_products,
-        segments=tuple(all_segments),
-        missing_segments=tuple(s for s in wanted if s not in segments),
-    )
+    """, n=days, n_us=days * DAY_US)
 
 
 def _segment_value(name: str) -> str:
@@ -299,10 +357,3 @@ def _segment_value(name: str) -> str:
         f"when {source} < 45 then '35-44' when {source} < 55 then '45-54' "
         f"when {source} < 65 then '55-64' else '65+' end"
     )
-
-
-def _date_only(conn, table: str) -> bool:
-    """A column is date-only when every non-null value is a bare date (and one exists)."""
-    counts = scalar(conn, f"select count(*) from {table} where is_date = 0")
-    dates = scalar(conn, f"select count(*) from {table} where is_date = 1")
-    return counts == 0 and dates > 0
