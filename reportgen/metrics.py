@@ -12,7 +12,7 @@ from reportgen.periods import Period, PeriodKind, latest_complete
 from reportgen.query import scalar
 from reportgen.sections import Section, all_sections
 from reportgen.sources import Source, open_source
-from reportgen.sqlexpr import Expr, register_functions
+from reportgen.sqlexpr import Expr
 
 
 def effective_rules(config: Config) -> dict[str, Any]:
@@ -23,7 +23,6 @@ def effective_rules(config: Config) -> dict[str, Any]:
 def compute_metrics(config: Config, period: Period) -> dict[str, Any]:
     """Compute every available section for ``period`` and its previous period."""
     with open_source(config) as source:
-        register_functions(source.connection)
         return _compute(source, config, period)
 
 
@@ -70,7 +69,6 @@ def _skip_reason(source: Source, section: Section) -> str | None:
 def newest_local(config: Config) -> datetime | None:
     """Return the newest carts.created_at in local time (for the default period)."""
     with open_source(config) as source:
-        register_functions(source.connection)
         if not source.has_table("carts"):
             return None
         carts = source.table("carts")

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from reportgen.config import Config
 from reportgen.errors import SourceError
+from reportgen.sqlexpr import register_functions
 
 # Columns each canonical table must have (METRICS.md §1); bracketed ones there are optional.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -206,6 +207,8 @@ def open_source(config: Config) -> Iterator[Source]:
     engine = engine_for(config)
     try:
         with engine.connect() as connection:
+            # Before any temp object exists: SQLite's temp_store pragma drops them all.
+            register_functions(connection)
             _register_files(config, connection)
             yield Source(config, connection)
     except SQLAlchemyError as exc:
