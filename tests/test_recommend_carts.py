@@ -373,7 +373,7 @@ def test_slow_time_to_order():
     assert result.headline == "Extend the cart reminder sequence past the first days."
     assert result.detail == (
         "One converted cart in ten takes longer than 4.51 days to become an order "
-        "(90th percentile, above the threshold of 3.00 days); the median is 0.50 days. "
+        "(90th percentile, above the threshold of 3.00 days); the median is 12.0 h. "
         "Keep a reminder going until then."
     )
     assert result.evidence == {

@@ -221,7 +221,7 @@ def test_cover_cards_show_the_formatted_headline_kpis(
     assert headline_value(soup, "carts.cart_conversion_rate") == "41.0%"
     assert headline_value(soup, "carts.carts_total") == "1,234"
     assert headline_value(soup, "carts.abandoned_cart_value") == "£48,213.57"
-    assert headline_value(soup, "carts.median_time_to_order_days") == "0.42 days"
+    assert headline_value(soup, "carts.median_time_to_order_days") == "10.0 h"
 
 
 def test_cover_card_deltas_are_coloured_by_direction(soup: BeautifulSoup) -> None:
@@ -377,7 +377,7 @@ def test_pdf_text_has_sections_in_order(pdf: dict[str, Any]) -> None:
 
 def test_pdf_cover_has_the_headline_figures(pdf: dict[str, Any]) -> None:
     cover = pdf["pages"][0]
-    for text in ("1,234", "41.0%", "48.5%", "£48,213.57", "26.0%", "0.42 days", "2026-10"):
+    for text in ("1,234", "41.0%", "48.5%", "£48,213.57", "26.0%", "10.0 h", "2026-10"):
         assert text in cover, text
 
 
