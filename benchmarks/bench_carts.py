@@ -37,15 +37,19 @@ def main() -> None:
     if not database.exists():
         began = time.perf_counter()
         summary = generate_demo(database, seed=args.seed, scale=args.scale, end=END)
-        print(f"generated {summary.carts:,} carts, {summary.cart_items:,} lines, "
-              f"{summary.orders:,} orders in {time.perf_counter() - began:.1f} s")
+        print(
+            f"generated {summary.carts:,} carts, {summary.cart_items:,} lines, "
+            f"{summary.orders:,} orders in {time.perf_counter() - began:.1f} s"
+        )
     config = config_from_dict({"source": {"url": f"sqlite:///{database}"}})
     with tempfile.TemporaryDirectory() as out:
         began = time.perf_counter()
         period = default_period(config, "month")
         timer = StageTimer()
-        timer.stages["default period"] = {"seconds": time.perf_counter() - began,
-                                          "peak_rss_mb": 0.0}
+        timer.stages["default period"] = {
+            "seconds": time.perf_counter() - began,
+            "peak_rss_mb": 0.0,
+        }
         build_report(config, period, output=Path(out), pdf=not args.no_pdf, timer=timer)
     total = time.perf_counter() - STARTED
     print(f"{'stage':<16}{'seconds':>9}{'peak RSS MB':>13}")

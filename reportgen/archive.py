@@ -38,11 +38,18 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(path, text.encode("utf-8"))
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, content: bytes) -> None:
-    """Write a file through a temporary file and a rename."""
+    """Write a file through a temporary file and a rename (readable as a normal file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.chmod(temp, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
             stream.flush()
@@ -72,6 +79,7 @@ def publish(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{period.label}.building-", dir=target.parent))
+        os.chmod(staging, 0o777 & ~_umask())
     except OSError as exc:
         raise ArchiveError(f"cannot write under {output}: {exc.strerror}") from None
     try:

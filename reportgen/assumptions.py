@@ -145,6 +145,83 @@ def format_rule_value(value: Any) -> str:
     return str(value)
 
 
+NAMED_RULES: tuple[tuple[str, str], ...] = (
+    (
+        "ids-as-text",
+        "Ids (cart, customer, product, order) are compared as their text, not "
+        "stripped; an empty-text id is NULL. Output ids are integers when every id in the "
+        'table is plain integer text ("007" stays text).',
+    ),
+    (
+        "labels-stripped",
+        "Category, brand, product name and segment values are stripped like "
+        "statuses; empty after stripping is NULL, shown as Unknown.",
+    ),
+    (
+        "orphan-lines",
+        "carts.orphan_lines counts merged (cart_id, product_id) lines of the "
+        "whole cart_items table whose cart_id matches no cart (a NULL cart_id included).",
+    ),
+    (
+        "unparsed-created-at",
+        "carts.unparsed_created_at counts rows of the whole carts table "
+        "(NULL cart_ids excluded, before duplicates collapse) whose created_at is NULL or not "
+        "an accepted timestamp.",
+    ),
+    (
+        "duplicate-carts-in-period",
+        "A duplicated cart_id belongs to the period of the row "
+        "that is kept (the most advanced status); duplicate_cart_ids and duplicate_cart_rows "
+        "count those.",
+    ),
+    (
+        "reengagement-elapsed",
+        "created_at + N days is N times 24 hours of elapsed time; by "
+        "calendar day when either column is date-only.",
+    ),
+    (
+        "unparsed-orders-ignored",
+        "Orders whose order_date cannot be parsed take part in no "
+        "link, window or newest-order comparison: they cannot be placed in time.",
+    ),
+    (
+        "immature-without-orders",
+        "With no parseable order at all, no cart is counted as "
+        "immature: there is no newest order_date to compare with.",
+    ),
+    (
+        "next-order-by-day",
+        "With date-only values, next_order's order_date >= created_at "
+        "compares calendar days, like the cart_id link.",
+    ),
+    (
+        "default-period",
+        "A build with no period option covers the last complete month before the newest cart.",
+    ),
+    (
+        "sku-category",
+        "A SKU whose product has no category shows category Unknown, as in the category table.",
+    ),
+    (
+        "money-rounding",
+        "Money sums keep full precision to 1e-6 in metrics.json and CSV (the "
+        "float noise below that differs between engines); they are rounded half-up to cents "
+        "only where shown.",
+    ),
+    (
+        "lower-ascii-on-sqlite",
+        "On SQLite, lower() folds ASCII letters only: statuses with "
+        "non-ASCII capitals must be listed in the config as they appear.",
+    ),
+    (
+        "history-kept",
+        "Building a period that already exists moves the old report to "
+        "reports/history/<kind>/<label>/<built at>/; --force replaces it.",
+    ),
+)
+"""Readings reportgen adds where METRICS.md is silent (mirrored in docs/rules.md)."""
+
+
 def interpretive_rules(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
     """Return the fixed rules every report applies (METRICS.md §3 and §8), in plain English."""
     rules = metrics.get("rules") or {}
@@ -237,6 +314,7 @@ def interpretive_rules(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
             "name": "Zero denominators",
             "meaning": "A rate whose denominator is zero is shown as n/a, never as 0.",
         },
+        *({"name": name, "meaning": reading} for name, reading in NAMED_RULES),
     ]
 
 

@@ -47,10 +47,22 @@ def main() -> None:
 def period_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --month / --week / --from / --to; a bare --month means the last complete one."""
     options = [
-        click.option("--month", is_flag=False, flag_value=LATEST, default=None,
-                     metavar="[YYYY-MM]", help="A calendar month; bare: the last complete one."),
-        click.option("--week", is_flag=False, flag_value=LATEST, default=None,
-                     metavar="[YYYY-Www]", help="An ISO week; bare: the last complete one."),
+        click.option(
+            "--month",
+            is_flag=False,
+            flag_value=LATEST,
+            default=None,
+            metavar="[YYYY-MM]",
+            help="A calendar month; bare: the last complete one.",
+        ),
+        click.option(
+            "--week",
+            is_flag=False,
+            flag_value=LATEST,
+            default=None,
+            metavar="[YYYY-Www]",
+            help="An ISO week; bare: the last complete one.",
+        ),
         click.option("--from", "start", metavar="YYYY-MM-DD", help="Custom window start."),
         click.option("--to", "end", metavar="YYYY-MM-DD", help="Custom window end (exclusive)."),
     ]
@@ -59,8 +71,9 @@ def period_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def resolve_period(config: Config, month: str | None, week: str | None,
-                   start: str | None, end: str | None) -> Period:
+def resolve_period(
+    config: Config, month: str | None, week: str | None, start: str | None, end: str | None
+) -> Period:
     """Return the period the options ask for (a bare or missing choice: the latest month)."""
     from reportgen.metrics import default_period
 
@@ -80,15 +93,32 @@ def resolve_period(config: Config, month: str | None, week: str | None,
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              default=None, help="YAML config (default: config/default.yaml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML config (default: config/default.yaml).",
+)
 @period_options
-@click.option("--out", type=click.Path(path_type=Path), help="Archive folder (default: report.output).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Archive folder (default: report.output)."
+)
 @click.option("--no-pdf", is_flag=True, help="Write HTML, metrics.json and CSV only.")
-@click.option("--force", is_flag=True, help="Replace an existing report instead of keeping it as history.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing report instead of keeping it as history."
+)
 @_user_errors
-def build(config_path: Path | None, month: str | None, week: str | None, start: str | None,
-          end: str | None, out: Path | None, no_pdf: bool, force: bool) -> None:
+def build(
+    config_path: Path | None,
+    month: str | None,
+    week: str | None,
+    start: str | None,
+    end: str | None,
+    out: Path | None,
+    no_pdf: bool,
+    force: bool,
+) -> None:
     """Build one period's report into the archive.
 
     \b
@@ -106,16 +136,38 @@ def build(config_path: Path | None, month: str | None, week: str | None, start: 
 @main.command()
 @click.option("--seed", default=42, show_default=True, help="Random seed of the generator.")
 @click.option("--scale", default=1.0, show_default=True, help="1.0 ≈ 50k carts; 20 ≈ 1M.")
-@click.option("--end", "end_date", metavar="YYYY-MM-DD", help="Data ends before this day (default: today).")
-@click.option("--data", "data_path", type=click.Path(path_type=Path),
-              default=Path("demo/demo.sqlite"), show_default=True, help="Where the database goes.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
-              help="Archive folder.")
+@click.option(
+    "--end", "end_date", metavar="YYYY-MM-DD", help="Data ends before this day (default: today)."
+)
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(path_type=Path),
+    default=Path("demo/demo.sqlite"),
+    show_default=True,
+    help="Where the database goes.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Archive folder.",
+)
 @click.option("--no-pdf", is_flag=True, help="Write HTML, metrics.json and CSV only.")
-@click.option("--force", is_flag=True, help="Replace an existing report instead of keeping it as history.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing report instead of keeping it as history."
+)
 @_user_errors
-def demo(seed: int, scale: float, end_date: str | None, data_path: Path, out: Path,
-         no_pdf: bool, force: bool) -> None:
+def demo(
+    seed: int,
+    scale: float,
+    end_date: str | None,
+    data_path: Path,
+    out: Path,
+    no_pdf: bool,
+    force: bool,
+) -> None:
     """Generate the demo database and build its last complete month's report.
 
     \b
@@ -127,12 +179,19 @@ def demo(seed: int, scale: float, end_date: str | None, data_path: Path, out: Pa
     try:
         end = date.fromisoformat(end_date) if end_date else None
     except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM-DD, found {end_date!r}", param_hint="--end") from None
+        raise click.BadParameter(
+            f"expected YYYY-MM-DD, found {end_date!r}", param_hint="--end"
+        ) from None
     summary = generate_demo(data_path, seed=seed, scale=scale, end=end)
     click.echo(f"demo data: {summary.path} ({summary.carts:,} carts)")
     config = config_from_dict(
-        {"source": {"url": f"sqlite:///{data_path.resolve()}"},
-         "report": {"title": "Cart & customer behaviour (demo data)", "output": str(out.resolve())}},
+        {
+            "source": {"url": f"sqlite:///{data_path.resolve()}"},
+            "report": {
+                "title": "Cart & customer behaviour (demo data)",
+                "output": str(out.resolve()),
+            },
+        },
         origin="reportgen demo",
     )
     from reportgen.metrics import default_period
@@ -150,8 +209,9 @@ def _load(path: Path | None) -> Config:
     return load_config(path)
 
 
-def _build_and_report(config: Config, period: Period, out: Path | None, pdf: bool,
-                      force: bool) -> None:
+def _build_and_report(
+    config: Config, period: Period, out: Path | None, pdf: bool, force: bool
+) -> None:
     from reportgen.build import build_report
     from reportgen.formatters import fmt_money, fmt_number, fmt_percent
 
@@ -161,5 +221,6 @@ def _build_and_report(config: Config, period: Period, out: Path | None, pdf: boo
     click.echo(
         f"  carts {fmt_number(kpis.get('carts.carts_total'))}, "
         f"conversion {fmt_percent(kpis.get('carts.cart_conversion_rate'))}, "
-        f"abandoned value {fmt_money(kpis.get('carts.abandoned_cart_value'), config.report.currency)}"
+        f"abandoned value "
+        f"{fmt_money(kpis.get('carts.abandoned_cart_value'), config.report.currency)}"
     )

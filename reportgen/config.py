@@ -48,9 +48,8 @@ class SourceSettings(_Strict):
     def _known_tables(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
             if name not in CANONICAL_TABLES:
-                raise ValueError(
-                    f"unknown canonical table {name!r}; expected one of {', '.join(CANONICAL_TABLES)}"
-                )
+                known = ", ".join(CANONICAL_TABLES)
+                raise ValueError(f"unknown canonical table {name!r}; expected one of {known}")
         return value
 
 

@@ -91,9 +91,8 @@ class Source:
         try:
             self.connection.exec_driver_sql(f"create temporary view {self.quote(view)} as {sql}")
         except SQLAlchemyError as exc:
-            raise SourceError(
-                f"{self.config.origin}: source.views.{canonical}: the SQL failed: {_first_line(exc)}"
-            ) from None
+            where = f"{self.config.origin}: source.views.{canonical}"
+            raise SourceError(f"{where}: the SQL failed: {_first_line(exc)}") from None
         self._existing[view] = view
 
     def real_table_name(self, canonical: str) -> str:
@@ -147,9 +146,8 @@ class Source:
 
     def _columns_of(self, real: str, canonical: str) -> list[str]:
         try:
-            result = self.connection.exec_driver_sql(
-                f"select * from {self.quote_dotted(self._existing.get(real.lower(), real))} where 1 = 0"
-            )
+            name = self.quote_dotted(self._existing.get(real.lower(), real))
+            result = self.connection.exec_driver_sql(f"select * from {name} where 1 = 0")
             return list(result.keys())
         except SQLAlchemyError as exc:
             where = (

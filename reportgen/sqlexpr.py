@@ -98,7 +98,8 @@ declare
     m text[];
     naive timestamp;
 begin
-    m := regexp_match(x, '^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?)?$');
+    m := regexp_match(x, '^(\d{4}-\d{2}-\d{2})'
+        || '(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?)?$');
     if m is null then
         return null;
     end if;
@@ -137,14 +138,22 @@ def register_functions(connection: Connection) -> None:
         raw.create_function("rg_local", 2, _py_local, deterministic=True)
         raw.create_function("rg_epoch", 2, _py_epoch, deterministic=True)
     elif connection.dialect.name == "duckdb":
-        for name, function, kind in (("rg_local", _py_local, "VARCHAR"),
-                                     ("rg_epoch", _py_epoch, "BIGINT")):
+        for name, function, kind in (
+            ("rg_local", _py_local, "VARCHAR"),
+            ("rg_epoch", _py_epoch, "BIGINT"),
+        ):
             try:
                 raw.remove_function(name)
-            except Exception:  # noqa: BLE001 - not registered yet on this connection
+            except Exception:
                 pass
-            raw.create_function(name, function, ["VARCHAR", "VARCHAR"], kind,
-                                null_handling="special", side_effects=False)
+            raw.create_function(
+                name,
+                function,
+                ["VARCHAR", "VARCHAR"],
+                kind,
+                null_handling="special",
+                side_effects=False,
+            )
     elif connection.dialect.name == "postgresql":
         connection.exec_driver_sql(_PG_FUNCTIONS)
 
@@ -279,14 +288,14 @@ class Expr:
         """
         return f"""
             with raw as materialized ({inner}),
-            candidate as materialized (select raw.*, {self._candidate('x')} as c from raw),
-            parsed as materialized (select candidate.*, {self._validated('c', 'x')} as local
+            candidate as materialized (select raw.*, {self._candidate("x")} as c from raw),
+            parsed as materialized (select candidate.*, {self._validated("c", "x")} as local
                                     from candidate)
             select parsed.*,
-                   case when x is null then null when {self.is_date_only_text('x')} then 1
+                   case when x is null then null when {self.is_date_only_text("x")} then 1
                         else 0 end as is_date,
-                   {self.epoch_us('local', 'x')} as epoch_us,
-                   {self.day_number('local')} as day
+                   {self.epoch_us("local", "x")} as epoch_us,
+                   {self.day_number("local")} as day
             from parsed
         """
 
@@ -313,7 +322,9 @@ class Expr:
         slow = f"{self._fn('rg_local')}({x}, {self._literal(self.timezone)})"
         if self.dialect == "postgresql" or self.timezone != "UTC":
             return slow
-        return f"case when {self.fast_valid(x)} then {candidate} when {x} is not null then {slow} end"
+        return (
+            f"case when {self.fast_valid(x)} then {candidate} when {x} is not null then {slow} end"
+        )
 
     def epoch_us(self, local: str, stripped: str) -> str:
         """Return the instant in integer microseconds."""

@@ -54,12 +54,28 @@ def postgres_url():
         shutil.chown(root, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", _free_port()
-    subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "-A", "trust",
-                    "-U", "postgres"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
     server = subprocess.Popen(
-        [*as_user, str(binaries / "postgres"), "-D", str(data), "-p", str(port),
-         "-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            *as_user,
+            str(binaries / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(root),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     engine = sa.create_engine(url)
@@ -116,8 +132,7 @@ def test_duckdb_matches_sqlite(demo_sqlite, tmp_path, period):
 def test_postgresql_matches_sqlite(demo_sqlite, postgres_url, period):
     engine = sa.create_engine(postgres_url)
     for name, frame in _tables(demo_sqlite).items():
-        frame.to_sql(name, engine, index=False, if_exists="replace", chunksize=2000,
-                     method="multi")
+        frame.to_sql(name, engine, index=False, if_exists="replace", chunksize=2000, method="multi")
     engine.dispose()
     expected = _metrics(f"sqlite:///{demo_sqlite}", period)
     assert _metrics(postgres_url, period) == expected

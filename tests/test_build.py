@@ -52,8 +52,15 @@ def demo_build(tmp_path_factory):
     try:
         result = CliRunner().invoke(
             main,
-            ["demo", "--end", "2026-11-15", "--data", str(root / "demo.sqlite"),
-             "--out", str(root / "reports")],
+            [
+                "demo",
+                "--end",
+                "2026-11-15",
+                "--data",
+                str(root / "demo.sqlite"),
+                "--out",
+                str(root / "reports"),
+            ],
         )
     finally:
         logger.removeHandler(handler)
@@ -100,11 +107,22 @@ def test_pdf_has_sections_in_order_and_headline_kpis_from_metrics(demo_build):
 def test_metrics_json_has_the_contract_layout(demo_build):
     folder, _, _ = demo_build
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert set(metrics) >= {"period", "previous_period", "rules", "kpis", "tables",
-                            "data_quality", "skipped"}
-    assert metrics["period"] == {"kind": "month", "label": "2026-10",
-                                 "start": "2026-10-01T00:00:00", "end": "2026-11-01T00:00:00",
-                                 "timezone": "UTC"}
+    assert set(metrics) >= {
+        "period",
+        "previous_period",
+        "rules",
+        "kpis",
+        "tables",
+        "data_quality",
+        "skipped",
+    }
+    assert metrics["period"] == {
+        "kind": "month",
+        "label": "2026-10",
+        "start": "2026-10-01T00:00:00",
+        "end": "2026-11-01T00:00:00",
+        "timezone": "UTC",
+    }
     assert metrics["previous_period"]["label"] == "2026-09"
     assert set(metrics["kpis"]["previous"]) == set(metrics["kpis"]) - {"previous"}
     assert metrics["rules"]["reengagement_days"] == 7
@@ -127,15 +145,17 @@ def test_html_is_self_contained(demo_build):
     html = (folder / "report.html").read_text()
     assert "<script" not in html
     assert "<svg" in html
-    for needle in ('src="http', "href=\"http", "url(http", "@import"):
+    for needle in ('src="http', 'href="http', "url(http", "@import"):
         assert needle not in html
 
 
 @pytest.fixture
 def small_shop(tmp_path, make_db):
     db = make_db(
-        carts=[("c1", "u1", "2024-03-05 10:00:00", "abandoned"),
-               ("c2", "u2", "2024-03-06 10:00:00", "converted")],
+        carts=[
+            ("c1", "u1", "2024-03-05 10:00:00", "abandoned"),
+            ("c2", "u2", "2024-03-06 10:00:00", "converted"),
+        ],
         cart_items=[("c1", "p1", 2, 10.0), ("c2", "p1", 1, 10.0)],
         orders=[("o1", "u2", "2024-03-06 11:00:00", "c2")],
         products=[("p1", "Mug", "Kitchen")],
@@ -154,7 +174,8 @@ def test_rebuilding_keeps_the_old_version_unless_forced(small_shop, tmp_path):
     assert second.folder == first.folder
     assert not (second.folder / "marker").exists()
     history = list((tmp_path / "reports" / "history" / "month" / "2024-03").iterdir())
-    assert len(history) == 1 and (history[0] / "marker").read_text() == "first build"
+    assert len(history) == 1
+    assert (history[0] / "marker").read_text() == "first build"
     build_report(small_shop, period, pdf=False, force=True)
     assert len(list(history[0].parent.iterdir())) == 1
 
@@ -190,7 +211,9 @@ def test_the_ecom_retailer_v3_example_builds(tmp_path):
     # Figures from the database README: July 2025 has 3,299 carts; emptied counts as abandoned.
     assert metrics["kpis"]["carts.carts_total"] == 3299
     assert metrics["kpis"]["carts.carts_other"] == 0
-    assert metrics["kpis"]["carts.carts_converted"] + metrics["kpis"]["carts.carts_abandoned"] == 3299
+    assert (
+        metrics["kpis"]["carts.carts_converted"] + metrics["kpis"]["carts.carts_abandoned"] == 3299
+    )
     # Orders carry no cart_id: every converted cart links to its order by next_order.
     assert metrics["data_quality"]["carts.linked_by_cart_id"] == 0
     assert metrics["kpis"]["carts.converted_unlinked"] == 0

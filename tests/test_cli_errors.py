@@ -38,8 +38,9 @@ def test_missing_database_file(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("source:\n  url: sqlite:///nowhere.db\nreport:\n  output: reports\n")
     result = run("build", "--config", str(config), "--month", "2024-03", "--no-pdf")
-    assert_clean_failure(result, tmp_path / "reports", "database file not found", "nowhere.db",
-                         "source.url")
+    assert_clean_failure(
+        result, tmp_path / "reports", "database file not found", "nowhere.db", "source.url"
+    )
 
 
 def test_missing_tables_and_columns_are_all_listed_with_their_config_keys(tmp_path):
@@ -51,8 +52,10 @@ def test_missing_tables_and_columns_are_all_listed_with_their_config_keys(tmp_pa
     config.write_text(f"source:\n  url: sqlite:///{db}\nreport:\n  output: reports\n")
     result = run("build", "--config", str(config), "--month", "2024-03", "--no-pdf")
     assert_clean_failure(
-        result, tmp_path / "reports",
-        "column 'created_at' missing from table 'carts'; map it with source.columns.carts.created_at",
+        result,
+        tmp_path / "reports",
+        "column 'created_at' missing from table 'carts'; map it with "
+        "source.columns.carts.created_at",
         "column 'quantity' missing from table 'cart_items'; map it with "
         "source.columns.cart_items.quantity",
         "table 'orders' (canonical 'orders') not found; map it with source.tables.orders",

@@ -58,7 +58,9 @@ def test_bad_value_is_explained(tmp_path):
 
 def test_status_in_two_lists_is_an_error(tmp_path):
     path = write(tmp_path, "rules:\n  open_statuses: [open, ' Abandoned']\n")
-    with pytest.raises(ConfigError, match="'abandoned' is in both abandoned_statuses and open_statuses"):
+    with pytest.raises(
+        ConfigError, match="'abandoned' is in both abandoned_statuses and open_statuses"
+    ):
         load_config(path)
 
 

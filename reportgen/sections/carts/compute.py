@@ -454,7 +454,9 @@ def _quality(
         "carts.other_statuses": {r["status"]: r["carts"] for r in other},
         "carts.duplicate_lines": lines["duplicate_lines"] or 0,
         "carts.invalid_lines": lines["invalid_lines"] or 0,
-        "carts.orphan_lines": scalar(conn, f"""
+        "carts.orphan_lines": scalar(
+            conn,
+            f"""
             select count(*) from (
                 select distinct {expr.id_text(i["cart_id"])} as cart_id,
                                 {expr.id_text(i["product_id"])} as product_id
@@ -463,7 +465,8 @@ def _quality(
                     select {c["cart_id"]} from {carts.sql} where {c["cart_id"]} is not null
                 )
             ) orphans
-        """),
+        """,
+        ),
         "carts.carts_without_lines": period_carts["without_lines"] or 0,
         "carts.null_customer_carts": period_carts["null_customer"] or 0,
         "carts.unknown_customer_carts": period_carts["unknown_customer"] or 0,
@@ -482,9 +485,12 @@ def _duplicate_ids(source: Source, expr: Expr, table: str, column: str) -> int:
         return 0
     info = source.table(table)
     key = expr.id_text(info.columns[column])
-    return scalar(source.connection, f"""
+    return scalar(
+        source.connection,
+        f"""
         select count(*) from (
             select {key} from {info.sql} where {key} is not null
             group by {key} having count(*) > 1
         ) duplicated
-    """)
+    """,
+    )

@@ -19,8 +19,8 @@ Temp tables live in the connection's temp schema, so a read-only source works.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 from reportgen.config import Config
 from reportgen.periods import Period
@@ -82,8 +82,16 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
 
 
 TEMP_TABLES = (
-    "rg_dup_carts", "rg_carts_all", "rg_carts", "rg_orders", "rg_order_carts",
-    "rg_customers", "rg_products", "rg_lines", "rg_pc", "rg_abandoners",
+    "rg_dup_carts",
+    "rg_carts_all",
+    "rg_carts",
+    "rg_orders",
+    "rg_order_carts",
+    "rg_customers",
+    "rg_products",
+    "rg_lines",
+    "rg_pc",
+    "rg_abandoners",
 )
 
 
@@ -98,11 +106,14 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
     carts = source.table("carts")
     c = carts.columns
     cart_id = expr.id_text(c["cart_id"])
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_dup_carts as
         select {cart_id} as cart_id from {carts.sql}
         where {cart_id} is not null group by {cart_id} having count(*) > 1
-    """)
+    """,
+    )
     parsed = expr.with_timestamps(f"""
         select {cart_id} as cart_id, {c["cart_id"]} as cart_raw,
                {expr.id_text(c["customer_id"])} as customer_id,
@@ -113,19 +124,26 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
           and ({expr.may_fall_between(c["created_at"], "lo", "hi")}
                or {cart_id} in (select cart_id from rg_dup_carts))
     """)
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_carts_all as
         select cart_id, cart_raw, customer_id, status_norm,
                case when status_norm in :conv then 1 when status_norm in :aband then 2
                     when status_norm in :open then 3 else 4 end as status_rank,
                local, epoch_us, day
         from ({parsed}) parsed
-    """, lo=bounds["lo"], hi=bounds["hi"],
+    """,
+        lo=bounds["lo"],
+        hi=bounds["hi"],
         conv=rules.converted_statuses or ["\x00"],
         aband=rules.abandoned_statuses or ["\x00"],
-        open=rules.open_statuses or ["\x00"])
+        open=rules.open_statuses or ["\x00"],
+    )
     # The kept row: most advanced status, then earliest created_at, then smallest customer.
-    execute(conn, """
+    execute(
+        conn,
+        """
         create temp table rg_carts as
         select cart_id, cart_raw, customer_id, status_norm, status_rank, local, epoch_us,
                day, n_rows
@@ -141,7 +159,8 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
             from rg_carts_all a
         ) ranked
         where pick = 1
-    """)
+    """,
+    )
     execute(conn, "create index rg_carts_local on rg_carts (local)")
     execute(conn, "create index rg_carts_id on rg_carts (cart_id)")
 
@@ -149,8 +168,9 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
 def _audit_created_at(source: Source, expr: Expr) -> dict[str, Any]:
     """One pass over the whole carts table: NULL ids, unparsed created_at, date-only."""
     carts = source.table("carts")
-    found = _audit(source, expr, carts.sql, carts.columns["created_at"],
-                   expr.id_text(carts.columns["cart_id"]))
+    found = _audit(
+        source, expr, carts.sql, carts.columns["created_at"], expr.id_text(carts.columns["cart_id"])
+    )
     return found
 
 
@@ -160,20 +180,26 @@ def _audit(source: Source, expr: Expr, table: str, column: str, key: str) -> dic
     A column is date-only when every non-null value is a bare date (and one exists).
     """
     conn = source.connection
-    found = one(conn, f"""
+    found = one(
+        conn,
+        f"""
         select coalesce(sum(case when k is null then 1 else 0 end), 0) as null_ids,
                coalesce(sum(case when k is null then 0 else {expr.unparsed(column)} end), 0)
                    as unparsed,
                count(case when k is not null then {column} end) as values_
         from (select {key} as k, {column} from {table}) keyed
-    """)
+    """,
+    )
     # Date-only needs one counter-example: the scan stops at the first non-bare value.
-    found["others"] = scalar(conn, f"""
+    found["others"] = scalar(
+        conn,
+        f"""
         select count(*) from (
             select 1 from {table}
             where {key} is not null and {expr.not_bare_date(column)} = 1 limit 1
         ) counter_example
-    """)
+    """,
+    )
     found["date_only"] = found["others"] == 0 and found["values_"] > 0
     return found
 
@@ -196,21 +222,29 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> bool:
         from {orders.sql}
         where {expr.may_fall_between(o["order_date"], "lo", "open_end")}
     """)
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_orders as
         select order_id, customer_id, {"cart_id," if has_cart_id else ""} local, epoch_us, day
         from ({parsed}) parsed where local is not null
-    """, lo=bounds["lo"], open_end=bounds["open_end"])
+    """,
+        lo=bounds["lo"],
+        open_end=bounds["open_end"],
+    )
     execute(conn, "create index rg_orders_customer on rg_orders (customer_id, epoch_us)")
     execute(conn, "create index rg_orders_customer_day on rg_orders (customer_id, day)")
     if has_cart_id:
         execute(conn, "create index rg_orders_cart on rg_orders (cart_id)")
         cart_id = expr.id_text(o["cart_id"])
-        execute(conn, f"""
+        execute(
+            conn,
+            f"""
             create temp table rg_order_carts as
             select distinct {cart_id} as cart_id from {orders.sql}
             where {cart_id} in (select cart_id from rg_carts)
-        """)
+        """,
+        )
         execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
     return _audit(source, expr, orders.sql, o["order_date"], "1")["date_only"]
 
@@ -220,7 +254,9 @@ def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> 
     items = source.table("cart_items")
     i = items.columns
     merge = "sum" if config.rules.duplicate_lines == "sum" else "max"
-    execute(source.connection, f"""
+    execute(
+        source.connection,
+        f"""
         create temp table rg_lines as
         select cart_id, product_id, qty, price, n_rows,
                case when qty > 0 and price >= 0 then 1 else 0 end as valid,
@@ -237,7 +273,10 @@ def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> 
             )
             group by {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
         ) merged
-    """, ws=start, we=end)
+    """,
+        ws=start,
+        we=end,
+    )
     execute(source.connection, "create index rg_lines_cart on rg_lines (cart_id)")
 
 
@@ -245,25 +284,29 @@ def _products(source: Source, expr: Expr) -> bool:
     """Collapse the products the lines mention: one row per id, max non-null attributes."""
     conn = source.connection
     if not source.has_table("products") or source.missing_columns(["products"]):
-        execute(conn, "create temp table rg_products as select cast(null as varchar) as "
-                      "product_id, 0 as n_rows, cast(null as varchar) as name, "
-                      "cast(null as varchar) as category where 1 = 0")
+        execute(
+            conn,
+            "create temp table rg_products as select cast(null as varchar) as "
+            "product_id, 0 as n_rows, cast(null as varchar) as name, "
+            "cast(null as varchar) as category where 1 = 0",
+        )
         return False
     products = source.table("products")
     pr = products.columns
     product_id = expr.id_text(pr["product_id"])
     name = f"max({expr.strip(pr['name'])})" if "name" in pr else "cast(null as varchar)"
-    category = (
-        f"max({expr.strip(pr['category'])})" if "category" in pr else "cast(null as varchar)"
-    )
-    execute(conn, f"""
+    category = f"max({expr.strip(pr['category'])})" if "category" in pr else "cast(null as varchar)"
+    execute(
+        conn,
+        f"""
         create temp table rg_products as
         select {product_id} as product_id, count(*) as n_rows,
                {name} as name, {category} as category
         from {products.sql}
         where {product_id} in (select product_id from rg_lines)
         group by {product_id}
-    """)
+    """,
+    )
     execute(conn, "create index rg_products_id on rg_products (product_id)")
     return True
 
@@ -272,8 +315,11 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
     """Collapse the customers of the two periods' carts; return the segments available."""
     conn = source.connection
     if not source.has_table("customers") or source.missing_columns(["customers"]):
-        execute(conn, "create temp table rg_customers as select cast(null as varchar) as "
-                      "customer_id, 0 as n_rows where 1 = 0")
+        execute(
+            conn,
+            "create temp table rg_customers as select cast(null as varchar) as "
+            "customer_id, 0 as n_rows where 1 = 0",
+        )
         return False, []
     customers = source.table("customers")
     cu = customers.columns
@@ -285,13 +331,16 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
             picks.append(f", max({value}) as seg_src_{name}")
             segments.append(name)
     customer_id = expr.id_text(cu["customer_id"])
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_customers as
         select {customer_id} as customer_id, count(*) as n_rows{"".join(picks)}
         from {customers.sql}
         where {customer_id} in (select customer_id from rg_carts)
         group by {customer_id}
-    """)
+    """,
+    )
     execute(conn, "create index rg_customers_id on rg_customers (customer_id)")
     return True, segments
 
@@ -303,7 +352,9 @@ def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) 
         for name in wanted
     )
     previous = period.previous()
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_pc as
         select case when c.local >= :cs then 'cur' else 'prev' end as which,
                c.cart_id, c.customer_id, c.status_norm, c.status_rank, c.local, c.epoch_us,
@@ -318,7 +369,11 @@ def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) 
         ) v on v.cart_id = c.cart_id
         left join rg_customers cu on cu.customer_id = c.customer_id
         where c.local >= :ws and c.local < :we
-    """, cs=period.start_text, ws=previous.start_text, we=period.end_text)
+    """,
+        cs=period.start_text,
+        ws=previous.start_text,
+        we=period.end_text,
+    )
     execute(conn, "create index rg_pc_which on rg_pc (which, status_rank)")
 
 
@@ -331,7 +386,9 @@ def _abandoners(conn, days: int, date_only: bool, segments: list[str]) -> None:
         else "o.epoch_us > p.epoch_us and o.epoch_us <= p.epoch_us + :n_us"
     )
     labels = "".join(f", max(seg_{name}) as seg_{name}" for name in segments)
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         create temp table rg_abandoners as
         select which, customer_id, count(*) as abandoned_carts, sum(value) as abandoned_value,
                max(hit) as reengaged{labels}
@@ -343,7 +400,10 @@ def _abandoners(conn, days: int, date_only: bool, segments: list[str]) -> None:
             where p.status_rank = 2 and p.customer_id is not null
         ) abandoned
         group by which, customer_id
-    """, n=days, n_us=days * DAY_US)
+    """,
+        n=days,
+        n_us=days * DAY_US,
+    )
 
 
 def _segment_value(name: str) -> str:
