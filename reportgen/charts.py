@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,18 @@ def register_fonts() -> None:
     if not _fonts_registered:
         vlc.register_font_directory(str(FONT_DIR))
         _fonts_registered = True
+
+
+def render_all(jobs: Mapping[str, Callable[[], str]]) -> dict[str, str]:
+    """Run chart builders side by side: vl-convert renders outside the GIL."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def warm_up() -> None:
+    """Load Altair and vl-convert and render once (about a second on a cold process)."""
+    to_svg(alt.Chart(alt.Data(values=[{"x": 1}])).mark_bar().encode(x="x:Q"))
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:

@@ -132,10 +132,19 @@ def make_environment(template_dir: Path | None = None) -> Environment:
     return env
 
 
-def render_html(content: ReportContent, template_dir: Path | None = None) -> str:
-    """Render the whole report as one self-contained HTML page."""
+def render_html(
+    content: ReportContent, template_dir: Path | None = None, *, embed_fonts: bool = True
+) -> str:
+    """Render the whole report as one self-contained HTML page.
+
+    ``embed_fonts=False`` links the packaged font files instead of inlining them: the
+    same page for WeasyPrint, which then need not decode 2 MB of base64.
+    """
     env = make_environment(template_dir)
-    return env.get_template("report.html").render(**build_view(content))
+    view = build_view(content)
+    if not embed_fonts:
+        view["fonts"] = {weight: (FONT_DIR / name).as_uri() for weight, name in FONTS.items()}
+    return env.get_template("report.html").render(**view)
 
 
 def write_pdf(html: str, target: Path) -> None:

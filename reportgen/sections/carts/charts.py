@@ -6,7 +6,8 @@ Every label printed on a chart is formatted with ``reportgen.formatters``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reportgen import charts
@@ -49,24 +50,24 @@ HIST_BUCKETS = {
 def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     """Return every cart chart as inline SVG, keyed by the metrics.json table it draws."""
     tables = metrics.get("tables") or {}
-    out = {
-        "carts.funnel_trend": funnel_chart(tables.get("carts.funnel_trend") or []),
-        "carts.top_abandoned_skus": value_chart(
+    jobs: dict[str, Callable[[], str]] = {
+        "carts.funnel_trend": lambda: funnel_chart(tables.get("carts.funnel_trend") or []),
+        "carts.top_abandoned_skus": lambda: value_chart(
             tables.get("carts.top_abandoned_skus") or [], _sku_label, "Product", currency
         ),
-        "carts.top_abandoned_categories": value_chart(
+        "carts.top_abandoned_categories": lambda: value_chart(
             tables.get("carts.top_abandoned_categories") or [],
             lambda row: fmt_text(row.get("category")),
             "Category",
             currency,
         ),
-        "carts.time_to_order_hist": time_to_order_chart(
+        "carts.time_to_order_hist": lambda: time_to_order_chart(
             tables.get("carts.time_to_order_hist") or []
         ),
     }
     for key in segment_tables(metrics):
-        out[key] = segment_chart(tables.get(key) or [])
-    return out
+        jobs[key] = functools.partial(segment_chart, tables.get(key) or [])
+    return charts.render_all(jobs)
 
 
 def segment_tables(metrics: Mapping[str, Any]) -> list[str]:
