@@ -72,12 +72,27 @@ def newest_local(config: Config) -> datetime | None:
         if not source.has_table("carts"):
             return None
         carts = source.table("carts")
+        created = carts.columns["created_at"]
         expr = Expr(source.dialect, config.report.timezone)
-        parsed = expr.with_timestamps(
-            f"select {expr.strip(carts.columns['created_at'])} as x from {carts.sql}"
-        )
-        newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
-    return datetime.strptime(newest, "%Y-%m-%d %H:%M:%S.%f") if newest else None
+        if config.report.timezone == "UTC":
+            # Canonical naive values are their own local time (their text max is the
+            # newest); only the others go through the full parser. One pass.
+            local = (
+                f"case when {expr.fast_valid(created)} "
+                f"then replace({expr.raw_text(created)}, 'T', ' ') "
+                f"else {expr.slow_local(expr.strip(created))} end"
+            )
+            newest = scalar(source.connection, f"select max({local}) from {carts.sql}")
+        else:
+            parsed = expr.with_timestamps(f"select {expr.strip(created)} as x from {carts.sql}")
+            newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
+    return _local_datetime(newest) if newest else None
+
+
+def _local_datetime(text: str) -> datetime:
+    """Read canonical local text, with or without its time part."""
+    padded = text + " 00:00:00.000000"[len(text) - 10 :] if len(text) < 26 else text
+    return datetime.strptime(padded, "%Y-%m-%d %H:%M:%S.%f")
 
 
 def default_period(config: Config, kind: PeriodKind) -> Period:

@@ -317,9 +317,13 @@ class Expr:
             f"when length({x}) = 16 then {body} || ':00.000000' end"
         )
 
+    def slow_local(self, stripped: str) -> str:
+        """Return the full (Python or pg_temp) parse of stripped text to local text."""
+        return f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
+
     def _validated(self, candidate: str, x: str) -> str:
         """Keep a fast-parsed value only if it is a real date and time; else parse slowly."""
-        slow = f"{self._fn('rg_local')}({x}, {self._literal(self.timezone)})"
+        slow = self.slow_local(x)
         if self.dialect == "postgresql" or self.timezone != "UTC":
             return slow
         return (

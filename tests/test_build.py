@@ -233,3 +233,20 @@ def test_ecom_whole_year_status_counts_match_its_readme(tmp_path):
     assert kpis["carts.carts_converted"] == 3576
     assert kpis["carts.carts_abandoned"] == 20241 + 3530
     assert metrics["data_quality"]["carts.duplicate_lines"] == 332
+
+
+def test_the_default_period_ends_before_the_newest_cart_in_any_format(tmp_path, make_db):
+    from reportgen.metrics import default_period
+
+    db = make_db(
+        carts=[
+            ("c1", "u1", "2024-02-05 10:00:00", "abandoned"),
+            ("c2", "u1", "2024-03-01T00:00:00.000000", "abandoned"),
+            # The newest is only readable by the full parser (UTC suffix): 2024-04-02.
+            ("c3", "u1", "2024-04-02 09:00:00 UTC", "abandoned"),
+            ("c4", "u1", "garbage", "abandoned"),
+        ]
+    )
+    config = config_from_dict({"source": {"url": f"sqlite:///{db}"}}, base_dir=tmp_path)
+    assert default_period(config, "month").label == "2024-03"
+    assert default_period(config, "week").label == "2024-W13"
