@@ -19,3 +19,22 @@ def test_readme_names_the_install_and_test_commands_ci_runs():
     ci = (REPO / ".ci" / "run").read_text()
     assert "\npytest\n" in ci
     assert "\n    pytest\n" in readme
+
+
+def test_the_wheel_ships_templates_css_and_fonts(tmp_path):
+    """An installed wheel must render outside the repository."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("reportgen-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    packaged = REPO / "reportgen"
+    for path in [*packaged.glob("templates/**/*.*"), *packaged.glob("assets/fonts/*")]:
+        assert path.relative_to(REPO).as_posix() in names
+    assert "reportgen/templates/sections/_carts.html" in names
