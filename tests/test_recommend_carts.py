@@ -199,15 +199,19 @@ def test_top_sku_threshold():
     assert fired(sku_metrics(0.0499), rec.top_abandoned_sku) is None
 
 
-def test_top_sku_without_name_category_or_share():
-    metrics = sku_metrics(None, name=None, category=None, carts=1)
+def test_top_sku_without_name_or_category():
+    metrics = sku_metrics(0.12345, name=None, category=None, carts=1)
     result = fired(metrics, rec.top_abandoned_sku)
-    # share computed as 1234.5 / 10000 = 12.345% → 12.3%
     assert result.headline == "Review the price, stock and delivery cost of SKU P-17."
     assert result.detail == (
         "It carries the most abandoned value of any product: $1,234.50 in 1 cart, "
         "12.3% of the $10,000.00 abandoned (category Unknown)."
     )
+
+
+def test_top_sku_with_a_null_share_does_not_fire():
+    # Every number cited comes from metrics.json: a missing share is not recomputed.
+    assert rec.top_abandoned_sku(sku_metrics(None), "USD") is None
 
 
 def test_top_sku_in_another_currency():

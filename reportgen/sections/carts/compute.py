@@ -269,11 +269,10 @@ def _bucket_of(day: date, period: Period) -> date:
     return day.replace(day=1)
 
 
-def sort_ids(values: list[Any]) -> tuple[bool, list[Any]]:
-    """Return whether the ids are all integers, and the ids as output (ints when they are)."""
+def ids_are_integers(values: list[Any]) -> bool:
+    """An id column whose non-null values are all integer text sorts numerically (§8)."""
     texts = [v for v in values if v is not None]
-    numeric = bool(texts) and all(_is_int_text(v) for v in texts)
-    return numeric, [int(v) if numeric and v is not None else v for v in values]
+    return bool(texts) and all(_is_int_text(v) for v in texts)
 
 
 def _is_int_text(value: Any) -> bool:
@@ -289,65 +288,51 @@ def _id_sort_key(numeric: bool):
     return key
 
 
-def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
+def _abandoned_by(conn, keys: str, group_by: str, where: str = "") -> list[dict[str, Any]]:
+    """Return carts, units and value of the current period's abandoned carts per key."""
     found = rows(
         conn,
-        """
-        select l.product_id, pr.name, coalesce(pr.category, 'Unknown') as category,
-               count(distinct l.cart_id) as carts, sum(l.qty) as units,
+        f"""
+        select {keys}, count(distinct l.cart_id) as carts, sum(l.qty) as units,
                sum(l.value) as abandoned_value
         from rg_lines l
         join rg_pc p on p.cart_id = l.cart_id
         left join rg_products pr on pr.product_id = l.product_id
-        where p.which = 'cur' and p.status_rank = 2 and l.valid = 1
-          and l.product_id is not null
-        group by l.product_id, pr.name, pr.category
+        where p.which = 'cur' and p.status_rank = 2 and l.valid = 1 {where}
+        group by {group_by}
     """,
     )
-    numeric, _ = sort_ids([r["product_id"] for r in found])
+    for row in found:
+        row["abandoned_value"] = money(row["abandoned_value"])
+        row["units"] = whole(row["units"])
+    return found
+
+
+def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
+    found = _abandoned_by(
+        conn,
+        "l.product_id, pr.name, coalesce(pr.category, 'Unknown') as category",
+        "l.product_id, pr.name, pr.category",
+        "and l.product_id is not null",
+    )
+    numeric = ids_are_integers([r["product_id"] for r in found])
     key = _id_sort_key(numeric)
-    found.sort(key=lambda r: (-money(r["abandoned_value"]), key(r["product_id"])))
+    found.sort(key=lambda r: (-r["abandoned_value"], key(r["product_id"])))
+    columns = ("product_id", "name", "category", "carts", "units", "abandoned_value", "share")
     out = []
     for row in found[:top_n]:
         row["product_id"] = int(row["product_id"]) if numeric else row["product_id"]
-        row["abandoned_value"] = money(row["abandoned_value"])
-        row["units"] = whole(row["units"])
         row["share"] = ratio(row["abandoned_value"], abandoned_value)
-        out.append(
-            {
-                k: row[k]
-                for k in (
-                    "product_id",
-                    "name",
-                    "category",
-                    "carts",
-                    "units",
-                    "abandoned_value",
-                    "share",
-                )
-            }
-        )
+        out.append({k: row[k] for k in columns})
     return out
 
 
 def _top_categories(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
-    found = rows(
-        conn,
-        """
-        select coalesce(pr.category, 'Unknown') as category,
-               count(distinct l.cart_id) as carts, sum(l.qty) as units,
-               sum(l.value) as abandoned_value
-        from rg_lines l
-        join rg_pc p on p.cart_id = l.cart_id
-        left join rg_products pr on pr.product_id = l.product_id
-        where p.which = 'cur' and p.status_rank = 2 and l.valid = 1
-        group by coalesce(pr.category, 'Unknown')
-    """,
+    found = _abandoned_by(
+        conn, "coalesce(pr.category, 'Unknown') as category", "coalesce(pr.category, 'Unknown')"
     )
-    found.sort(key=lambda r: (-money(r["abandoned_value"]), r["category"]))
+    found.sort(key=lambda r: (-r["abandoned_value"], r["category"]))
     for row in found:
-        row["abandoned_value"] = money(row["abandoned_value"])
-        row["units"] = whole(row["units"])
         row["share"] = ratio(row["abandoned_value"], abandoned_value)
     return found[:top_n]
 
@@ -403,7 +388,7 @@ def _savable(conn, segments: tuple[str, ...]) -> list[dict[str, Any]]:
         from rg_abandoners where which = 'cur' and reengaged = 0
     """,
     )
-    numeric, _ = sort_ids([r["customer_id"] for r in found])
+    numeric = ids_are_integers([r["customer_id"] for r in found])
     key = _id_sort_key(numeric)
     found.sort(key=lambda r: (-money(r["abandoned_value"]), key(r["customer_id"])))
     for row in found:

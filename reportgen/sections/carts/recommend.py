@@ -335,21 +335,27 @@ def savable_customers(metrics: Metrics, currency: str) -> Recommendation | None:
     )
 
 
-def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
-    """Name the SKU carrying the most abandoned value when its share is material."""
-    rows = _rows(metrics, "carts.top_abandoned_skus")
+def _leading_row(
+    metrics: Metrics, table: str, min_share: float
+) -> tuple[dict[str, Any], float, float, int | float | None] | None:
+    """Return the first row of a top-abandoned table (row, value, share, total abandoned
+    value) when it carries at least ``min_share`` of the abandoned value."""
+    rows = _rows(metrics, table)
     if not rows:
         return None
     row = rows[0]
-    value = _number(row.get("abandoned_value"))
-    total = _kpi(metrics, "carts.abandoned_cart_value")
-    share = _number(row.get("share"))
-    if share is None and value is not None and total:
-        share = value / total
-    if value is None or value <= 0 or share is None:
+    value, share = _number(row.get("abandoned_value")), _number(row.get("share"))
+    if value is None or value <= 0 or share is None or not _at_least(share, min_share):
         return None
-    if not _at_least(share, TOP_SKU_MIN_SHARE):
+    return row, value, share, _kpi(metrics, "carts.abandoned_cart_value")
+
+
+def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Name the SKU carrying the most abandoned value when its share is material."""
+    leading = _leading_row(metrics, "carts.top_abandoned_skus", TOP_SKU_MIN_SHARE)
+    if leading is None:
         return None
+    row, value, share, total = leading
     product_id = _label(row.get("product_id"))
     name = row.get("name")
     product = f"{_label(name)} (SKU {product_id})" if name else f"SKU {product_id}"
@@ -379,19 +385,10 @@ def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
 
 def top_abandoned_category(metrics: Metrics, currency: str) -> Recommendation | None:
     """Name the category carrying the most abandoned value when it holds 20% or more."""
-    rows = _rows(metrics, "carts.top_abandoned_categories")
-    if not rows:
+    leading = _leading_row(metrics, "carts.top_abandoned_categories", TOP_CATEGORY_MIN_SHARE)
+    if leading is None:
         return None
-    row = rows[0]
-    value = _number(row.get("abandoned_value"))
-    total = _kpi(metrics, "carts.abandoned_cart_value")
-    share = _number(row.get("share"))
-    if share is None and value is not None and total:
-        share = value / total
-    if value is None or value <= 0 or share is None:
-        return None
-    if not _at_least(share, TOP_CATEGORY_MIN_SHARE):
-        return None
+    row, value, share, total = leading
     category = _label(row.get("category"))
     evidence: dict[str, Any] = {
         "carts.top_abandoned_categories[0].category": row.get("category"),
