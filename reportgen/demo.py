@@ -189,6 +189,7 @@ create table orders (
 );
 """
 _INDEXES = """
+create index carts_cart_id on carts (cart_id);
 create index carts_created_at on carts (created_at);
 create index carts_customer_id on carts (customer_id);
 create index cart_items_cart_id on cart_items (cart_id);

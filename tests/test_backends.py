@@ -104,7 +104,11 @@ def demo_sqlite(tmp_path_factory) -> Path:
 
 def _tables(path: Path) -> dict[str, pd.DataFrame]:
     with sqlite3.connect(path) as conn:
-        names = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
+        names = [
+            r[0]
+            for r in conn.execute("select name from sqlite_master where type = 'table'")
+            if not r[0].startswith("sqlite_")
+        ]
         return {name: pd.read_sql(f'select * from "{name}"', conn) for name in names}
 
 
@@ -136,3 +140,29 @@ def test_postgresql_matches_sqlite(demo_sqlite, postgres_url, period):
     engine.dispose()
     expected = _metrics(f"sqlite:///{demo_sqlite}", period)
     assert _metrics(postgres_url, period) == expected
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_csv_and_parquet_files_match_sqlite(demo_sqlite, tmp_path, suffix):
+    files = {}
+    for name, frame in _tables(demo_sqlite).items():
+        path = tmp_path / f"{name}.{suffix}"
+        if suffix == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            with duckdb.connect() as conn:
+                conn.register("frame", frame)
+                conn.execute(f"copy frame to '{path}' (format parquet)")
+        files[name] = path.name
+    config = config_from_dict({"source": {"files": files}, "segments": SEGMENTS}, base_dir=tmp_path)
+    period = PERIODS[0]
+    got = json.dumps(compute_metrics(config, period), sort_keys=True, indent=1)
+    assert got == _metrics(f"sqlite:///{demo_sqlite}", period)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    from reportgen.errors import SourceError
+
+    config = config_from_dict({"source": {"files": {"carts": "nope-*.csv"}}}, base_dir=tmp_path)
+    with pytest.raises(SourceError, match=r"source.files.carts: no file matches .*nope-\*\.csv"):
+        compute_metrics(config, PERIODS[0])

@@ -106,12 +106,13 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
     carts = source.table("carts")
     c = carts.columns
     cart_id = expr.id_text(c["cart_id"])
+    # Grouped on the raw column, so that an index on carts(cart_id) can serve it.
     execute(
         conn,
         f"""
         create temp table rg_dup_carts as
-        select {cart_id} as cart_id from {carts.sql}
-        where {cart_id} is not null group by {cart_id} having count(*) > 1
+        select {c["cart_id"]} as cart_raw from {carts.sql}
+        where {c["cart_id"]} is not null group by {c["cart_id"]} having count(*) > 1
     """,
     )
     parsed = expr.with_timestamps(f"""
@@ -122,7 +123,7 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
         from {carts.sql}
         where {cart_id} is not null
           and ({expr.may_fall_between(c["created_at"], "lo", "hi")}
-               or {cart_id} in (select cart_id from rg_dup_carts))
+               or {c["cart_id"]} in (select cart_raw from rg_dup_carts))
     """)
     execute(
         conn,
