@@ -170,6 +170,9 @@ class Expr:
 
     def text(self, column: str) -> str:
         """Return the column as text (ids are compared as text)."""
+        if self.dialect == "postgresql":
+            # Binary collation, as §8 orders text (code points), whatever the database's.
+            return f'cast({column} as varchar) collate "C"'
         kind = "text" if self.dialect == "sqlite" else "varchar"
         return f"cast({column} as {kind})"
 

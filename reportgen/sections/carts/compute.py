@@ -63,7 +63,11 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
             conn, kpis["carts.abandoned_cart_value"], top_n
         ),
     }
+    # A segment whose column is missing is dropped (and named in skipped); its column in
+    # the savable customers keeps its place as null (METRICS.md §8, Output).
     for name in prepared.segments:
+        if name in prepared.missing_segments:
+            continue
         tables[f"carts.segment.{name}"] = _segment_table(conn, name)
     tables["carts.savable_customers"] = _savable(conn, prepared.segments)
     tables["carts.time_to_order_hist"] = links["hist"]
@@ -84,9 +88,12 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
 
 def _missing_reason(prepared: Prepared, name: str) -> str:
     if not prepared.has_customers:
-        return "no table customers: every cart is in segment Unknown"
+        return "no table customers: no segment table; savable customers show it as null"
     column = "age" if name == "age_band" else name
-    return f"column {column} missing from customers: every cart is in segment Unknown"
+    return (
+        f"column {column} missing from customers: no segment table; "
+        "savable customers show it as null"
+    )
 
 
 def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:

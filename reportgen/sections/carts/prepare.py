@@ -349,7 +349,7 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
 def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) -> None:
     """Carts of both periods with value, valid lines, customer flag and segment labels."""
     labels = "".join(
-        f", {_segment_value(name) if name in segments else repr('Unknown')} as seg_{name}"
+        f", {_segment_value(name) if name in segments else 'cast(null as varchar)'} as seg_{name}"
         for name in wanted
     )
     previous = period.previous()

@@ -1,0 +1,61 @@
+"""Optional tables and columns: what is missing drops only what needs it (METRICS.md §1, §8)."""
+
+from reportgen.build import build_report
+from reportgen.config import config_from_dict
+from reportgen.periods import month_period
+
+CARTS = [
+    ("c1", "u1", "2024-03-05 10:00:00", "abandoned"),
+    ("c2", "u2", "2024-03-06 10:00:00", "converted"),
+]
+LINES = [("c1", "p1", 2, 10.0), ("c2", "p1", 1, 10.0)]
+
+
+def test_a_missing_segment_column_drops_its_table_and_nulls_its_savable_column(make_db, compute):
+    db = make_db(
+        carts=CARTS,
+        cart_items=LINES,
+        customers=[("u1", "Email", "Gold"), ("u2", "Direct", "Silver")],
+        columns={"customers": ("customer_id", "signup_channel", "loyalty_tier")},
+    )
+    metrics = compute(db)
+    assert "carts.segment.clv_bucket" not in metrics["tables"]
+    assert metrics["tables"]["carts.segment.signup_channel"][0]["segment"] in ("Email", "Direct")
+    assert metrics["tables"]["carts.savable_customers"] == [
+        {
+            "customer_id": "u1",
+            "signup_channel": "Email",
+            "loyalty_tier": "Gold",
+            "clv_bucket": None,
+            "abandoned_carts": 1,
+            "abandoned_value": 20.0,
+        }
+    ]
+    assert {
+        "section": "carts.segment.clv_bucket",
+        "reason": (
+            "column clv_bucket missing from customers: no segment table; "
+            "savable customers show it as null"
+        ),
+    } in metrics["skipped"]
+
+
+def test_without_customers_and_products_the_report_still_builds(tmp_path, make_db):
+    db = make_db(carts=CARTS, cart_items=LINES)
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("drop table customers")
+        conn.execute("drop table products")
+    config = config_from_dict(
+        {"source": {"url": f"sqlite:///{db}"}, "report": {"output": str(tmp_path / "r")}},
+        base_dir=tmp_path,
+    )
+    result = build_report(config, month_period("2024-03"))
+    metrics = result.metrics
+    assert metrics["kpis"]["carts.carts_total"] == 2
+    assert metrics["tables"]["carts.top_abandoned_skus"][0]["name"] is None
+    assert metrics["tables"]["carts.top_abandoned_categories"][0]["category"] == "Unknown"
+    skipped = {s["section"] for s in metrics["skipped"]}
+    assert {"carts.segment.signup_channel", "carts.products"} <= skipped
+    assert result.pdf.is_file()
