@@ -101,9 +101,10 @@ class Source:
         return self.config.source.tables.get(canonical, canonical)
 
     def has_table(self, canonical: str) -> bool:
-        return self.real_table_name(
-            canonical
-        ).lower() in self._existing or "." in self.real_table_name(canonical)
+        real = self.real_table_name(canonical)
+        # A schema-qualified name is not in the default schema's listing: the first query
+        # on it reports a wrong one.
+        return real.lower() in self._existing or "." in real
 
     def table(self, canonical: str) -> TableInfo:
         """Return the mapped table, checking its required columns exist."""
@@ -230,10 +231,9 @@ def _register_files(config: Config, connection: Connection) -> None:
             raise SourceError(f"{config.origin}: source.files.{canonical}: no file matches {path}")
         suffix = Path(pattern).suffix.lower()
         reader = "read_parquet" if suffix == ".parquet" else "read_csv_auto"
-        options = ", union_by_name = true"
         escaped = path.replace("'", "''")
         name = config.source.tables.get(canonical, canonical)
         connection.exec_driver_sql(
             f"create or replace temporary view {preparer.quote(name)} as "
-            f"select * from {reader}('{escaped}'{options})"
+            f"select * from {reader}('{escaped}', union_by_name = true)"
         )
