@@ -59,3 +59,26 @@ def test_without_customers_and_products_the_report_still_builds(tmp_path, make_d
     skipped = {s["section"] for s in metrics["skipped"]}
     assert {"carts.segment.signup_channel", "carts.products"} <= skipped
     assert result.pdf.is_file()
+
+
+def test_a_view_builds_a_canonical_table_from_any_schema(make_db, compute):
+    db = make_db(
+        cart_items=LINES,
+        extra={
+            "sessions": (
+                ("id", "shopper", "opened", "state"),
+                [
+                    ("c1", "u1", "2024-03-05 10:00:00", "ABANDONED"),
+                    ("c2", "u2", "2024-03-06 10:00:00", "paid"),
+                ],
+            )
+        },
+    )
+    view = (
+        "select id as cart_id, shopper as customer_id, opened as created_at, "
+        "case when state = 'paid' then 'converted' else state end as status from sessions"
+    )
+    metrics = compute(db, source={"views": {"carts": view}})
+    assert metrics["kpis"]["carts.carts_total"] == 2
+    assert metrics["kpis"]["carts.carts_converted"] == 1
+    assert metrics["kpis"]["carts.abandoned_cart_value"] == 20.0
