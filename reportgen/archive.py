@@ -99,10 +99,10 @@ def publish(
 def _keep_previous(output: Path, period: Period, target: Path) -> None:
     """Move the existing report to history, named by when it was built."""
     built = datetime.fromtimestamp(target.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%S")
-    metrics = target / "metrics.json"
-    if metrics.is_file():
+    facts = target / "build.json"
+    if facts.is_file():
         try:
-            built = json.loads(metrics.read_text()).get("generated_at", built).replace(":", "")
+            built = json.loads(facts.read_text()).get("generated_at", built).replace(":", "")
         except (ValueError, AttributeError):
             pass
     destination = history_folder(output, period) / built

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,8 +77,6 @@ def build_report(
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise SourceError(f"{config.origin}: a query on the source failed: {detail}") from None
-    metrics["generated_at"] = generated_at.isoformat().replace("+00:00", "Z")
-    metrics["generator"] = f"reportgen {__version__}"
     skipped = {s["section"] for s in metrics["skipped"]}
     sections = [s for s in all_sections() if s.name not in skipped]
     currency = config.report.currency
@@ -107,8 +105,18 @@ def build_report(
         html = render_html(content, templates)
         print_html = render_html(content, templates, embed_fonts=False) if pdf else ""
 
+    # metrics.json keeps exactly the METRICS.md §7 layout; facts about the build go beside
+    # it, with the recommendations as written (for the email and the archive index).
+    build_facts = {
+        "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
+        "generator": f"reportgen {__version__}",
+        "config": config.origin,
+        "recommendations": [asdict(r) for r in recommendations],
+    }
+
     def fill(folder: Path) -> None:
         write_json(folder / "metrics.json", metrics)
+        write_json(folder / "build.json", build_facts)
         write_tables_csv(folder / "csv", metrics["tables"])
         write_atomic(folder / "report.html", html.encode("utf-8"))
         if pdf:

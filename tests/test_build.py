@@ -107,7 +107,7 @@ def test_pdf_has_sections_in_order_and_headline_kpis_from_metrics(demo_build):
 def test_metrics_json_has_the_contract_layout(demo_build):
     folder, _, _ = demo_build
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert set(metrics) >= {
+    assert set(metrics) == {
         "period",
         "previous_period",
         "rules",
@@ -116,6 +116,9 @@ def test_metrics_json_has_the_contract_layout(demo_build):
         "data_quality",
         "skipped",
     }
+    facts = json.loads((folder / "build.json").read_text())
+    assert facts["generator"].startswith("reportgen ")
+    assert facts["recommendations"][0]["headline"]
     assert metrics["period"] == {
         "kind": "month",
         "label": "2026-10",
