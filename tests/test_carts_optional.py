@@ -82,3 +82,16 @@ def test_a_view_builds_a_canonical_table_from_any_schema(make_db, compute):
     assert metrics["kpis"]["carts.carts_total"] == 2
     assert metrics["kpis"]["carts.carts_converted"] == 1
     assert metrics["kpis"]["carts.abandoned_cart_value"] == 20.0
+
+
+def test_when_every_order_is_older_than_the_period_all_abandoned_carts_are_immature(
+    make_db, compute
+):
+    # Newest order 2024-01-10: every March cart's 7-day window ends after it (§8).
+    db = make_db(
+        carts=CARTS,
+        cart_items=LINES,
+        orders=[("o1", "u9", "2024-01-10 10:00:00")],
+    )
+    metrics = compute(db)
+    assert metrics["kpis"]["carts.reengagement_immature_carts"] == 1

@@ -150,9 +150,9 @@ def _immature(conn, config: Config, prepared: Prepared, which: str) -> int:
     """Count abandoned carts whose re-engagement window ends after the newest order."""
     days = config.rules.reengagement_days
     if prepared.date_only:
-        condition = "day + :n > (select max(day) from rg_orders)"
+        condition = "day + :n > (select day from rg_newest_order)"
     else:
-        condition = "epoch_us + :n_us > (select max(epoch_us) from rg_orders)"
+        condition = "epoch_us + :n_us > (select epoch_us from rg_newest_order)"
     return (
         scalar(
             conn,

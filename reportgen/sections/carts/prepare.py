@@ -87,6 +87,7 @@ TEMP_TABLES = (
     "rg_carts",
     "rg_orders",
     "rg_order_carts",
+    "rg_newest_order",
     "rg_customers",
     "rg_products",
     "rg_lines",
@@ -247,7 +248,35 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> bool:
         """,
         )
         execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
+    _newest_order(source, expr, orders.sql, o["order_date"])
     return _audit(source, expr, orders.sql, o["order_date"], "1")["date_only"]
+
+
+def _newest_order(source: Source, expr: Expr, table: str, column: str) -> None:
+    """Keep the newest order (instant and local day) in ``rg_newest_order``.
+
+    It is usually among the parsed recent orders; only when none is recent is the whole
+    column parsed (every window is then still open).
+    """
+    conn = source.connection
+    execute(
+        conn,
+        """
+        create temp table rg_newest_order as
+        select max(epoch_us) as epoch_us, max(day) as day from rg_orders
+    """,
+    )
+    if scalar(conn, "select count(*) from rg_newest_order where epoch_us is not null"):
+        return
+    parsed = expr.with_timestamps(f"select {expr.strip(column)} as x from {table}")
+    execute(conn, "delete from rg_newest_order")
+    execute(
+        conn,
+        f"""
+        insert into rg_newest_order
+        select max(epoch_us), max(day) from ({parsed}) parsed
+    """,
+    )
 
 
 def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> None:
