@@ -143,12 +143,28 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
         open=rules.open_statuses or ["\x00"],
     )
     # The kept row: most advanced status, then earliest created_at, then smallest customer.
+    # Only duplicated ids need ranking; the rest are copied. (Ids that are one text but
+    # two raw values, like 5 and '5', are not seen by the raw grouping: rank them all.)
+    columns = "cart_id, cart_raw, customer_id, status_norm, status_rank, local, epoch_us, day"
+    clash = scalar(conn, "select count(*) - count(distinct cart_id) from rg_carts_all")
+    raw_dups = scalar(
+        conn,
+        "select count(*) from rg_carts_all where cart_raw in (select cart_raw from rg_dup_carts)",
+    )
+    ranked_only = "where cart_raw in (select cart_raw from rg_dup_carts)"
+    copied = f"""
+        select {columns}, 1 as n_rows from rg_carts_all
+        where cart_raw not in (select cart_raw from rg_dup_carts)
+        union all
+    """
+    if clash != raw_dups - scalar(conn, "select count(*) from rg_dup_carts"):
+        ranked_only, copied = "", ""
     execute(
         conn,
-        """
+        f"""
         create temp table rg_carts as
-        select cart_id, cart_raw, customer_id, status_norm, status_rank, local, epoch_us,
-               day, n_rows
+        {copied}
+        select {columns}, n_rows
         from (
             select a.*,
                    row_number() over (
@@ -158,7 +174,7 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
                                 customer_id
                    ) as pick,
                    count(*) over (partition by cart_id) as n_rows
-            from rg_carts_all a
+            from rg_carts_all a {ranked_only}
         ) ranked
         where pick = 1
     """,
