@@ -95,3 +95,19 @@ def test_when_every_order_is_older_than_the_period_all_abandoned_carts_are_immat
     )
     metrics = compute(db)
     assert metrics["kpis"]["carts.reengagement_immature_carts"] == 1
+
+
+def test_one_id_stored_as_number_and_as_text_is_one_cart(make_db, compute):
+    # Ids compare as text (§8): 5 and '5' are the same cart; converted wins.
+    db = make_db(
+        carts=[
+            (5, "u1", "2024-03-05 10:00:00", "abandoned"),
+            ("5", "u1", "2024-03-06 10:00:00", "converted"),
+            ("6", "u2", "2024-03-07 10:00:00", "abandoned"),
+        ],
+    )
+    metrics = compute(db)
+    assert metrics["kpis"]["carts.carts_total"] == 2
+    assert metrics["kpis"]["carts.carts_converted"] == 1
+    assert metrics["data_quality"]["carts.duplicate_cart_ids"] == 1
+    assert metrics["data_quality"]["carts.duplicate_cart_rows"] == 1
