@@ -62,6 +62,7 @@ class Source:
         self._preparer = connection.dialect.identifier_preparer
         self._existing = self._existing_relations()
         self.tables: dict[str, TableInfo] = {}
+        self._problems: dict[str, list[str]] = {}
         for name, sql in config.source.views.items():
             self._create_view(name, sql)
 
@@ -117,32 +118,40 @@ class Source:
 
     def missing_columns(self, canonicals: Iterable[str]) -> list[str]:
         """Describe every missing table or required column, with the config key mapping it."""
-        problems = []
-        for canonical in canonicals:
-            real = self.real_table_name(canonical)
-            if not self.has_table(canonical):
-                problems.append(
-                    f"table {real!r} (canonical {canonical!r}) not found; map it with "
-                    f"source.tables.{canonical} or source.views.{canonical}"
-                )
-                continue
-            real_columns = self._columns_of(real, canonical)
-            renames = self.config.source.columns.get(canonical, {})
-            lowered = {c.lower(): c for c in real_columns}
-            info = TableInfo(
-                canonical, real, self.quote_dotted(self._existing.get(real.lower(), real))
+        return [problem for canonical in canonicals for problem in self._inspect(canonical)]
+
+    def usable(self, canonical: str) -> bool:
+        """Return whether an optional table is there with its required columns."""
+        return self.has_table(canonical) and not self._inspect(canonical)
+
+    def _inspect(self, canonical: str) -> list[str]:
+        """Map one table's columns (once) and return what is missing from it."""
+        if canonical in self._problems:
+            return self._problems[canonical]
+        problems: list[str] = []
+        self._problems[canonical] = problems
+        real = self.real_table_name(canonical)
+        if not self.has_table(canonical):
+            problems.append(
+                f"table {real!r} (canonical {canonical!r}) not found; map it with "
+                f"source.tables.{canonical} or source.views.{canonical}"
             )
-            wanted = REQUIRED_COLUMNS.get(canonical, ()) + OPTIONAL_COLUMNS.get(canonical, ())
-            for column in wanted:
-                name = renames.get(column, column)
-                if name.lower() in lowered:
-                    info.columns[column] = self.quote(lowered[name.lower()])
-                elif column in REQUIRED_COLUMNS.get(canonical, ()):
-                    problems.append(
-                        f"column {name!r} missing from table {real!r}; map it with "
-                        f"source.columns.{canonical}.{column}"
-                    )
-            self.tables[canonical] = info
+            return problems
+        real_columns = self._columns_of(real, canonical)
+        renames = self.config.source.columns.get(canonical, {})
+        lowered = {c.lower(): c for c in real_columns}
+        info = TableInfo(canonical, real, self.quote_dotted(self._existing.get(real.lower(), real)))
+        wanted = REQUIRED_COLUMNS.get(canonical, ()) + OPTIONAL_COLUMNS.get(canonical, ())
+        for column in wanted:
+            name = renames.get(column, column)
+            if name.lower() in lowered:
+                info.columns[column] = self.quote(lowered[name.lower()])
+            elif column in REQUIRED_COLUMNS.get(canonical, ()):
+                problems.append(
+                    f"column {name!r} missing from table {real!r}; map it with "
+                    f"source.columns.{canonical}.{column}"
+                )
+        self.tables[canonical] = info
         return problems
 
     def _columns_of(self, real: str, canonical: str) -> list[str]:

@@ -487,7 +487,7 @@ def _orphan_lines(source: Source, expr: Expr) -> int:
 
 def _duplicate_ids(source: Source, expr: Expr, table: str, column: str) -> int:
     """Count ids with more than one row in a whole (optional) table."""
-    if not source.has_table(table) or source.missing_columns([table]):
+    if not source.usable(table):
         return 0
     info = source.table(table)
     key = expr.id_text(info.columns[column])

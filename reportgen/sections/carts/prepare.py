@@ -329,7 +329,7 @@ def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> 
 def _products(source: Source, expr: Expr) -> bool:
     """Collapse the products the lines mention: one row per id, max non-null attributes."""
     conn = source.connection
-    if not source.has_table("products") or source.missing_columns(["products"]):
+    if not source.usable("products"):
         execute(
             conn,
             "create temp table rg_products as select cast(null as varchar) as "
@@ -360,7 +360,7 @@ def _products(source: Source, expr: Expr) -> bool:
 def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[str]]:
     """Collapse the customers of the two periods' carts; return the segments available."""
     conn = source.connection
-    if not source.has_table("customers") or source.missing_columns(["customers"]):
+    if not source.usable("customers"):
         execute(
             conn,
             "create temp table rg_customers as select cast(null as varchar) as "
