@@ -6,7 +6,6 @@ Each stage runs once and is timed, so the benchmark can print where the time goe
 from __future__ import annotations
 
 import resource
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,9 +67,6 @@ def build_report(
     timer = timer or StageTimer()
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
-    # Altair and vl-convert take about a second to load: do it while the database works.
-    warming = threading.Thread(target=_warm_charts, daemon=True)
-    warming.start()
     with timer.stage("queries"):
         try:
             metrics = compute_metrics(config, period)
@@ -82,7 +78,6 @@ def build_report(
     currency = config.report.currency
 
     with timer.stage("charts"):
-        warming.join()
         charts: dict[str, str] = {}
         for section in sections:
             charts.update(section.charts(metrics, currency))
@@ -131,12 +126,6 @@ def build_report(
         pdf=folder / "report.pdf" if pdf else None,
         timings=timer.stages,
     )
-
-
-def _warm_charts() -> None:
-    from reportgen.charts import warm_up
-
-    warm_up()
 
 
 def _recommendations(

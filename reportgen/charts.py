@@ -101,11 +101,6 @@ def render_all(jobs: Mapping[str, Callable[[], str]]) -> dict[str, str]:
         return {name: future.result() for name, future in futures.items()}
 
 
-def warm_up() -> None:
-    """Load Altair and vl-convert and render once (about a second on a cold process)."""
-    to_svg(alt.Chart(alt.Data(values=[{"x": 1}])).mark_bar().encode(x="x:Q"))
-
-
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render an Altair chart with the report theme to an inlinable SVG string."""
     register_fonts()

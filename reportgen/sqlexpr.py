@@ -185,6 +185,12 @@ class Expr:
         """Return an id as text; empty text is NULL."""
         return f"nullif({self.text(column)}, '')"
 
+    def is_null_id(self, column: str) -> str:
+        """Return a predicate: the id is NULL or empty text (cheaper than id_text is null)."""
+        if self.dialect == "sqlite":
+            return f"({column} is null or {column} = '')"
+        return f"{self.id_text(column)} is null"
+
     def lower_strip(self, column: str) -> str:
         return f"lower({self.strip(column)})"
 
@@ -274,14 +280,14 @@ class Expr:
         (offsets are under a day). Text that starts with a digit sorts like its date;
         anything else (padding, other types) is kept for the full parse.
         """
+        if self.dialect == "sqlite":
+            # Plain comparisons (no function calls): text below '0' or from ':' on does not
+            # start with a digit. Numbers and NULL fall outside; they never parse anyway.
+            return f"({raw} < '0' or {raw} >= ':' or ({raw} >= :{low} and {raw} < :{high}))"
         t = self.raw_text(raw)
         if self.dialect == "postgresql":
             t = f'{t} collate "C"'
-        typed = f"typeof({raw}) <> 'text' or " if self.dialect == "sqlite" else ""
-        return (
-            f"({typed}substr({t}, 1, 1) not between '0' and '9' "
-            f"or ({t} >= :{low} and {t} < :{high}))"
-        )
+        return f"(substr({t}, 1, 1) not between '0' and '9' or ({t} >= :{low} and {t} < :{high}))"
 
     def with_timestamps(self, inner: str) -> str:
         """Wrap ``inner`` (a select with a stripped text column ``x``) to add the parsed

@@ -186,26 +186,26 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
 def _audit_created_at(source: Source, expr: Expr) -> dict[str, Any]:
     """One pass over the whole carts table: NULL ids, unparsed created_at, date-only."""
     carts = source.table("carts")
-    found = _audit(
-        source, expr, carts.sql, carts.columns["created_at"], expr.id_text(carts.columns["cart_id"])
-    )
-    return found
+    return _audit(source, expr, carts.sql, carts.columns["created_at"], carts.columns["cart_id"])
 
 
-def _audit(source: Source, expr: Expr, table: str, column: str, key: str) -> dict[str, Any]:
-    """Audit a timestamp column over a whole table (rows with a NULL ``key`` apart).
+def _audit(
+    source: Source, expr: Expr, table: str, column: str, id_column: str | None
+) -> dict[str, Any]:
+    """Audit a timestamp column over a whole table (rows with a NULL id apart).
 
     A column is date-only when every non-null value is a bare date (and one exists).
     """
     conn = source.connection
+    no_id = expr.is_null_id(id_column) if id_column else "0 = 1"
     found = one(
         conn,
         f"""
-        select coalesce(sum(case when k is null then 1 else 0 end), 0) as null_ids,
-               coalesce(sum(case when k is null then 0 else {expr.unparsed(column)} end), 0)
+        select coalesce(sum(case when {no_id} then 1 else 0 end), 0) as null_ids,
+               coalesce(sum(case when {no_id} then 0 else {expr.unparsed(column)} end), 0)
                    as unparsed,
-               count(case when k is not null then {column} end) as values_
-        from (select {key} as k, {column} from {table}) keyed
+               count(case when {no_id} then null else {column} end) as values_
+        from {table}
     """,
     )
     # Date-only needs one counter-example: the scan stops at the first non-bare value.
@@ -214,7 +214,7 @@ def _audit(source: Source, expr: Expr, table: str, column: str, key: str) -> dic
         f"""
         select count(*) from (
             select 1 from {table}
-            where {key} is not null and {expr.not_bare_date(column)} = 1 limit 1
+            where not ({no_id}) and {expr.not_bare_date(column)} = 1 limit 1
         ) counter_example
     """,
     )
@@ -265,7 +265,7 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> bool:
         )
         execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
     _newest_order(source, expr, orders.sql, o["order_date"])
-    return _audit(source, expr, orders.sql, o["order_date"], "1")["date_only"]
+    return _audit(source, expr, orders.sql, o["order_date"], None)["date_only"]
 
 
 def _newest_order(source: Source, expr: Expr, table: str, column: str) -> None:
