@@ -98,7 +98,7 @@ def build_report(
         )
         templates = config.resolve(config.report.templates) if config.report.templates else None
         html = render_html(content, templates)
-        print_html = render_html(content, templates, embed_fonts=False) if pdf else ""
+        print_html = render_html(content, templates, for_print=True) if pdf else ""
 
     # metrics.json keeps exactly the METRICS.md §7 layout; facts about the build go beside
     # it, with the recommendations as written (for the email and the archive index).
