@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reportgen.formatters import fmt_number
+from reportgen.sections.carts.kpis import segment_columns
 
 Describe = Callable[[Any], str]
 
@@ -127,6 +128,17 @@ def rules_in_force(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
                 "name": name,
                 "value": format_rule_value(rules[key]),
                 "meaning": describe(rules[key]),
+            }
+        )
+    columns = segment_columns(metrics)
+    if columns:
+        name, describe = RULES["segments"]
+        out.append(
+            {
+                "key": "segments",
+                "name": name,
+                "value": format_rule_value(columns),
+                "meaning": describe(columns),
             }
         )
     return out

@@ -16,8 +16,8 @@ from reportgen.sqlexpr import Expr
 
 
 def effective_rules(config: Config) -> dict[str, Any]:
-    """Return the full rule set in force, as metrics.json and the appendix show it."""
-    return {**config.rules.model_dump(mode="json"), "segments": list(config.segments)}
+    """Return the full rule set in force (the config's ``rules``), as metrics.json holds it."""
+    return config.rules.model_dump(mode="json")
 
 
 def compute_metrics(config: Config, period: Period) -> dict[str, Any]:

@@ -39,8 +39,7 @@ from reportgen.formatters import (
     fmt_value,
 )
 from reportgen.sections import Recommendation, Section
-from reportgen.sections.carts.charts import segment_tables
-from reportgen.sections.carts.kpis import CART_KPIS, KpiSpec
+from reportgen.sections.carts.kpis import CART_KPIS, KpiSpec, segment_columns, segment_tables
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
@@ -156,7 +155,6 @@ def render_html(
 def _svg_image(svg: str) -> str:
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return f'<img class="chart" alt="" src="data:image/svg+xml;base64,{data}">'
-
 
 
 def write_pdf(html: str, target: Path) -> None:
@@ -579,9 +577,9 @@ def carts_view(
     }
 
     savable_rows = tables.get("carts.savable_customers") or []
-    segment_columns = [
+    savable_segments = [
         column
-        for column in (rules.get("segments") or [])
+        for column in segment_columns(metrics)
         if any(row.get(column) is not None for row in savable_rows)
     ]
     shown = savable_rows[: int(top_n)]
@@ -618,7 +616,7 @@ def carts_view(
                 ("customer_id", "Customer", "text"),
                 *(
                     (column, SEGMENT_LABELS.get(column, column).capitalize(), "text")
-                    for column in segment_columns
+                    for column in savable_segments
                 ),
                 ("abandoned_carts", "Abandoned carts", "number"),
                 ("abandoned_value", "Abandoned value", "money"),

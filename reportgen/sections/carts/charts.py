@@ -19,6 +19,7 @@ from reportgen.formatters import (
     fmt_percent,
     fmt_text,
 )
+from reportgen.sections.carts.kpis import segment_tables
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -68,15 +69,6 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     for key in segment_tables(metrics):
         jobs[key] = functools.partial(segment_chart, tables.get(key) or [])
     return charts.render_all(jobs)
-
-
-def segment_tables(metrics: Mapping[str, Any]) -> list[str]:
-    """Return the ``carts.segment.*`` table names: configured order, then any others."""
-    tables = metrics.get("tables") or {}
-    configured = (metrics.get("rules") or {}).get("segments") or []
-    names = [f"carts.segment.{column}" for column in configured]
-    names += sorted(key for key in tables if key.startswith("carts.segment."))
-    return list(dict.fromkeys(names))
 
 
 def funnel_chart(rows: Rows) -> str:

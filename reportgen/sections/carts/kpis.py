@@ -1,9 +1,10 @@
-"""The cart section's KPIs: how each is labelled, formatted and which direction is good."""
+"""How the cart section's metrics are shown: KPI labels and kinds, segment tables."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,20 @@ CART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("carts.mean_time_to_order_days", "Mean time to order", "days", "down"),
     KpiSpec("carts.converted_unlinked", "Converted carts with no linked order", "number", "down"),
 )
+
+
+def segment_tables(metrics: Mapping[str, Any]) -> list[str]:
+    """Return the ``carts.segment.*`` table names, in the configured order (metrics.json
+    keeps the order the section wrote them in)."""
+    return [key for key in metrics.get("tables") or {} if key.startswith("carts.segment.")]
+
+
+def segment_columns(metrics: Mapping[str, Any]) -> list[str]:
+    """Return the configured segment columns: those with a table, then skipped ones."""
+    prefix = "carts.segment."
+    skipped = [
+        str(entry.get("section", "")).removeprefix(prefix)
+        for entry in metrics.get("skipped") or []
+        if isinstance(entry, Mapping) and str(entry.get("section", "")).startswith(prefix)
+    ]
+    return [key.removeprefix(prefix) for key in segment_tables(metrics)] + skipped
