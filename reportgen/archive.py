@@ -8,6 +8,7 @@ replaces it instead), so history is never overwritten silently.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -16,8 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from reportgen.errors import ArchiveError
 from reportgen.periods import Period
@@ -64,8 +63,12 @@ def write_tables_csv(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> N
     """Export every table as ``csv/<table>.csv`` (the savable customers in full)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
-        frame = pd.DataFrame(table)
-        frame.to_csv(folder / f"{name}.csv", index=False)
+        columns = list(dict.fromkeys(key for row in table for key in row))
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=columns)
+            if columns:
+                writer.writeheader()
+            writer.writerows(table)
 
 
 def publish(
