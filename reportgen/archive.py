@@ -115,9 +115,3 @@ def _keep_previous(output: Path, period: Period, target: Path) -> None:
         suffix += 1
     destination.parent.mkdir(parents=True, exist_ok=True)
     os.replace(target, destination)
-
-
-def previous_versions(output: Path, period: Period) -> list[Path]:
-    """Return the kept earlier versions of ``period``'s report, oldest first."""
-    folder = history_folder(output, period)
-    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []

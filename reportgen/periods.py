@@ -50,13 +50,6 @@ class Period:
         length = self.end - self.start
         return Period("custom", self.start - length, self.start, self.timezone)
 
-    def next(self) -> Period:
-        """Return the period after this one (same kind and length)."""
-        if self.kind == "month":
-            return Period("month", self.end, _add_months(self.end, 1), self.timezone)
-        length = self.end - self.start
-        return Period(self.kind, self.end, self.end + length, self.timezone)
-
     def as_json(self) -> dict[str, str]:
         """Return the ``period`` block of metrics.json."""
         return {

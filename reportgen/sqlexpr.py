@@ -218,11 +218,6 @@ class Expr:
             return f"regexp_full_match({stripped}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
         return f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
 
-    def no_flatten(self) -> str:
-        """Return a clause that keeps SQLite from inlining a subquery (and re-evaluating its
-        expressions once per reference); other engines compute each expression once."""
-        return " limit -1 offset 0" if self.dialect == "sqlite" else ""
-
     def raw_text(self, raw: str) -> str:
         return raw if self.dialect == "sqlite" else self.text(raw)
 
