@@ -5,9 +5,9 @@ Adding a section means adding a package here and one line to ``SECTIONS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from reportgen.config import Config
@@ -42,6 +42,23 @@ class SectionResult:
 
 
 @dataclass(frozen=True)
+class KpiSpec:
+    """How a metrics.json KPI is shown."""
+
+    key: str
+    label: str
+    kind: Literal["number", "rate", "money", "days"]
+    better: Literal["up", "down", "neutral"] = "neutral"
+    headline: bool = False
+    """Shown on the cover and in the email."""
+
+
+SectionView = Callable[[dict[str, Any], str, Mapping[str, str], Mapping[str, str]], dict[str, Any]]
+"""(metrics, currency, charts, skipped reasons) → the partial's view; a view has ``parts``:
+[{id, title}], the headings the contents page links to."""
+
+
+@dataclass(frozen=True)
 class Section:
     """A report section: how to compute it, draw it, word it and lay it out."""
 
@@ -56,6 +73,10 @@ class Section:
     """(metrics, currency) → recommendations."""
     template: str
     """The Jinja partial that lays the section out."""
+    kpis: tuple[KpiSpec, ...] = ()
+    """Its KPIs; the ``headline`` ones go on the cover."""
+    view: SectionView | None = None
+    """Builds the display strings its partial places."""
 
 
 def all_sections() -> list[Section]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from reportgen.sections import Recommendation, Section
 from reportgen.sections.carts.compute import compute
+from reportgen.sections.carts.kpis import CART_KPIS
+from reportgen.sections.carts.view import carts_view
 
 
 def _charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
@@ -29,4 +31,6 @@ SECTION = Section(
     charts=_charts,
     recommend=_recommend,
     template="sections/_carts.html",
+    kpis=CART_KPIS,
+    view=carts_view,
 )

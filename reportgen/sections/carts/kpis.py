@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-
-@dataclass(frozen=True)
-class KpiSpec:
-    """How a metrics.json KPI is shown."""
-
-    key: str
-    label: str
-    kind: Literal["number", "rate", "money", "days"]
-    better: Literal["up", "down", "neutral"] = "neutral"
-    headline: bool = False
-    """Shown on the cover and in the email."""
-
+from reportgen.sections import KpiSpec
 
 CART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("carts.carts_total", "Carts created", "number", "up", headline=True),
