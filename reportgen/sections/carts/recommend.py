@@ -160,15 +160,20 @@ def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     )
 
 
+def _rate_move(metrics: Metrics, key: str, threshold: float) -> tuple[float, float] | None:
+    """Return (current, previous) of a rate KPI that moved by ``threshold`` or more."""
+    current, previous = _kpi(metrics, key), _previous_kpi(metrics, key)
+    if current is None or previous is None or not _at_least(abs(current - previous), threshold):
+        return None
+    return current, previous
+
+
 def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None:
     """Flag an abandonment rate that moved by 2 pp or more since the previous period."""
-    current = _kpi(metrics, "carts.abandonment_rate")
-    previous = _previous_kpi(metrics, "carts.abandonment_rate")
-    if current is None or previous is None:
+    moved = _rate_move(metrics, "carts.abandonment_rate", ABANDONMENT_CHANGE)
+    if moved is None:
         return None
-    change = current - previous
-    if not _at_least(abs(change), ABANDONMENT_CHANGE):
-        return None
+    current, previous = moved
     comparison = _rate_comparison(metrics, current, previous)
     evidence = {
         "carts.abandonment_rate": current,
@@ -184,7 +189,7 @@ def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None
         if value is not None:
             volume += f", worth {fmt_money(value, currency)}"
             evidence["carts.abandoned_cart_value"] = value
-    if change > 0:
+    if current > previous:
         return _recommendation(
             "Find what pushed cart abandonment up and fix it first.",
             f"The abandonment rate rose {comparison}{volume}. Check recent changes to "
@@ -257,13 +262,10 @@ def worst_segment(metrics: Metrics, currency: str) -> Recommendation | None:
 
 def reengagement_change(metrics: Metrics, currency: str) -> Recommendation | None:
     """Flag a re-engagement rate that moved by 2 pp or more since the previous period."""
-    current = _kpi(metrics, "carts.reengagement_rate")
-    previous = _previous_kpi(metrics, "carts.reengagement_rate")
-    if current is None or previous is None:
+    moved = _rate_move(metrics, "carts.reengagement_rate", REENGAGEMENT_CHANGE)
+    if moved is None:
         return None
-    change = current - previous
-    if not _at_least(abs(change), REENGAGEMENT_CHANGE):
-        return None
+    current, previous = moved
     days = _reengagement_days(metrics)
     comparison = _rate_comparison(metrics, current, previous)
     evidence: dict[str, Any] = {
@@ -277,7 +279,7 @@ def reengagement_change(metrics: Metrics, currency: str) -> Recommendation | Non
     if reengaged is not None and abandoners is not None:
         volume = f"; {fmt_number(reengaged)} of {fmt_number(abandoners)} abandoners ordered again"
         evidence |= {"carts.reengaged": reengaged, "carts.abandoners": abandoners}
-    if change < 0:
+    if current < previous:
         return _recommendation(
             "Strengthen the cart win-back flow.",
             f"{days}-day re-engagement fell {comparison}{volume}. Check that reminder "
