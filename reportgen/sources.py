@@ -39,6 +39,20 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+TIMESTAMP_COLUMNS = {
+    "carts": "created_at",
+    "orders": "order_date",
+    "events": "event_time",
+    "experiment_sessions": "started_at",
+    "campaign_activity": "activity_date",
+}
+ZONED_TIMESTAMP_TEXT = {
+    "postgresql": "(to_char({column} at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC')",
+    "duckdb": "(strftime(timezone('UTC', {column}), '%Y-%m-%d %H:%M:%S.%f') || ' UTC')",
+}
+"""How each engine prints a zone-aware timestamp as text the §8 parser reads."""
+
+
 @dataclass
 class TableInfo:
     """A canonical table as found in the source."""
@@ -49,7 +63,7 @@ class TableInfo:
     sql: str
     """The quoted identifier to put in FROM."""
     columns: dict[str, str] = field(default_factory=dict)
-    """Canonical column → quoted real column, for the columns that exist."""
+    """Canonical column → quoted real column (or an expression over it), if it exists."""
 
 
 class Source:
@@ -151,8 +165,26 @@ class Source:
                     f"column {name!r} missing from table {real!r}; map it with "
                     f"source.columns.{canonical}.{column}"
                 )
+        self._read_zoned_timestamps(info)
         self.tables[canonical] = info
         return problems
+
+    def _read_zoned_timestamps(self, info: TableInfo) -> None:
+        """Read a zone-aware timestamp column as UTC text with a `` UTC`` suffix.
+
+        A typed ``timestamptz`` prints as ``…+00`` on PostgreSQL and DuckDB, a form
+        METRICS.md §8 does not accept; its instant is what counts, so give it one that is.
+        """
+        column = TIMESTAMP_COLUMNS.get(info.canonical)
+        if column not in info.columns or self.dialect not in ZONED_TIMESTAMP_TEXT:
+            return
+        typeof = "pg_typeof" if self.dialect == "postgresql" else "typeof"
+        quoted = info.columns[column]
+        kind = self.connection.exec_driver_sql(
+            f"select cast({typeof}({quoted}) as varchar) from {info.sql} limit 1"
+        ).scalar()
+        if kind and "with time zone" in kind.lower():
+            info.columns[column] = ZONED_TIMESTAMP_TEXT[self.dialect].format(column=quoted)
 
     def _columns_of(self, real: str, canonical: str) -> list[str]:
         try:

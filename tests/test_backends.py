@@ -166,3 +166,45 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
     config = config_from_dict({"source": {"files": {"carts": "nope-*.csv"}}}, base_dir=tmp_path)
     with pytest.raises(SourceError, match=r"source.files.carts: no file matches .*nope-\*\.csv"):
         compute_metrics(config, PERIODS[0])
+
+
+def _zone_aware(statements) -> None:
+    """Turn created_at and order_date into zone-aware timestamp columns, read as UTC."""
+    for table, column in (("carts", "created_at"), ("orders", "order_date")):
+        statements(table, column)
+
+
+@pytest.mark.parametrize("period", PERIODS[:1], ids=lambda p: p.label)
+def test_zone_aware_timestamp_columns_read_as_their_instants(
+    demo_sqlite, tmp_path, postgres_url, period
+):
+    expected = _metrics(f"sqlite:///{demo_sqlite}", period)
+
+    target = tmp_path / "zoned.duckdb"
+    with duckdb.connect(str(target)) as conn:
+        conn.execute("set TimeZone = 'UTC'")
+        for name, frame in _tables(demo_sqlite).items():
+            conn.register("frame", frame)
+            conn.execute(f'create table "{name}" as select * from frame')
+            conn.unregister("frame")
+        _zone_aware(
+            lambda table, column: conn.execute(
+                f"alter table {table} alter {column} type timestamptz "
+                f"using cast({column} as timestamptz)"
+            )
+        )
+    assert _metrics(f"duckdb:///{target}", period) == expected
+
+    engine = sa.create_engine(postgres_url)
+    for name, frame in _tables(demo_sqlite).items():
+        frame.to_sql(name, engine, index=False, if_exists="replace", chunksize=2000, method="multi")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("set timezone = 'UTC'")
+        _zone_aware(
+            lambda table, column: conn.exec_driver_sql(
+                f"alter table {table} alter column {column} type timestamptz "
+                f"using {column}::timestamptz"
+            )
+        )
+    engine.dispose()
+    assert _metrics(postgres_url, period) == expected
