@@ -226,6 +226,11 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "non-ASCII capitals must be listed in the config as they appear.",
     ),
     (
+        "zoned-timestamps",
+        "A timestamp column typed with a time zone (timestamptz) is read as its instant, "
+        "as if written with a UTC suffix, then shown in report.timezone.",
+    ),
+    (
         "history-kept",
         "Building a period that already exists moves the old report to "
         "reports/history/<kind>/<label>/<built at>/; --force replaces it.",
