@@ -111,3 +111,20 @@ def test_one_id_stored_as_number_and_as_text_is_one_cart(make_db, compute):
     assert metrics["kpis"]["carts.carts_converted"] == 1
     assert metrics["data_quality"]["carts.duplicate_cart_ids"] == 1
     assert metrics["data_quality"]["carts.duplicate_cart_rows"] == 1
+
+
+def test_duplicate_customers_and_products_take_the_max_non_null_attribute(make_db, compute):
+    db = make_db(
+        carts=CARTS,
+        cart_items=LINES,
+        customers=[("u1", "Email", None), ("u1", None, "Gold"), ("u1", " ", "Bronze")],
+        products=[("p1", None, "Kitchen"), ("p1", "Mug", None), ("p1", "Cup", "")],
+    )
+    metrics = compute(db)
+    (savable,) = metrics["tables"]["carts.savable_customers"]
+    # max over non-null (blank after strip is NULL): Email; max('Bronze', 'Gold') = 'Gold'.
+    assert (savable["signup_channel"], savable["loyalty_tier"]) == ("Email", "Gold")
+    (sku,) = metrics["tables"]["carts.top_abandoned_skus"]
+    assert (sku["name"], sku["category"]) == ("Mug", "Kitchen")
+    assert metrics["data_quality"]["carts.duplicate_customer_ids"] == 1
+    assert metrics["data_quality"]["carts.duplicate_product_ids"] == 1
