@@ -143,17 +143,18 @@ def register_functions(connection: Connection) -> None:
             ("rg_epoch", _py_epoch, "BIGINT"),
         ):
             try:
-                raw.remove_function(name)
-            except Exception:
-                pass
-            raw.create_function(
-                name,
-                function,
-                ["VARCHAR", "VARCHAR"],
-                kind,
-                null_handling="special",
-                side_effects=False,
-            )
+                raw.create_function(
+                    name,
+                    function,
+                    ["VARCHAR", "VARCHAR"],
+                    kind,
+                    null_handling="special",
+                    side_effects=False,
+                )
+            except Exception as exc:  # duckdb.CatalogException, without importing duckdb
+                # Connections to one database file share its catalog: already there.
+                if "already exists" not in str(exc):
+                    raise
     elif connection.dialect.name == "postgresql":
         connection.exec_driver_sql(_PG_FUNCTIONS)
 

@@ -18,13 +18,14 @@ Temp tables live in the connection's temp schema, so a read-only source works.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from reportgen.config import Config
 from reportgen.periods import Period
-from reportgen.query import execute, one, scalar
+from reportgen.query import execute, scalar
+from reportgen.sections.carts.whole_table import WholeTable
 from reportgen.sources import Source
 from reportgen.sqlexpr import Expr
 
@@ -38,8 +39,7 @@ class Prepared:
     date_only: bool
     """carts.created_at or orders.order_date is date-only: compare by calendar day."""
     has_order_cart_id: bool
-    null_cart_ids: int
-    unparsed_created_at: int
+    whole_table: WholeTable
     has_customers: bool
     has_products: bool
     segments: tuple[str, ...]
@@ -47,8 +47,18 @@ class Prepared:
     missing_segments: tuple[str, ...]
 
 
-def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepared:
-    """Build the temp tables for ``period`` and the one before it."""
+def prepare(
+    source: Source,
+    expr: Expr,
+    config: Config,
+    period: Period,
+    whole_table: Callable[[], WholeTable],
+) -> Prepared:
+    """Build the temp tables for ``period`` and the one before it.
+
+    ``whole_table`` returns the whole-table checks, which run meanwhile on a second
+    connection; they are awaited only where re-engagement needs the date-only verdict.
+    """
     conn = source.connection
     for table in TEMP_TABLES:
         execute(conn, f"drop table if exists {table}")
@@ -59,20 +69,19 @@ def prepare(source: Source, expr: Expr, config: Config, period: Period) -> Prepa
         "open_end": "9999-12-31",
     }
     _carts(source, expr, config, bounds)
-    audit = _audit_created_at(source, expr)
-    orders_date_only = _orders(source, expr, bounds)
-    date_only = audit["date_only"] or orders_date_only
+    _orders(source, expr, bounds)
     has_order_cart_id = "cart_id" in source.table("orders").columns
     _lines(source, expr, config, previous.start_text, period.end_text)
     has_products = _products(source, expr)
     has_customers, segments = _customers(source, expr, config)
     wanted = list(config.segments)
     _period_carts(conn, period, segments, wanted)
+    checks = whole_table()
+    date_only = checks.carts_date_only or checks.orders_date_only
     _abandoners(conn, config.rules.reengagement_days, date_only, wanted)
     return Prepared(
         date_only=date_only,
-        null_cart_ids=audit["null_ids"],
-        unparsed_created_at=audit["unparsed"],
+        whole_table=checks,
         has_order_cart_id=has_order_cart_id,
         has_customers=has_customers,
         has_products=has_products,
@@ -183,50 +192,10 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
     execute(conn, "create index rg_carts_id on rg_carts (cart_id)")
 
 
-def _audit_created_at(source: Source, expr: Expr) -> dict[str, Any]:
-    """One pass over the whole carts table: NULL ids, unparsed created_at, date-only."""
-    carts = source.table("carts")
-    return _audit(source, expr, carts.sql, carts.columns["created_at"], carts.columns["cart_id"])
-
-
-def _audit(
-    source: Source, expr: Expr, table: str, column: str, id_column: str | None
-) -> dict[str, Any]:
-    """Audit a timestamp column over a whole table (rows with a NULL id apart).
-
-    A column is date-only when every non-null value is a bare date (and one exists).
-    """
-    conn = source.connection
-    no_id = expr.is_null_id(id_column) if id_column else "0 = 1"
-    found = one(
-        conn,
-        f"""
-        select coalesce(sum(case when {no_id} then 1 else 0 end), 0) as null_ids,
-               coalesce(sum(case when {no_id} then 0 else {expr.unparsed(column)} end), 0)
-                   as unparsed,
-               count(case when {no_id} then null else {column} end) as values_
-        from {table}
-    """,
-    )
-    # Date-only needs one counter-example: the scan stops at the first non-bare value.
-    found["others"] = scalar(
-        conn,
-        f"""
-        select count(*) from (
-            select 1 from {table}
-            where not ({no_id}) and {expr.not_bare_date(column)} = 1 limit 1
-        ) counter_example
-    """,
-    )
-    found["date_only"] = found["others"] == 0 and found["values_"] > 0
-    return found
-
-
-def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> bool:
+def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
     """Parse orders from the day before the previous period on (earlier ones link nothing
     but a cart_id that all precedes its cart, which ``rg_order_carts`` answers).
 
-    Returns whether order_date is date-only.
     """
     conn = source.connection
     orders = source.table("orders")
@@ -265,7 +234,6 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> bool:
         )
         execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
     _newest_order(source, expr, orders.sql, o["order_date"])
-    return _audit(source, expr, orders.sql, o["order_date"], None)["date_only"]
 
 
 def _newest_order(source: Source, expr: Expr, table: str, column: str) -> None:

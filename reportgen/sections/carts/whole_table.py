@@ -1,0 +1,135 @@
+"""Checks over whole cart-family tables (METRICS.md §8 "table" counts).
+
+They need no temp table of the period, so they run on their own connection, beside the
+period's work. Each is a single aggregate pass (the date-only test stops at its first
+counter-example).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reportgen.query import one, scalar
+from reportgen.sources import Source, open_source
+from reportgen.sqlexpr import Expr
+
+
+@dataclass(frozen=True)
+class WholeTable:
+    """What the whole tables say, whatever the period."""
+
+    null_cart_ids: int
+    unparsed_created_at: int
+    carts_date_only: bool
+    orders_date_only: bool
+    orphan_lines: int
+    duplicate_customer_ids: int
+    duplicate_product_ids: int
+
+
+def whole_table_checks(main: Source) -> WholeTable:
+    """Run the checks on a second connection to the same source (inline when the source
+    lives in memory and a second connection would see another database)."""
+    url = main.config.source.url or ""
+    if main.dialect == "sqlite" and (url in ("sqlite://", "sqlite:///:memory:")):
+        return _checks(main)
+    with open_source(main.config) as source:
+        return _checks(source)
+
+
+def _checks(source: Source) -> WholeTable:
+    expr = Expr(source.dialect, source.config.report.timezone)
+    carts, orders = source.table("carts"), source.table("orders")
+    cart_audit = _audit(
+        source, expr, carts.sql, carts.columns["created_at"], carts.columns["cart_id"]
+    )
+    order_audit = _audit(source, expr, orders.sql, orders.columns["order_date"], None)
+    return WholeTable(
+        null_cart_ids=cart_audit["null_ids"],
+        unparsed_created_at=cart_audit["unparsed"],
+        carts_date_only=cart_audit["date_only"],
+        orders_date_only=order_audit["date_only"],
+        orphan_lines=_orphan_lines(source, expr),
+        duplicate_customer_ids=_duplicate_ids(source, expr, "customers", "customer_id"),
+        duplicate_product_ids=_duplicate_ids(source, expr, "products", "product_id"),
+    )
+
+
+def _audit(
+    source: Source, expr: Expr, table: str, column: str, id_column: str | None
+) -> dict[str, Any]:
+    """Audit a timestamp column over a whole table (rows with a NULL id apart).
+
+    A column is date-only when every non-null value is a bare date (and one exists).
+    """
+    conn = source.connection
+    no_id = expr.is_null_id(id_column) if id_column else "0 = 1"
+    found = one(
+        conn,
+        f"""
+        select coalesce(sum(case when {no_id} then 1 else 0 end), 0) as null_ids,
+               coalesce(sum(case when {no_id} then 0 else {expr.unparsed(column)} end), 0)
+                   as unparsed,
+               count(case when {no_id} then null else {column} end) as values_
+        from {table}
+    """,
+    )
+    # Date-only needs one counter-example: the scan stops at the first non-bare value.
+    found["others"] = scalar(
+        conn,
+        f"""
+        select count(*) from (
+            select 1 from {table}
+            where not ({no_id}) and {expr.not_bare_date(column)} = 1 limit 1
+        ) counter_example
+    """,
+    )
+    found["date_only"] = found["others"] == 0 and found["values_"] > 0
+    return found
+
+
+def _orphan_lines(source: Source, expr: Expr) -> int:
+    """Count merged lines whose cart_id matches no cart.
+
+    The distinct line cart_ids are checked first (an index on cart_items(cart_id) gives
+    them without reading the lines); only the orphans' lines are then read.
+    """
+    c = source.table("carts").columns
+    items = source.table("cart_items")
+    i = items.columns
+    return scalar(
+        source.connection,
+        f"""
+        select count(*) from (
+            select distinct {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
+            from {items.sql}
+            where {i["cart_id"]} is null or {i["cart_id"]} in (
+                select line_cart from (
+                    select distinct {i["cart_id"]} as line_cart from {items.sql}
+                ) line_carts
+                where line_cart not in (
+                    select {c["cart_id"]} from {source.table("carts").sql}
+                    where {c["cart_id"]} is not null
+                )
+            )
+        ) orphans
+    """,
+    )
+
+
+def _duplicate_ids(source: Source, expr: Expr, table: str, column: str) -> int:
+    """Count ids with more than one row in a whole (optional) table."""
+    if not source.usable(table):
+        return 0
+    info = source.table(table)
+    key = expr.id_text(info.columns[column])
+    return scalar(
+        source.connection,
+        f"""
+        select count(*) from (
+            select {key} from {info.sql} where {key} is not null
+            group by {key} having count(*) > 1
+        ) duplicated
+    """,
+    )
