@@ -2,18 +2,23 @@
 
 The algorithm, once per build:
 
-1. ``rg_carts_all``: every carts row with a cart_id, its status class and parsed
-   created_at (``local`` text, ``epoch_us``, ``day``).
-2. ``rg_carts``: one row per cart_id over the whole table — the most advanced status,
-   then the earliest created_at, then the smallest customer_id — with its row count.
-3. ``rg_orders``, ``rg_customers``, ``rg_products``: parsed and deduplicated.
+1. ``rg_carts_all``: the carts rows that may fall in the current or previous period (a
+   cheap text pre-filter with a day of margin) and every row of a duplicated cart_id,
+   with status class and parsed created_at (``local`` text, ``epoch_us``, ``day``).
+2. ``rg_carts``: one row per cart_id — the most advanced status, then the earliest
+   created_at, then the smallest customer_id — with its row count (duplicates collapse
+   over the whole table, as §8 asks, because all their rows are in step 1).
+3. ``rg_orders`` (parsed from the day before the previous period on), ``rg_order_carts``
+   (which carts have any order), ``rg_newest_order``; ``rg_customers`` and
+   ``rg_products`` collapsed for the ids the carts and lines mention.
 4. ``rg_lines``: cart lines merged on (cart_id, product_id), only for carts created in
    the current or previous period (the only ones any figure needs), then validated.
 5. ``rg_pc``: the carts of both periods with value, segment values and which period.
 6. ``rg_abandoners``: per period and customer, abandoned carts, value and whether any
    abandoned cart was followed by an order within the re-engagement window.
 
-Temp tables live in the connection's temp schema, so a read-only source works.
+Temp tables live in the connection's temp schema, so a read-only source works. The
+whole-table counts are in ``whole_table.py``.
 """
 
 from __future__ import annotations
