@@ -9,6 +9,15 @@ from reportgen.formatters import fmt_number
 from reportgen.sections.carts.kpis import CART_KPIS, segment_columns, segment_tables
 from reportgen.viewparts import cards, figure, notes, number, table
 
+ABANDONED_COLUMNS = (
+    ("carts", "Carts", "number"),
+    ("units", "Units", "number"),
+    ("abandoned_value", "Abandoned value", "money"),
+    ("share", "Share", "rate"),
+)
+"""The measures the SKU and category tables share (METRICS.md §3)."""
+NO_ABANDONED_PRODUCT = "No abandoned cart held a product in this period."
+
 SEGMENT_LABELS = {
     "signup_channel": "signup channel",
     "loyalty_tier": "loyalty tier",
@@ -121,13 +130,10 @@ def carts_view(
                 ("product_id", "Product", "text"),
                 ("name", "Name", "text"),
                 ("category", "Category", "text"),
-                ("carts", "Carts", "number"),
-                ("units", "Units", "number"),
-                ("abandoned_value", "Abandoned value", "money"),
-                ("share", "Share", "rate"),
+                *ABANDONED_COLUMNS,
             ),
             currency,
-            empty="No abandoned cart held a product in this period.",
+            empty=NO_ABANDONED_PRODUCT,
             caption="Products left in abandoned carts",
         ),
         "category_figure": figure(
@@ -139,15 +145,9 @@ def carts_view(
         else None,
         "category_table": table(
             categories,
-            (
-                ("category", "Category", "text"),
-                ("carts", "Carts", "number"),
-                ("units", "Units", "number"),
-                ("abandoned_value", "Abandoned value", "money"),
-                ("share", "Share", "rate"),
-            ),
+            (("category", "Category", "text"), *ABANDONED_COLUMNS),
             currency,
-            empty="No abandoned cart held a product in this period.",
+            empty=NO_ABANDONED_PRODUCT,
             caption="Categories left in abandoned carts",
         ),
     }
