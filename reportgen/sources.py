@@ -77,6 +77,7 @@ class Source:
         self._existing = self._existing_relations()
         self.tables: dict[str, TableInfo] = {}
         self._problems: dict[str, list[str]] = {}
+        self._types: dict[tuple[str, str], str] = {}
         for name, sql in config.source.views.items():
             self._create_view(name, sql)
 
@@ -185,6 +186,20 @@ class Source:
         ).scalar()
         if kind and "with time zone" in kind.lower():
             info.columns[column] = ZONED_TIMESTAMP_TEXT[self.dialect].format(column=quoted)
+
+    def column_type(self, canonical: str, column: str) -> str:
+        """Return the engine's type name of a mapped column (lower case; '' when the table
+        is empty), so a section can skip text coercion on natively typed columns."""
+        info = self.table(canonical)
+        key = (canonical, column)
+        if key not in self._types:
+            typeof = {"postgresql": "pg_typeof", "duckdb": "typeof"}.get(self.dialect, "typeof")
+            found = self.connection.exec_driver_sql(
+                f"select cast({typeof}({info.columns[column]}) as varchar) from {info.sql} "
+                f"where {info.columns[column]} is not null limit 1"
+            ).scalar()
+            self._types[key] = str(found or "").lower()
+        return self._types[key]
 
     def _columns_of(self, real: str, canonical: str) -> list[str]:
         try:

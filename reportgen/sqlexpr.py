@@ -352,9 +352,74 @@ class Expr:
             return f"cast(julianday(substr({local}, 1, 10)) - 2440587.5 as integer)"
         return f"(cast(substr({local}, 1, 10) as date) - date '1970-01-01')"
 
+    def iso_weekday(self, local: str) -> str:
+        """Return the weekday of canonical local text, 0 = Monday (engines count from Sunday)."""
+        day = f"substr({local}, 1, 10)"
+        if self.dialect == "sqlite":
+            return f"((cast(strftime('%w', {day}) as integer) + 6) % 7)"
+        return f"(cast(extract(isodow from cast({day} as date)) as integer) - 1)"
+
     def _fn(self, name: str) -> str:
         return f"pg_temp.{name}" if self.dialect == "postgresql" else name
 
     @staticmethod
     def _literal(value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
+
+
+_DUCK_CANONICAL = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{6})?)?( UTC|Z)?)?"
+)
+"""The §8 forms DuckDB parses natively (offsets and short fractions take the slow path)."""
+_DUCK_FORMATS: dict[int, tuple[bool, tuple[str, ...]]] = {
+    10: (False, ("%Y-%m-%d",)),
+    16: (False, ("%Y-%m-%d %H:%M",)),
+    17: (True, ("%Y-%m-%d %H:%MZ",)),
+    19: (False, ("%Y-%m-%d %H:%M:%S",)),
+    20: (True, ("%Y-%m-%d %H:%M:%SZ", "%Y-%m-%d %H:%M UTC")),
+    23: (True, ("%Y-%m-%d %H:%M:%S UTC",)),
+    26: (False, ("%Y-%m-%d %H:%M:%S.%f",)),
+    27: (True, ("%Y-%m-%d %H:%M:%S.%fZ",)),
+    30: (True, ("%Y-%m-%d %H:%M:%S.%f UTC",)),
+}
+"""Text length → (carries a UTC suffix, strptime formats, with ``T`` variants added)."""
+
+
+def duckdb_timestamps(raw: str, kind: str, timezone: str) -> tuple[str, str]:
+    """Return DuckDB (local wall time, instant) TIMESTAMP expressions for a raw column.
+
+    Native parsing for the common forms (a strict pattern check first: DuckDB's strptime
+    accepts one-digit fields and stray spaces that §8 does not), the registered Python
+    parser for the rest. A typed TIMESTAMP or DATE column needs no parsing in UTC.
+    """
+    zone = Expr._literal(timezone)
+    if kind in ("timestamp", "date", "timestamp_ns", "timestamp_ms", "timestamp_s"):
+        if timezone == "UTC":
+            value = f"cast({raw} as timestamp)"
+            return value, value
+        raw = f"strftime(cast({raw} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+    t = raw if kind == "varchar" else f"cast({raw} as varchar)"
+    stripped = f"nullif(trim({t}, '{WHITESPACE}'), '')"
+    slow_local = f"cast(rg_local({stripped}, {zone}) as timestamp)"
+    branches, zoned = [], []
+    for length, (has_zone, formats) in _DUCK_FORMATS.items():
+        variants = [f for fmt in formats for f in (fmt, fmt.replace(" %H", "T%H"))]
+        listed = ", ".join(f"'{f}'" for f in dict.fromkeys(variants))
+        branches.append(f"when {length} then try_strptime({t}, [{listed}])")
+        if has_zone:
+            zoned.append(str(length))
+    native = f"case length({t}) {' '.join(branches)} end"
+    fits = f"regexp_full_match({t}, '{_DUCK_CANONICAL}')"
+    if timezone == "UTC":
+        local = f"(case when {fits} then {native} when {t} is not null then {slow_local} end)"
+        return local, local
+    is_zoned = f"({fits} and length({t}) in ({', '.join(zoned)}))"
+    local = (
+        f"(case when {is_zoned} then timezone({zone}, timezone('UTC', {native})) "
+        f"when {t} is not null then {slow_local} end)"
+    )
+    instant = (
+        f"(case when {is_zoned} then {native} when {t} is not null then "
+        f"make_timestamp(rg_epoch({stripped}, {zone})) end)"
+    )
+    return local, instant

@@ -16,6 +16,7 @@ from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare
 from reportgen.sections.carts.whole_table import whole_table_checks
 from reportgen.sources import Source
 from reportgen.sqlexpr import Expr
+from reportgen.values import id_sort_key, ids_are_integers, money, ratio, whole
 
 HIST_BUCKETS = (
     ("<1d", 0, 1),
@@ -25,27 +26,6 @@ HIST_BUCKETS = (
     ("8-14d", 8, 15),
     ("15d+", 15, float("inf")),
 )
-
-
-def money(value: float | None) -> float:
-    """Return a money sum rounded to 1e-6: full cents precision, free of the float noise
-    that differs between engines summing in different orders (so backends agree)."""
-    return round(float(value or 0), 6)
-
-
-def whole(value: float | None) -> float | int | None:
-    """Return an integral quantity as int (engines differ on int vs float sums)."""
-    if value is None:
-        return None
-    value = float(value)
-    return int(value) if value.is_integer() else value
-
-
-def ratio(numerator: float | None, denominator: float | None) -> float | None:
-    """Return numerator / denominator, or None on a zero denominator (METRICS.md §7)."""
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator
 
 
 def compute(source: Source, config: Config, period: Period) -> SectionResult:
@@ -282,25 +262,6 @@ def _bucket_of(day: date, period: Period) -> date:
     return day.replace(day=1)
 
 
-def ids_are_integers(values: list[Any]) -> bool:
-    """An id column whose non-null values are all integer text sorts numerically (§8)."""
-    texts = [v for v in values if v is not None]
-    return bool(texts) and all(_is_int_text(v) for v in texts)
-
-
-def _is_int_text(value: Any) -> bool:
-    text = str(value)
-    digits = text[1:] if text.startswith("-") else text
-    return digits.isdigit() and str(int(text)) == text
-
-
-def _id_sort_key(numeric: bool):
-    def key(value: Any) -> Any:
-        return int(value) if numeric else str(value)
-
-    return key
-
-
 def _abandoned_by(conn, keys: str, group_by: str, where: str = "") -> list[dict[str, Any]]:
     """Return carts, units and value of the current period's abandoned carts per key."""
     found = rows(
@@ -329,7 +290,7 @@ def _top_skus(conn, abandoned_value: float, top_n: int) -> list[dict[str, Any]]:
         "and l.product_id is not null",
     )
     numeric = ids_are_integers([r["product_id"] for r in found])
-    key = _id_sort_key(numeric)
+    key = id_sort_key(numeric)
     found.sort(key=lambda r: (-r["abandoned_value"], key(r["product_id"])))
     columns = ("product_id", "name", "category", "carts", "units", "abandoned_value", "share")
     out = []
@@ -402,7 +363,7 @@ def _savable(conn, segments: tuple[str, ...]) -> list[dict[str, Any]]:
     """,
     )
     numeric = ids_are_integers([r["customer_id"] for r in found])
-    key = _id_sort_key(numeric)
+    key = id_sort_key(numeric)
     found.sort(key=lambda r: (-money(r["abandoned_value"]), key(r["customer_id"])))
     for row in found:
         row["abandoned_value"] = money(row["abandoned_value"])

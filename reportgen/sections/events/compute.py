@@ -1,0 +1,439 @@
+"""Event KPIs and tables from ``rg_ev`` (METRICS.md §4 and §8 "Events").
+
+A handful of grouped queries, each returning a small result: a grid of counts by period,
+stage, type, hour, weekday, month and missing attributes (KPIs, pipeline, time tables,
+catalog gaps); a per-user table (user counts, funnel, segments); per-product and
+per-brand aggregates of the current period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from reportgen.config import Config
+from reportgen.periods import Period
+from reportgen.query import execute, rows
+from reportgen.sections import SectionResult
+from reportgen.sections.events.prepare import (
+    BAD_PRICE,
+    CLEAN,
+    CURRENT,
+    KIND_CODES,
+    PREVIOUS,
+    UNMAPPED,
+    PreparedEvents,
+    prepare_events,
+)
+from reportgen.sources import Source
+from reportgen.sqlexpr import Expr
+from reportgen.values import money, ratio, sort_ids
+
+VIEW, CART, REMOVE, PURCHASE = (KIND_CODES[k] for k in ("view", "cart", "remove", "purchase"))
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SEGMENTS = ("view_only", "cart_abandoners", "single_purchase", "multi_purchase", "high_value")
+
+
+def compute(source: Source, config: Config, period: Period) -> SectionResult:
+    """Compute every event KPI, table and data-quality count for ``period``."""
+    expr = Expr(source.dialect, config.report.timezone)
+    prepared = prepare_events(source, expr, config, period)
+    conn = source.connection
+    grid = _grid(conn)
+    users = _users(conn)
+    kpis = _kpis(conn, grid, users, CURRENT)
+    previous = _kpis(conn, grid, users, PREVIOUS)
+    top_n = config.rules.top_n
+    current = [r for r in grid if r["which"] == CURRENT]
+    tables: dict[str, list[dict[str, Any]]] = {
+        "events.pipeline": _pipeline(current),
+        "events.funnel": _funnel(users.get(CURRENT, {})),
+    }
+    products = _products(conn, config.rules.zero_purchase_min_views)
+    tables["events.top_products"] = _top(products, "product_id", top_n)
+    if prepared.has_brand:
+        tables["events.top_brands"] = _top(_purchases_by(conn, "brand"), "brand", top_n)
+    if prepared.has_category:
+        tables["events.top_categories"] = _top(
+            _purchases_by(conn, "cat", "category_code"), "category_code", top_n
+        )
+    tables.update(_time_tables(current, period))
+    tables["events.user_segments"] = _segments(users.get(CURRENT, {}), kpis["events.users"])
+    if prepared.has_brand:
+        tables["events.abandoned_brands"] = _abandoned_brands(conn)
+    tables["events.abandoned_products"] = _abandoned_products(conn)
+    tables["events.zero_purchase_products"] = _zero_purchase(products)
+    tables["events.catalog_gaps"] = _catalog_gaps(current, prepared)
+    quality = _quality(conn, current, prepared)
+    skipped = [
+        {"section": f"events.{table}", "reason": f"no column {column} in events"}
+        for present, column, tables_ in (
+            (prepared.has_brand, "brand", ("top_brands", "abandoned_brands")),
+            (prepared.has_category, "category_code", ("top_categories",)),
+        )
+        if not present
+        for table in tables_
+    ]
+    return SectionResult(kpis, previous, tables, quality, skipped)
+
+
+def _grid(conn) -> list[dict[str, Any]]:
+    """Counts of rows (raw and deduplicated) and purchase value by every small dimension."""
+    found = rows(
+        conn,
+        f"""
+        select which, stage, kind, hour, dow, month,
+               case when brand is null then 1 else 0 end as brand_missing,
+               case when cat is null then 1 else 0 end as cat_missing,
+               sum(n) as raw_rows, count(*) as events,
+               sum(case when kind = {PURCHASE} then amount else 0 end) as revenue
+        from rg_ev
+        group by which, stage, kind, hour, dow, month,
+                 case when brand is null then 1 else 0 end, case when cat is null then 1 else 0 end
+    """,
+    )
+    for row in found:
+        row["revenue"] = float(row["revenue"] or 0)
+    return found
+
+
+def _users(conn) -> dict[int, dict[str, int]]:
+    """Per period: user counts by what they did, and purchasers by transactions."""
+    execute(conn, "drop table if exists rg_ev_users")
+    execute(
+        conn,
+        f"""
+        create temp table rg_ev_users as
+        select which, ukey,
+               max(case when kind = {VIEW} then 1 else 0 end) as viewed,
+               max(case when kind = {CART} then 1 else 0 end) as carted,
+               max(case when kind = {PURCHASE} then 1 else 0 end) as purchased
+        from rg_ev where stage = {CLEAN} and ukey is not null
+        group by which, ukey
+    """,
+    )
+    found = rows(
+        conn,
+        """
+        select which, count(*) as users, sum(viewed) as viewers, sum(carted) as carters,
+               sum(purchased) as purchasers,
+               sum(case when carted = 0 and purchased = 0 then 1 else 0 end) as view_only,
+               sum(case when carted = 1 and purchased = 0 then 1 else 0 end) as cart_abandoners
+        from rg_ev_users group by which
+    """,
+    )
+    # A NULL session_id is one value among a user's transactions (select distinct keeps it).
+    buyers = rows(
+        conn,
+        f"""
+        select which, sum(case when transactions = 1 then 1 else 0 end) as single_purchase,
+               sum(case when transactions >= 2 then 1 else 0 end) as multi_purchase
+        from (
+            select which, ukey, count(*) as transactions from (
+                select distinct which, ukey, skey from rg_ev
+                where stage = {CLEAN} and kind = {PURCHASE} and ukey is not null
+            ) pairs group by which, ukey
+        ) per_user group by which
+    """,
+    )
+    out: dict[int, dict[str, int]] = {}
+    for row in found + buyers:
+        out.setdefault(row.pop("which"), {}).update({k: int(v or 0) for k, v in row.items()})
+    return out
+
+
+def _kpis(conn, grid: list[dict[str, Any]], users: dict[int, dict[str, int]], which: int):
+    counts: dict[int, int] = defaultdict(int)
+    revenue = 0.0
+    for row in grid:
+        if row["which"] == which and row["stage"] == CLEAN:
+            counts[row["kind"]] += int(row["events"])
+            revenue += row["revenue"]
+    distinct = rows(
+        conn,
+        f"""
+        select (select count(distinct skey) from rg_ev
+                where which = :which and stage = {CLEAN}) as sessions,
+               (select count(*) from (
+                    select distinct ukey, skey from rg_ev
+                    where which = :which and stage = {CLEAN} and kind = {PURCHASE}
+                ) pairs) as transactions
+    """,
+        which=which,
+    )[0]
+    who = users.get(which, {})
+    revenue = money(revenue)
+    purchases, transactions = counts[PURCHASE], int(distinct["transactions"] or 0)
+    viewers, carters, buyers = (who.get(k, 0) for k in ("viewers", "carters", "purchasers"))
+    return {
+        "events.users": who.get("users", 0),
+        "events.sessions": int(distinct["sessions"] or 0),
+        "events.views": counts[VIEW],
+        "events.carts": counts[CART],
+        "events.removes": counts[REMOVE],
+        "events.purchases": purchases,
+        "events.revenue": revenue,
+        "events.aov": ratio(revenue, purchases),
+        "events.transactions": transactions,
+        "events.revenue_per_transaction": ratio(revenue, transactions),
+        "events.user_conversion_rate": ratio(buyers, who.get("users", 0)),
+        "events.view_to_cart_rate": ratio(carters, viewers),
+        "events.cart_to_purchase_rate": ratio(buyers, carters),
+        "events.overall_conversion_rate": ratio(buyers, viewers),
+        "events.cart_to_purchase_event_rate": ratio(purchases, counts[CART]),
+    }
+
+
+def _pipeline(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    raw = sum(int(r["raw_rows"]) for r in current)
+    deduplicated = sum(int(r["events"]) for r in current)
+    bad = sum(int(r["events"]) for r in current if r["stage"] == BAD_PRICE)
+    unmapped = sum(int(r["events"]) for r in current if r["stage"] == UNMAPPED)
+    clean = deduplicated - bad - unmapped
+    return [
+        {"stage": "raw", "rows": raw},
+        {"stage": "deduplicated", "rows": deduplicated},
+        {"stage": "valid_price", "rows": deduplicated - bad},
+        {"stage": "mapped_type", "rows": clean},
+        {"stage": "clean", "rows": clean},
+    ]
+
+
+def _funnel(who: dict[str, int]) -> list[dict[str, Any]]:
+    stages = (("view", "viewers"), ("cart", "carters"), ("purchase", "purchasers"))
+    viewers = who.get("viewers", 0)
+    out, before = [], None
+    for stage, key in stages:
+        users = who.get(key, 0)
+        conversion = None if before is None else ratio(users, before)
+        out.append(
+            {
+                "stage": stage,
+                "users": users,
+                "conversion_from_previous": conversion,
+                "drop_off": None if conversion is None else 1 - conversion,
+                "share_of_viewers": ratio(users, viewers),
+            }
+        )
+        before = users
+    return out
+
+
+def _products(conn, min_views: int) -> list[dict[str, Any]]:
+    """Current-period products with a purchase or enough views to be an alert."""
+    found = rows(
+        conn,
+        f"""
+        select * from (
+            select pid as product_id,
+                   sum(case when kind = {VIEW} then 1 else 0 end) as views,
+                   sum(case when kind = {PURCHASE} then 1 else 0 end) as purchases,
+                   sum(case when kind = {PURCHASE} then amount else 0 end) as revenue
+            from rg_ev
+            where which = {CURRENT} and stage = {CLEAN} and pid is not null
+              and kind in ({VIEW}, {PURCHASE})
+            group by pid
+        ) products where purchases > 0 or views >= :min_views
+    """,
+        min_views=min_views,
+    )
+    for row in found:
+        row["product_id"] = str(row["product_id"])
+        row["revenue"] = money(row["revenue"])
+        row["views"], row["purchases"] = int(row["views"]), int(row["purchases"])
+    return found
+
+
+def _purchases_by(conn, column: str, name: str | None = None) -> list[dict[str, Any]]:
+    found = rows(
+        conn,
+        f"""
+        select coalesce({column}, 'Unknown') as key_, count(*) as purchases,
+               sum(amount) as revenue
+        from rg_ev where which = {CURRENT} and stage = {CLEAN} and kind = {PURCHASE}
+        group by coalesce({column}, 'Unknown')
+    """,
+    )
+    key = name or column
+    return [
+        {key: r["key_"], "purchases": int(r["purchases"]), "revenue": money(r["revenue"])}
+        for r in found
+    ]
+
+
+def _top(found: list[dict[str, Any]], key: str, top_n: int) -> list[dict[str, Any]]:
+    """Purchased keys by revenue desc, then key (ids by the §8 id order), cut to top_n."""
+    bought = [dict(r) for r in found if r["purchases"] > 0]
+    if key == "product_id":
+        ordered = sort_ids(bought, key, "revenue")
+    else:
+        ordered = sorted(bought, key=lambda r: (-r["revenue"], r[key]))
+    return [{key: r[key], "purchases": r["purchases"], "revenue": r["revenue"]} for r in ordered][
+        :top_n
+    ]
+
+
+def _time_tables(current: list[dict[str, Any]], period: Period) -> dict[str, Any]:
+    """by_hour, by_weekday and by_month: views, carts, purchases and revenue (zeros listed)."""
+
+    def empty() -> dict[str, Any]:
+        return {"views": 0, "carts": 0, "purchases": 0, "revenue": 0.0}
+
+    hours = {h: empty() for h in range(24)}
+    days = {d: empty() for d in range(7)}
+    months = {m: empty() for m in _months(period)}
+    names = {VIEW: "views", CART: "carts", PURCHASE: "purchases"}
+    for row in current:
+        if row["stage"] != CLEAN or row["kind"] not in names:
+            continue
+        for bucket in (
+            hours[row["hour"]],
+            days[row["dow"]],
+            months.setdefault(row["month"], empty()),
+        ):
+            bucket[names[row["kind"]]] += int(row["events"])
+            bucket["revenue"] += row["revenue"]
+    for bucket in (*hours.values(), *days.values(), *months.values()):
+        bucket["revenue"] = money(bucket["revenue"])
+    return {
+        "events.by_hour": [{"hour": h, **v} for h, v in hours.items()],
+        "events.by_weekday": [
+            {"weekday": d, "weekday_name": WEEKDAYS[d], **v} for d, v in days.items()
+        ],
+        "events.by_month": [{"month": m, **v} for m, v in sorted(months.items())],
+    }
+
+
+def _months(period: Period) -> list[str]:
+    """Every ``YYYY-MM`` overlapping the period."""
+    out, day = [], period.start.replace(day=1)
+    while day < period.end:
+        out.append(f"{day:%Y-%m}")
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return out
+
+
+def _segments(who: dict[str, int], users: int) -> list[dict[str, Any]]:
+    counts = {name: who.get(name, 0) for name in SEGMENTS[:-1]}
+    # The top ceil(10%) of purchasing users by revenue: only their number is reported.
+    counts["high_value"] = math.ceil(who.get("purchasers", 0) / 10)
+    return [
+        {"segment": name, "users": counts[name], "share": ratio(counts[name], users)}
+        for name in SEGMENTS
+    ]
+
+
+def _abandoned_brands(conn) -> list[dict[str, Any]]:
+    found = rows(
+        conn,
+        f"""
+        select coalesce(e.brand, 'Unknown') as brand, count(distinct e.ukey) as users,
+               count(*) as cart_events, sum(e.amount) as value
+        from rg_ev e
+        join rg_ev_users u on u.which = e.which and u.ukey = e.ukey
+        where e.which = {CURRENT} and e.stage = {CLEAN} and e.kind = {CART}
+          and u.carted = 1 and u.purchased = 0
+        group by coalesce(e.brand, 'Unknown')
+    """,
+    )
+    for row in found:
+        row["value"] = money(row["value"])
+        row["users"], row["cart_events"] = int(row["users"]), int(row["cart_events"])
+    found.sort(key=lambda r: (-r["value"], r["brand"]))
+    return found
+
+
+def _abandoned_products(conn) -> list[dict[str, Any]]:
+    found = rows(
+        conn,
+        f"""
+        select pid as product_id, count(*) as pairs, sum(cart_price) as value
+        from (
+            select ukey, pid,
+                   max(case when kind = {CART} then price end) as cart_price,
+                   max(case when kind = {PURCHASE} then 1 else 0 end) as bought
+            from rg_ev
+            where which = {CURRENT} and stage = {CLEAN} and kind in ({CART}, {PURCHASE})
+              and ukey is not null and pid is not null
+            group by ukey, pid
+        ) pairs
+        where cart_price is not null and bought = 0
+        group by pid
+    """,
+    )
+    for row in found:
+        row["product_id"] = str(row["product_id"])
+        row["value"] = money(row["value"])
+        row["pairs"] = int(row["pairs"])
+    return sort_ids(found, "product_id", "value")
+
+
+def _zero_purchase(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    alerts = [
+        {"product_id": r["product_id"], "views": r["views"]}
+        for r in products
+        if r["purchases"] == 0
+    ]
+    return sort_ids(alerts, "product_id", "views")
+
+
+def _catalog_gaps(current: list[dict[str, Any]], prepared: PreparedEvents) -> list[dict[str, Any]]:
+    clean = [r for r in current if r["stage"] == CLEAN]
+    events = sum(int(r["events"]) for r in clean)
+    revenue = money(sum(r["revenue"] for r in clean))
+    out = []
+    for attribute, flag, present in (
+        ("brand", "brand_missing", prepared.has_brand),
+        ("category_code", "cat_missing", prepared.has_category),
+    ):
+        if not present:
+            out.append(
+                {
+                    "attribute": attribute,
+                    "events_missing": None,
+                    "share_of_events": None,
+                    "revenue_missing": None,
+                    "share_of_revenue": None,
+                }
+            )
+            continue
+        missing = [r for r in clean if r[flag]]
+        lost = money(sum(r["revenue"] for r in missing))
+        count = sum(int(r["events"]) for r in missing)
+        out.append(
+            {
+                "attribute": attribute,
+                "events_missing": count,
+                "share_of_events": ratio(count, events),
+                "revenue_missing": lost,
+                "share_of_revenue": ratio(lost, revenue),
+            }
+        )
+    return out
+
+
+def _quality(conn, current: list[dict[str, Any]], prepared: PreparedEvents) -> dict[str, Any]:
+    types = rows(
+        conn,
+        f"""
+        select coalesce(type_norm, 'NULL') as type_, count(*) as rows_
+        from rg_ev where which = {CURRENT} and stage = {UNMAPPED}
+        group by coalesce(type_norm, 'NULL')
+    """,
+    )
+    raw = sum(int(r["raw_rows"]) for r in current)
+    deduplicated = sum(int(r["events"]) for r in current)
+    return {
+        "events.unparsed_event_time": prepared.unparsed_event_time,
+        "events.duplicates_removed": raw - deduplicated,
+        "events.bad_price_removed": sum(
+            int(r["events"]) for r in current if r["stage"] == BAD_PRICE
+        ),
+        "events.unmapped_removed": sum(int(r["events"]) for r in current if r["stage"] == UNMAPPED),
+        "events.unmapped_types": {
+            r["type_"]: int(r["rows_"])
+            for r in sorted(types, key=lambda r: (-int(r["rows_"]), r["type_"]))
+        },
+    }

@@ -1,0 +1,234 @@
+"""One deduplicated, normalised temp table of the events of both periods (METRICS.md §4, §8).
+
+The source is read once. Every row's event_time is parsed (so the whole-table count of
+unparsed values comes from the same scan); rows of the current and previous period are
+kept with their coerced values, exact duplicates are collapsed, and each kept row is
+classified by the cleaning step that removes it (``stage``). Every figure of the section is
+then a grouped query over ``rg_ev``, which holds nothing the figures do not need.
+
+Exact duplicates are rows identical in every canonical column after type coercion (the
+instant, ids as text, price and quantity as numbers, event type, brand and category as
+stored). SQLite and PostgreSQL group on those values. DuckDB, which the 10M-row logs go
+through, groups on a 64-bit hash of them and keeps one row per hash; it also counts users
+and sessions through hashes of text ids (named rule ``event-keys-hashed-on-duckdb``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reportgen.config import Config
+from reportgen.periods import Period
+from reportgen.query import execute, scalar
+from reportgen.sources import Source
+from reportgen.sqlexpr import Expr, duckdb_timestamps
+
+KIND_CODES = {"view": 1, "cart": 2, "remove": 3, "purchase": 4}
+CLEAN, BAD_PRICE, UNMAPPED = 0, 1, 2
+"""``rg_ev.stage``: kept, removed by the valid_price step, removed by the mapped_type step."""
+CURRENT, PREVIOUS = 1, 0
+"""``rg_ev.which``."""
+_INTEGER_TYPES = ("bigint", "integer", "smallint", "tinyint", "hugeint", "ubigint", "uinteger")
+_NUMBER_TYPES = (*_INTEGER_TYPES, "double", "float", "real", "decimal")
+
+
+@dataclass(frozen=True)
+class PreparedEvents:
+    """What the queries need to know about ``rg_ev``."""
+
+    has_brand: bool
+    has_category: bool
+    unparsed_event_time: int
+    """Rows of the whole table whose event_time is NULL or not a §8 timestamp."""
+
+
+def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -> PreparedEvents:
+    """Build ``rg_ev`` for ``period`` and the one before it."""
+    conn = source.connection
+    execute(conn, "drop table if exists rg_ev")
+    execute(conn, "drop table if exists rg_ev_dups")
+    columns = source.table("events").columns
+    bounds = {
+        "ps": period.previous().start_text,
+        "cs": period.start_text,
+        "ce": period.end_text,
+    }
+    if source.dialect == "duckdb":
+        _duckdb_rows(source, expr, config, bounds)
+    else:
+        _grouped_rows(source, expr, config, bounds)
+    unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
+    execute(conn, "delete from rg_ev where which is null")
+    return PreparedEvents(
+        has_brand="brand" in columns,
+        has_category="category_code" in columns,
+        unparsed_event_time=int(unparsed or 0),
+    )
+
+
+_IDS = ("user_id", "session_id", "product_id")
+
+
+def _raw_columns(source: Source, expr: Expr, native: bool) -> tuple[dict[str, str], set[str]]:
+    """Return the coerced canonical columns that decide what an exact duplicate is, and
+    which ids among them are text.
+
+    ``native`` (DuckDB): keep typed ids and numbers as they are — one column has one type,
+    so equal typed values are equal texts — and cast only text.
+    """
+    columns = source.table("events").columns
+    out: dict[str, str] = {}
+    text_ids: set[str] = set()
+    for name in ("event_type", "brand", "category_code"):
+        out[name] = expr.text(columns[name]) if name in columns else "cast(null as varchar)"
+    for name in _IDS:
+        kind = source.column_type("events", name) if native else ""
+        if kind in _INTEGER_TYPES:
+            out[name] = columns[name]
+        else:
+            out[name] = expr.text(columns[name])
+            text_ids.add(name)
+    for name in ("price", "quantity"):
+        if name not in columns:
+            out[name] = "cast(null as double)"
+            continue
+        kind = source.column_type("events", name) if native else ""
+        numeric = kind in _NUMBER_TYPES or kind.startswith("decimal")
+        out[name] = f"cast({columns[name]} as double)" if numeric else expr.number(columns[name])
+    return out, text_ids
+
+
+def _normalised(
+    expr: Expr, config: Config, raw: dict[str, str], text_ids: set[str], native: bool
+) -> str:
+    """Return the select list of ``rg_ev`` computed from the coerced columns."""
+    types = config.rules.event_types
+    exact = " ".join(
+        f"when '{name}' then {KIND_CODES[kind]}"
+        for kind, names in types.items()
+        for name in names
+        if "'" not in name
+    )
+    listed = " ".join(
+        f"when {expr.lower_strip(raw['event_type'])} in ({', '.join(_quoted(names))}) "
+        f"then {KIND_CODES[kind]}"
+        for kind, names in types.items()
+        if names
+    )
+    # Types spelled as configured skip the strip and lower; the rest are normalised.
+    kind = f"case {raw['event_type']} {exact} else case {listed} end end" if exact else "null"
+    if not exact and listed:
+        kind = f"case {listed} end"
+    price, quantity = raw["price"], raw["quantity"]
+    bad_price = f"{price} is null or {price} <= 0 or ({quantity} is not null and {quantity} <= 0)"
+
+    def key(column: str, hashed: bool) -> str:
+        """An id: empty text is NULL; on DuckDB a text user or session is its hash."""
+        value = raw[column]
+        if column not in text_ids:
+            return value
+        if native and hashed:
+            return f"case when {value} is null or {value} = '' then null else hash({value}) end"
+        return f"nullif({value}, '')"
+
+    return f"""
+        ({kind}) as kind,
+        case when {bad_price} then {BAD_PRICE}
+             when ({kind}) is null then {UNMAPPED} else {CLEAN} end as stage,
+        case when ({kind}) is null then {expr.lower_strip(raw["event_type"])} end as type_norm,
+        {key("user_id", True)} as ukey,
+        {key("session_id", True)} as skey,
+        {key("product_id", False)} as pid,
+        {price} as price,
+        {price} * coalesce({quantity}, 1) as amount,
+        {expr.strip(raw["brand"])} as brand,
+        {expr.strip(raw["category_code"])} as cat
+    """
+
+
+def _quoted(names: list[str]) -> list[str]:
+    return ["'" + name.replace("'", "''") + "'" for name in names]
+
+
+def _grouped_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
+    """SQLite / PostgreSQL: parse, window and group identical rows (their count is ``n``)."""
+    events = source.table("events")
+    raw, text_ids = _raw_columns(source, expr, native=False)
+    inner = ", ".join(f"{value} as {name}" for name, value in raw.items())
+    parsed = expr.with_timestamps(
+        f"select {inner}, {expr.strip(events.columns['event_time'])} as x from {events.sql}"
+    )
+    grouped = ", ".join(raw)
+    coerced = {name: name for name in raw}
+    dow = expr.iso_weekday("local")
+    execute(
+        source.connection,
+        f"""
+        create temp table rg_ev as
+        select case when local is null then null when local >= :cs then {CURRENT}
+                    else {PREVIOUS} end as which,
+               n,
+               cast(substr(local, 12, 2) as integer) as hour,
+               {dow} as dow,
+               substr(local, 1, 7) as month,
+               {_normalised(expr, config, coerced, text_ids, native=False)}
+        from (
+            select local, epoch_us, {grouped}, count(*) as n
+            from ({parsed}) parsed
+            where local is null or (local >= :ps and local < :ce)
+            group by local, epoch_us, {grouped}
+        ) deduplicated
+    """,
+        **bounds,
+    )
+
+
+def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
+    """DuckDB: parse natively, window, then drop the extra copies of each row hash."""
+    conn = source.connection
+    events = source.table("events")
+    raw, text_ids = _raw_columns(source, expr, native=True)
+    column = events.columns["event_time"]
+    local, instant = duckdb_timestamps(
+        column, source.column_type("events", "event_time") or "varchar", config.report.timezone
+    )
+    row_hash = f"hash({instant}, {', '.join(raw.values())})"
+    execute(
+        conn,
+        f"""
+        create temp table rg_ev as
+        select case when lts is null then null when lts >= cast(:cs as timestamp)
+                    then {CURRENT} else {PREVIOUS} end as which,
+               1 as n, rh,
+               hour(lts) as hour, isodow(lts) - 1 as dow, strftime(lts, '%Y-%m') as month,
+               {_normalised(expr, config, raw, text_ids, native=True)}
+        from (select {local} as lts, {row_hash} as rh, * from {events.sql}) parsed
+        where lts is null
+           or (lts >= cast(:ps as timestamp) and lts < cast(:ce as timestamp))
+    """,
+        **bounds,
+    )
+    execute(
+        conn,
+        """
+        create temp table rg_ev_dups as
+        select rh, count(*) as copies from rg_ev where which is not null
+        group by rh having count(*) > 1
+    """,
+    )
+    if scalar(conn, "select count(*) from rg_ev_dups"):
+        execute(
+            conn,
+            """
+            delete from rg_ev where rowid in (
+                select rowid from (
+                    select rowid, row_number() over (partition by rh order by rowid) as copy
+                    from rg_ev where rh in (select rh from rg_ev_dups)
+                ) copies where copy > 1
+            )
+        """,
+        )
+        execute(
+            conn,
+            "update rg_ev set n = d.copies from rg_ev_dups d where rg_ev.rh = d.rh",
+        )
