@@ -285,11 +285,15 @@ def _register_files(config: Config, connection: Connection) -> None:
         path = str(config.resolve(pattern))
         if not glob.glob(path):
             raise SourceError(f"{config.origin}: source.files.{canonical}: no file matches {path}")
-        suffix = Path(pattern).suffix.lower()
-        reader = "read_parquet" if suffix == ".parquet" else "read_csv_auto"
         escaped = path.replace("'", "''")
+        if Path(pattern).suffix.lower() == ".parquet":
+            reader = f"read_parquet('{escaped}', union_by_name = true)"
+        else:
+            # Every CSV value as text, parsed by the §8 rules like any text column: the
+            # sniffer would read `2020-09-24 11:57:06 UTC` as a naive time (dropping its
+            # zone) and fail the whole read on one odd value past its sample.
+            reader = f"read_csv('{escaped}', union_by_name = true, all_varchar = true)"
         name = config.source.tables.get(canonical, canonical)
         connection.exec_driver_sql(
-            f"create or replace temporary view {preparer.quote(name)} as "
-            f"select * from {reader}('{escaped}', union_by_name = true)"
+            f"create or replace temporary view {preparer.quote(name)} as select * from {reader}"
         )

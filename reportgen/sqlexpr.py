@@ -385,22 +385,23 @@ _DUCK_FORMATS: dict[int, tuple[bool, tuple[str, ...]]] = {
 """Text length → (carries a UTC suffix, strptime formats, with ``T`` variants added)."""
 
 
-def duckdb_timestamps(raw: str, kind: str, timezone: str) -> tuple[str, str]:
-    """Return DuckDB (local wall time, instant) TIMESTAMP expressions for a raw column.
+def duckdb_timestamps(raw: str, kind: str, timezone: str) -> tuple[str, str, str]:
+    """Return DuckDB (local wall time, instant, text) expressions for a raw column.
 
-    Native parsing for the common forms (a strict pattern check first: DuckDB's strptime
-    accepts one-digit fields and stray spaces that §8 does not), the registered Python
-    parser for the rest. A typed TIMESTAMP or DATE column needs no parsing in UTC.
+    ``local`` and ``instant`` are TIMESTAMPs from DuckDB's native parser, NULL where it does
+    not apply; ``text`` is the value as text, for ``duckdb_slow_timestamps`` on those rows.
+    A strict pattern check comes first: DuckDB's strptime accepts one-digit fields padded by
+    spaces, which §8 does not. A typed TIMESTAMP or DATE column needs no parsing in UTC.
+    No Python function appears here: DuckDB calls one once per vector even when no row
+    needs it, which costs seconds on large logs.
     """
-    zone = Expr._literal(timezone)
     if kind in ("timestamp", "date", "timestamp_ns", "timestamp_ms", "timestamp_s"):
         if timezone == "UTC":
             value = f"cast({raw} as timestamp)"
-            return value, value
+            return value, value, "cast(null as varchar)"
         raw = f"strftime(cast({raw} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+        kind = "varchar"
     t = raw if kind == "varchar" else f"cast({raw} as varchar)"
-    stripped = f"nullif(trim({t}, '{WHITESPACE}'), '')"
-    slow_local = f"cast(rg_local({stripped}, {zone}) as timestamp)"
     branches, zoned = [], []
     for length, (has_zone, formats) in _DUCK_FORMATS.items():
         variants = [f for fmt in formats for f in (fmt, fmt.replace(" %H", "T%H"))]
@@ -411,15 +412,20 @@ def duckdb_timestamps(raw: str, kind: str, timezone: str) -> tuple[str, str]:
     native = f"case length({t}) {' '.join(branches)} end"
     fits = f"regexp_full_match({t}, '{_DUCK_CANONICAL}')"
     if timezone == "UTC":
-        local = f"(case when {fits} then {native} when {t} is not null then {slow_local} end)"
-        return local, local
+        local = f"(case when {fits} then {native} end)"
+        return local, local, t
+    zone = Expr._literal(timezone)
     is_zoned = f"({fits} and length({t}) in ({', '.join(zoned)}))"
-    local = (
-        f"(case when {is_zoned} then timezone({zone}, timezone('UTC', {native})) "
-        f"when {t} is not null then {slow_local} end)"
+    local = f"(case when {is_zoned} then timezone({zone}, timezone('UTC', {native})) end)"
+    instant = f"(case when {is_zoned} then {native} end)"
+    return local, instant, t
+
+
+def duckdb_slow_timestamps(text: str, timezone: str) -> tuple[str, str]:
+    """Return DuckDB (local, instant) TIMESTAMPs of text through the registered parser."""
+    zone = Expr._literal(timezone)
+    stripped = f"nullif(trim({text}, '{WHITESPACE}'), '')"
+    return (
+        f"cast(rg_local({stripped}, {zone}) as timestamp)",
+        f"make_timestamp(rg_epoch({stripped}, {zone}))",
     )
-    instant = (
-        f"(case when {is_zoned} then {native} when {t} is not null then "
-        f"make_timestamp(rg_epoch({stripped}, {zone})) end)"
-    )
-    return local, instant

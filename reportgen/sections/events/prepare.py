@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.query import execute, scalar
 from reportgen.sources import Source
-from reportgen.sqlexpr import Expr, duckdb_timestamps
+from reportgen.sqlexpr import Expr, duckdb_slow_timestamps, duckdb_timestamps
 
 KIND_CODES = {"view": 1, "cart": 2, "remove": 3, "purchase": 4}
 CLEAN, BAD_PRICE, UNMAPPED = 0, 1, 2
@@ -47,6 +50,7 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
     conn = source.connection
     execute(conn, "drop table if exists rg_ev")
     execute(conn, "drop table if exists rg_ev_dups")
+    execute(conn, "drop table if exists rg_ev_users")
     columns = source.table("events").columns
     bounds = {
         "ps": period.previous().start_text,
@@ -90,7 +94,7 @@ def _raw_columns(source: Source, expr: Expr, native: bool) -> tuple[dict[str, st
             text_ids.add(name)
     for name in ("price", "quantity"):
         if name not in columns:
-            out[name] = "cast(null as double)"
+            out[name] = "cast(null as double precision)"
             continue
         kind = source.column_type("events", name) if native else ""
         numeric = kind in _NUMBER_TYPES or kind.startswith("decimal")
@@ -184,51 +188,106 @@ def _grouped_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, 
 
 
 def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
-    """DuckDB: parse natively, window, then drop the extra copies of each row hash."""
+    """DuckDB: parse natively (the rare other forms after), window, then deduplicate."""
     conn = source.connection
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=True)
-    column = events.columns["event_time"]
-    local, instant = duckdb_timestamps(
-        column, source.column_type("events", "event_time") or "varchar", config.report.timezone
+    kind = source.column_type("events", "event_time") or "varchar"
+    local, instant, text = duckdb_timestamps(
+        events.columns["event_time"], kind, config.report.timezone
     )
-    row_hash = f"hash({instant}, {', '.join(raw.values())})"
+    # rh0 hashes the row but its time; rh adds the instant (for slow rows, once parsed).
     execute(
         conn,
         f"""
         create temp table rg_ev as
-        select case when lts is null then null when lts >= cast(:cs as timestamp)
-                    then {CURRENT} else {PREVIOUS} end as which,
-               1 as n, rh,
+        select {_which("lts")} as which, 1 as n,
+               hash(rh0, inst) as rh,
+               case when lts is null and text_ is not null then rh0 end as rh0,
+               case when lts is null then text_ end as slow_text,
                hour(lts) as hour, isodow(lts) - 1 as dow, strftime(lts, '%Y-%m') as month,
-               {_normalised(expr, config, raw, text_ids, native=True)}
-        from (select {local} as lts, {row_hash} as rh, * from {events.sql}) parsed
+               kind, stage, type_norm, ukey, skey, pid, price, amount, brand, cat
+        from (
+            select {local} as lts, {instant} as inst, {text} as text_,
+                   hash({", ".join(raw.values())}) as rh0,
+                   {_normalised(expr, config, raw, text_ids, native=True)}
+            from {events.sql}
+        ) parsed
         where lts is null
            or (lts >= cast(:ps as timestamp) and lts < cast(:ce as timestamp))
     """,
         **bounds,
     )
+    if scalar(conn, "select count(*) from rg_ev where slow_text is not null"):
+        slow_local, slow_instant = duckdb_slow_timestamps("slow_text", config.report.timezone)
+        execute(
+            conn,
+            f"""
+            update rg_ev set which = {_which("s.lts", outside=-1)}, hour = hour(s.lts),
+                   dow = isodow(s.lts) - 1, month = strftime(s.lts, '%Y-%m'),
+                   rh = hash(rg_ev.rh0, s.inst)
+            from (
+                select rowid as id, {slow_local} as lts, {slow_instant} as inst
+                from rg_ev where slow_text is not null
+            ) s
+            where rg_ev.rowid = s.id
+        """,
+            **bounds,
+        )
+        execute(conn, "delete from rg_ev where which = -1")
+    _drop_duckdb_copies(source)
+
+
+def _which(lts: str, outside: str | int = "null") -> str:
+    """Return the period of a DuckDB timestamp: current, previous, or ``outside``."""
+    return (
+        f"case when {lts} is null then null "
+        f"when {lts} >= cast(:cs as timestamp) and {lts} < cast(:ce as timestamp) "
+        f"then {CURRENT} when {lts} >= cast(:ps as timestamp) and {lts} < cast(:cs as timestamp) "
+        f"then {PREVIOUS} else {outside} end"
+    )
+
+
+def _drop_duckdb_copies(source: Source) -> None:
+    """Keep one row per row hash; ``n`` records how many there were.
+
+    The hashes go to numpy (8 bytes a row), where two radix passes leave only the few
+    candidates for an exact count: cheaper than a hash aggregate over every row.
+    """
+    conn = source.connection
+    raw = conn.connection.driver_connection
+    hashes = raw.execute("select rh from rg_ev where which is not null").fetchnumpy()["rh"]
+    found, copies = repeated_values(np.asarray(hashes, dtype=np.uint64))
+    if not len(found):
+        return
+    frame = pd.DataFrame({"rh": found, "copies": copies})
+    raw.register("rg_ev_dups_frame", frame)
+    try:
+        execute(conn, "create temp table rg_ev_dups as select * from rg_ev_dups_frame")
+    finally:
+        raw.unregister("rg_ev_dups_frame")
     execute(
         conn,
         """
-        create temp table rg_ev_dups as
-        select rh, count(*) as copies from rg_ev where which is not null
-        group by rh having count(*) > 1
+        delete from rg_ev where rowid in (
+            select rowid from (
+                select rowid, row_number() over (partition by rh order by rowid) as copy
+                from rg_ev where which is not null and rh in (select rh from rg_ev_dups)
+            ) copies where copy > 1
+        )
     """,
     )
-    if scalar(conn, "select count(*) from rg_ev_dups"):
-        execute(
-            conn,
-            """
-            delete from rg_ev where rowid in (
-                select rowid from (
-                    select rowid, row_number() over (partition by rh order by rowid) as copy
-                    from rg_ev where rh in (select rh from rg_ev_dups)
-                ) copies where copy > 1
-            )
-        """,
-        )
-        execute(
-            conn,
-            "update rg_ev set n = d.copies from rg_ev_dups d where rg_ev.rh = d.rh",
-        )
+    execute(conn, "update rg_ev set n = d.copies from rg_ev_dups d where rg_ev.rh = d.rh")
+
+
+def repeated_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the values that occur more than once in a uint64 array, and their counts."""
+    candidates = values
+    for shift in (40, 16):
+        if len(candidates) < 1 << 16:
+            break
+        bucket = ((candidates >> np.uint64(shift)) & np.uint64(0xFFFFFF)).astype(np.int64)
+        crowded = np.bincount(bucket, minlength=1 << 24) > 1
+        candidates = candidates[crowded[bucket]]
+    unique, counts = np.unique(candidates, return_counts=True)
+    return unique[counts > 1], counts[counts > 1]
