@@ -208,7 +208,8 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
     ),
     (
         "default-period",
-        "A build with no period option covers the last complete month before the newest cart.",
+        "A build with no period option covers the last complete month before the newest "
+        "cart (the newest event when the source has no carts table).",
     ),
     (
         "sku-category",
@@ -231,6 +232,28 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "as if written with a UTC suffix, then shown in report.timezone.",
     ),
     (
+        "event-keys-hashed-on-duckdb",
+        "On DuckDB, exact duplicate events and distinct text user and session ids are "
+        "compared through 64-bit hashes of their values (SQLite and PostgreSQL compare the "
+        "values): two different values share a hash with odds of about n²/2^65, 3 in a "
+        "million for 10M events.",
+    ),
+    (
+        "csv-as-text",
+        "CSV files are read with every value as text, then parsed by the §8 rules like a "
+        "text column (a sniffed type would drop a UTC suffix or fail on one odd value).",
+    ),
+    (
+        "unmapped-after-price",
+        "events.unmapped_types counts, by normalised type (NULL as \"NULL\"), the rows the "
+        "mapped_type step removes: deduplicated rows with a valid price.",
+    ),
+    (
+        "events-null-ids",
+        "A purchase without a product_id counts in the brand and category tables; views "
+        "without a user_id count in a product's views for the never-bought list.",
+    ),
+    (
         "history-kept",
         "Building a period that already exists moves the old report to "
         "reports/history/<kind>/<label>/<built at>/; --force replaces it.",
@@ -240,10 +263,18 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
 
 
 def interpretive_rules(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Return the fixed rules every report applies (METRICS.md §3 and §8), in plain English."""
-    rules = metrics.get("rules") or {}
-    days = _count(rules.get("reengagement_days", 7))
+    """Return the fixed rules every report applies (METRICS.md §8) in plain English: the
+    time zone, each computed section's readings, then the named rules."""
+    from reportgen.sections import all_sections
+
     zone = (metrics.get("period") or {}).get("timezone") or "UTC"
+    computed = {key.split(".", 1)[0] for key in metrics.get("kpis") or {}}
+    readings = [
+        reading
+        for section in all_sections()
+        if section.readings and section.name in computed
+        for reading in section.readings(metrics)
+    ]
     return [
         {
             "name": "Time zone",
@@ -253,80 +284,7 @@ def interpretive_rules(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
                 "not including, its end."
             ),
         },
-        {
-            "name": "Status normalisation",
-            "meaning": (
-                "Statuses are compared after trimming spaces and lower-casing; a missing "
-                "status counts as other."
-            ),
-        },
-        {
-            "name": "Duplicate carts",
-            "meaning": (
-                "A cart_id that appears more than once counts once, with its most advanced "
-                "status: converted, then abandoned, then open, then other. Ties go to the "
-                "earliest created_at, then the smallest customer_id. Data quality counts the "
-                "duplicates; carts with no cart_id are left out."
-            ),
-        },
-        {
-            "name": "Cart lines and value",
-            "meaning": (
-                "Lines are first merged per cart and product, then lines with a missing or "
-                "non-positive quantity, or a missing or negative unit price, are dropped "
-                "(a price of 0 is valid). A cart's value is the sum of quantity times unit "
-                "price over its lines, 0 when it has none."
-            ),
-        },
-        {
-            "name": "Unknown segment",
-            "meaning": (
-                "A cart with no customer, a customer missing from the customer table, or an "
-                "empty value for the segment column is in segment 'Unknown'. Segment values "
-                "are case-sensitive."
-            ),
-        },
-        {
-            "name": "Re-engagement",
-            "meaning": (
-                "An abandoner is a customer with an abandoned cart in the period. They are "
-                "re-engaged when any order of theirs (whatever its status) comes after one "
-                f"of those carts and at most {days} days later. When either date has no time "
-                "of day, the comparison is by calendar day. Orders after the period end "
-                "count: the window can cross it. Carts without a customer are never "
-                "abandoners."
-            ),
-        },
-        {
-            "name": "Immature carts",
-            "meaning": (
-                f"An abandoned cart created less than {days} days before the newest order in "
-                "the data has not had its full window yet; such carts are counted and the "
-                "re-engagement rate may still rise."
-            ),
-        },
-        {
-            "name": "Automatic order link",
-            "meaning": (
-                f"With order_link auto: {ORDER_LINKS['auto'][0].lower()}{ORDER_LINKS['auto'][1:]}"
-                " Orders of any date count."
-            ),
-        },
-        {
-            "name": "Time to order",
-            "meaning": (
-                "Time from a converted cart's creation to its linked order, in real elapsed "
-                "days, or whole days when either date has no time of day. Converted carts "
-                "whose cart_id orders all precede them are left out of the statistics."
-            ),
-        },
-        {
-            "name": "Percentiles",
-            "meaning": (
-                "Median and 90th percentile interpolate linearly between the ordered values "
-                "(percentile_cont); with no values they are n/a."
-            ),
-        },
+        *readings,
         {
             "name": "Zero denominators",
             "meaning": "A rate whose denominator is zero is shown as n/a, never as 0.",

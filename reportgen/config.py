@@ -119,10 +119,31 @@ class Rules(_Strict):
     def _normalise_statuses(cls, value: list[str]) -> list[str]:
         return _normalised_list(value)
 
+    @field_validator("event_types", mode="before")
+    @classmethod
+    def _default_other_steps(cls, value: Any) -> Any:
+        """A step the config does not list keeps its default names."""
+        if isinstance(value, dict):
+            return {**_default_event_types(), **value}
+        return value
+
     @field_validator("event_types")
     @classmethod
     def _normalise_event_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         return {kind: _normalised_list(names) for kind, names in value.items()}
+
+    @model_validator(mode="after")
+    def _event_types_disjoint(self) -> Rules:
+        seen: dict[str, str] = {}
+        for kind, names in self.event_types.items():
+            for name in names:
+                if name in seen:
+                    raise ValueError(
+                        f"event type {name!r} is in both event_types.{seen[name]} "
+                        f"and event_types.{kind}"
+                    )
+                seen[name] = kind
+        return self
 
     @model_validator(mode="after")
     def _statuses_disjoint(self) -> Rules:

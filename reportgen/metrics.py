@@ -12,7 +12,7 @@ from reportgen.periods import Period, PeriodKind, latest_complete
 from reportgen.query import scalar
 from reportgen.sections import Section, all_sections
 from reportgen.sources import Source, open_source
-from reportgen.sqlexpr import Expr
+from reportgen.sqlexpr import Expr, duckdb_slow_timestamps, duckdb_timestamps
 
 
 def effective_rules(config: Config) -> dict[str, Any]:
@@ -66,27 +66,53 @@ def _skip_reason(source: Source, section: Section) -> str | None:
     return None
 
 
+NEWEST_COLUMNS = (("carts", "created_at"), ("events", "event_time"))
+"""Where the default period is read from: the first of these tables the source has."""
+
+
 def newest_local(config: Config) -> datetime | None:
-    """Return the newest carts.created_at in local time (for the default period)."""
+    """Return the newest carts.created_at (or events.event_time without carts) in local time."""
     with open_source(config) as source:
-        if not source.has_table("carts"):
+        found = [(t, c) for t, c in NEWEST_COLUMNS if source.has_table(t)]
+        if not found:
             return None
-        carts = source.table("carts")
-        created = carts.columns["created_at"]
+        table, column = found[0]
+        info = source.table(table)
+        raw = info.columns[column]
         expr = Expr(source.dialect, config.report.timezone)
-        if config.report.timezone == "UTC":
+        if source.dialect == "duckdb":
+            newest = _newest_duckdb(source, info.sql, raw, source.column_type(table, column))
+        elif config.report.timezone == "UTC":
             # Canonical naive values are their own local time (their text max is the
             # newest); only the others go through the full parser. One pass.
             local = (
-                f"case when {expr.fast_valid(created)} "
-                f"then replace({expr.raw_text(created)}, 'T', ' ') "
-                f"else {expr.slow_local(expr.strip(created))} end"
+                f"case when {expr.fast_valid(raw)} "
+                f"then replace({expr.raw_text(raw)}, 'T', ' ') "
+                f"else {expr.slow_local(expr.strip(raw))} end"
             )
-            newest = scalar(source.connection, f"select max({local}) from {carts.sql}")
+            newest = scalar(source.connection, f"select max({local}) from {info.sql}")
         else:
-            parsed = expr.with_timestamps(f"select {expr.strip(created)} as x from {carts.sql}")
+            parsed = expr.with_timestamps(f"select {expr.strip(raw)} as x from {info.sql}")
             newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
     return _local_datetime(newest) if newest else None
+
+
+def _newest_duckdb(source: Source, table: str, raw: str, kind: str) -> str | None:
+    """Newest local time on DuckDB: native parsing, the Python parser only where needed."""
+    zone = source.config.report.timezone
+    local, _, text = duckdb_timestamps(raw, kind or "varchar", zone)
+    slow_local, _ = duckdb_slow_timestamps("slow", zone)
+    fast = f"strftime(max({local}), '%Y-%m-%d %H:%M:%S.%f')"
+    newest = scalar(source.connection, f"select {fast} from {table}")
+    slow = scalar(
+        source.connection,
+        f"""
+        select strftime(max({slow_local}), '%Y-%m-%d %H:%M:%S.%f') from (
+            select {text} as slow from {table} where {local} is null and {text} is not null
+        ) others
+    """,
+    )
+    return max(filter(None, (newest, slow)), default=None)
 
 
 def _local_datetime(text: str) -> datetime:
@@ -96,10 +122,13 @@ def _local_datetime(text: str) -> datetime:
 
 
 def default_period(config: Config, kind: PeriodKind) -> Period:
-    """Return the last complete period before the newest cart."""
+    """Return the last complete period before the newest cart (or event)."""
     newest = newest_local(config)
     if newest is None:
-        raise SourceError(f"{config.origin}: no parseable carts.created_at to choose a period from")
+        raise SourceError(
+            f"{config.origin}: no parseable carts.created_at or events.event_time "
+            "to choose a period from"
+        )
     return latest_complete(kind, newest, config.report.timezone)
 
 

@@ -77,10 +77,12 @@ class Section:
     """Its KPIs; the ``headline`` ones go on the cover."""
     view: SectionView | None = None
     """Builds the display strings its partial places."""
+    readings: Callable[[Mapping[str, Any]], list[dict[str, str]]] | None = None
+    """(metrics) → its fixed readings of METRICS.md, [{name, meaning}], for the appendix."""
 
 
 def all_sections() -> list[Section]:
     """Return the registered sections in report order."""
-    from reportgen.sections import carts
+    from reportgen.sections import carts, events
 
-    return [carts.SECTION]
+    return [carts.SECTION, events.SECTION]

@@ -23,6 +23,12 @@ def _recommend(metrics: dict[str, Any], currency: str) -> list[Recommendation]:
     return recommend(metrics, currency)
 
 
+def _readings(metrics: dict[str, Any]) -> list[dict[str, str]]:
+    from reportgen.sections.carts.readings import cart_readings
+
+    return cart_readings(metrics)
+
+
 SECTION = Section(
     name="carts",
     title="Cart & customer behaviour",
@@ -33,4 +39,5 @@ SECTION = Section(
     template="sections/_carts.html",
     kpis=CART_KPIS,
     view=carts_view,
+    readings=_readings,
 )
