@@ -245,7 +245,7 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
     ),
     (
         "unmapped-after-price",
-        "events.unmapped_types counts, by normalised type (NULL as \"NULL\"), the rows the "
+        'events.unmapped_types counts, by normalised type (NULL as "NULL"), the rows the '
         "mapped_type step removes: deduplicated rows with a valid price.",
     ),
     (
