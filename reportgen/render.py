@@ -76,6 +76,9 @@ PART_NAMES = {
     "carts": "Cart & customer behaviour",
     "carts.products": "Product names and categories",
     "events": "Events and funnels",
+    "events.top_brands": "Top brands",
+    "events.top_categories": "Top categories",
+    "events.abandoned_brands": "Abandoned brands",
     "experiments": "Experiments",
     "marketing": "Marketing",
 }
