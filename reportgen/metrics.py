@@ -12,7 +12,12 @@ from reportgen.periods import Period, PeriodKind, latest_complete
 from reportgen.query import scalar
 from reportgen.sections import Section, all_sections
 from reportgen.sources import Source, open_source
-from reportgen.sqlexpr import Expr, duckdb_slow_timestamps, duckdb_timestamps
+from reportgen.sqlexpr import (
+    Expr,
+    duckdb_local_instant,
+    duckdb_slow_timestamps,
+    duckdb_timestamps,
+)
 
 
 def effective_rules(config: Config) -> dict[str, Any]:
@@ -100,16 +105,19 @@ def newest_local(config: Config) -> datetime | None:
 def _newest_duckdb(source: Source, table: str, raw: str, kind: str) -> str | None:
     """Newest local time on DuckDB: native parsing, the Python parser only where needed."""
     zone = source.config.report.timezone
-    local, _, text = duckdb_timestamps(raw, kind or "varchar", zone)
+    native, zoned, text = duckdb_timestamps(raw, kind or "varchar", zone)
+    local, _ = duckdb_local_instant("native", "zoned", zone)
     slow_local, _ = duckdb_slow_timestamps("slow", zone)
-    fast = f"strftime(max({local}), '%Y-%m-%d %H:%M:%S.%f')"
-    newest = scalar(source.connection, f"select {fast} from {table}")
+    parsed = f"select {native} as native, {zoned} as zoned, {text} as slow from {table}"
+    newest = scalar(
+        source.connection,
+        f"select strftime(max({local}), '%Y-%m-%d %H:%M:%S.%f') from ({parsed}) parsed",
+    )
     slow = scalar(
         source.connection,
         f"""
-        select strftime(max({slow_local}), '%Y-%m-%d %H:%M:%S.%f') from (
-            select {text} as slow from {table} where {local} is null and {text} is not null
-        ) others
+        select strftime(max({slow_local}), '%Y-%m-%d %H:%M:%S.%f') from ({parsed}) parsed
+        where {local} is null and slow is not null
     """,
     )
     return max(filter(None, (newest, slow)), default=None)

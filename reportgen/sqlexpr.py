@@ -367,10 +367,6 @@ class Expr:
         return "'" + value.replace("'", "''") + "'"
 
 
-_DUCK_CANONICAL = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{6})?)?( UTC|Z)?)?"
-)
-"""The §8 forms DuckDB parses natively (offsets and short fractions take the slow path)."""
 _DUCK_FORMATS: dict[int, tuple[bool, tuple[str, ...]]] = {
     10: (False, ("%Y-%m-%d",)),
     16: (False, ("%Y-%m-%d %H:%M",)),
@@ -386,19 +382,18 @@ _DUCK_FORMATS: dict[int, tuple[bool, tuple[str, ...]]] = {
 
 
 def duckdb_timestamps(raw: str, kind: str, timezone: str) -> tuple[str, str, str]:
-    """Return DuckDB (local wall time, instant, text) expressions for a raw column.
+    """Return DuckDB expressions (native, zoned, text) for a raw timestamp column.
 
-    ``local`` and ``instant`` are TIMESTAMPs from DuckDB's native parser, NULL where it does
-    not apply; ``text`` is the value as text, for ``duckdb_slow_timestamps`` on those rows.
-    A strict pattern check comes first: DuckDB's strptime accepts one-digit fields padded by
-    spaces, which §8 does not. A typed TIMESTAMP or DATE column needs no parsing in UTC.
-    No Python function appears here: DuckDB calls one once per vector even when no row
-    needs it, which costs seconds on large logs.
+    ``native`` is the TIMESTAMP DuckDB's own parser reads (the UTC instant when ``zoned``,
+    else the naive wall time), NULL where it does not apply; ``text`` is the value as text
+    for ``duckdb_slow_timestamps``. Compute ``native`` once
+    (as a column) and derive local time and instant with ``duckdb_local_instant``: the
+    parse is the costly part. No Python function appears here, as DuckDB calls one once
+    per vector even when no row needs it (seconds on large logs).
     """
     if kind in ("timestamp", "date", "timestamp_ns", "timestamp_ms", "timestamp_s"):
         if timezone == "UTC":
-            value = f"cast({raw} as timestamp)"
-            return value, value, "cast(null as varchar)"
+            return f"cast({raw} as timestamp)", "false", "cast(null as varchar)"
         raw = f"strftime(cast({raw} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
         kind = "varchar"
     t = raw if kind == "varchar" else f"cast({raw} as varchar)"
@@ -409,16 +404,28 @@ def duckdb_timestamps(raw: str, kind: str, timezone: str) -> tuple[str, str, str
         branches.append(f"when {length} then try_strptime({t}, [{listed}])")
         if has_zone:
             zoned.append(str(length))
-    native = f"case length({t}) {' '.join(branches)} end"
-    fits = f"regexp_full_match({t}, '{_DUCK_CANONICAL}')"
+    # strptime also skips runs of spaces and reads one-digit fields ("2024-03-05  9:00:00"
+    # is 19 characters and parses); §8 wants neither. Such text starts or ends with a
+    # space or holds two in a row: cheap tests, where a full pattern match costs a parse.
+    shaped = f"{t} >= '0' and {t} < ':' and not contains({t}, '  ') and not suffix({t}, ' ')"
+    native = f"case when {shaped} then case length({t}) {' '.join(branches)} end end"
+    return native, f"(length({t}) in ({', '.join(zoned)}))", t
+
+
+def duckdb_local_instant(native: str, zoned: str, timezone: str) -> tuple[str, str]:
+    """Return (local wall time, instant) from the columns ``duckdb_timestamps`` described.
+
+    In UTC both are the native value. Elsewhere only zoned values are converted natively
+    (an instant has one local time); naive local times, with their gaps and folds, are
+    left NULL for the Python parser.
+    """
     if timezone == "UTC":
-        local = f"(case when {fits} then {native} end)"
-        return local, local, t
+        return native, native
     zone = Expr._literal(timezone)
-    is_zoned = f"({fits} and length({t}) in ({', '.join(zoned)}))"
-    local = f"(case when {is_zoned} then timezone({zone}, timezone('UTC', {native})) end)"
-    instant = f"(case when {is_zoned} then {native} end)"
-    return local, instant, t
+    return (
+        f"(case when {zoned} then timezone({zone}, timezone('UTC', {native})) end)",
+        f"(case when {zoned} then {native} end)",
+    )
 
 
 def duckdb_slow_timestamps(text: str, timezone: str) -> tuple[str, str]:

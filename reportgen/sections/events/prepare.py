@@ -24,7 +24,12 @@ from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.query import execute, scalar
 from reportgen.sources import Source
-from reportgen.sqlexpr import Expr, duckdb_slow_timestamps, duckdb_timestamps
+from reportgen.sqlexpr import (
+    Expr,
+    duckdb_local_instant,
+    duckdb_slow_timestamps,
+    duckdb_timestamps,
+)
 
 KIND_CODES = {"view": 1, "cart": 2, "remove": 3, "purchase": 4}
 CLEAN, BAD_PRICE, UNMAPPED = 0, 1, 2
@@ -193,13 +198,13 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=True)
     kind = source.column_type("events", "event_time") or "varchar"
-    local, instant, text = duckdb_timestamps(
+    native, zoned, text = duckdb_timestamps(
         events.columns["event_time"], kind, config.report.timezone
     )
-    # rh0 hashes the row but its time; rh adds the instant (for slow rows, once parsed).
-    execute(
-        conn,
-        f"""
+    local, instant = duckdb_local_instant("native", "zoned", config.report.timezone)
+    # Parsed once (the costly part), in the innermost select; rh0 hashes the row but its
+    # time, and rh adds the instant (for rows the Python parser reads, once parsed).
+    sql = f"""
         create temp table rg_ev as
         select {_which("lts")} as which, 1 as n,
                hash(rh0, inst) as rh,
@@ -208,16 +213,23 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
                hour(lts) as hour, isodow(lts) - 1 as dow, strftime(lts, '%Y-%m') as month,
                kind, stage, type_norm, ukey, skey, pid, price, amount, brand, cat
         from (
-            select {local} as lts, {instant} as inst, {text} as text_,
-                   hash({", ".join(raw.values())}) as rh0,
-                   {_normalised(expr, config, raw, text_ids, native=True)}
-            from {events.sql}
+            select {local} as lts, {instant} as inst, *
+            from (
+                select {native} as native, {zoned} as zoned, {text} as text_,
+                       hash({", ".join(raw.values())}) as rh0,
+                       {_normalised(expr, config, raw, text_ids, native=True)}
+                from {events.sql}
+            ) scanned
         ) parsed
         where lts is null
            or (lts >= cast(:ps as timestamp) and lts < cast(:ce as timestamp))
-    """,
-        **bounds,
-    )
+    """
+    # DuckDB's filter pushdown would copy the parse into the window filter, twice over.
+    execute(conn, "set disabled_optimizers = 'filter_pushdown'")
+    try:
+        execute(conn, sql, **bounds)
+    finally:
+        execute(conn, "reset disabled_optimizers")
     if scalar(conn, "select count(*) from rg_ev where slow_text is not null"):
         slow_local, slow_instant = duckdb_slow_timestamps("slow_text", config.report.timezone)
         execute(
