@@ -96,6 +96,8 @@ def _grid(conn) -> list[dict[str, Any]]:
     )
     for row in found:
         row["revenue"] = float(row["revenue"] or 0)
+        if row["month"] is not None:  # yyyymm: an integer groups faster than text
+            row["month"] = f"{row['month'] // 100:04d}-{row['month'] % 100:02d}"
     return found
 
 

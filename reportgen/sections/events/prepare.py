@@ -179,7 +179,7 @@ def _grouped_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, 
                n,
                cast(substr(local, 12, 2) as integer) as hour,
                {dow} as dow,
-               substr(local, 1, 7) as month,
+               cast(substr(local, 1, 4) || substr(local, 6, 2) as integer) as month,
                {_normalised(expr, config, coerced, text_ids, native=False)}
         from (
             select local, epoch_us, {grouped}, count(*) as n
@@ -210,7 +210,7 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
                hash(rh0, inst) as rh,
                case when lts is null and text_ is not null then rh0 end as rh0,
                case when lts is null then text_ end as slow_text,
-               hour(lts) as hour, isodow(lts) - 1 as dow, strftime(lts, '%Y-%m') as month,
+               hour(lts) as hour, isodow(lts) - 1 as dow, year(lts) * 100 + month(lts) as month,
                kind, stage, type_norm, ukey, skey, pid, price, amount, brand, cat
         from (
             select {local} as lts, {instant} as inst, *
@@ -236,7 +236,7 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
             conn,
             f"""
             update rg_ev set which = {_which("s.lts", outside=-1)}, hour = hour(s.lts),
-                   dow = isodow(s.lts) - 1, month = strftime(s.lts, '%Y-%m'),
+                   dow = isodow(s.lts) - 1, month = year(s.lts) * 100 + month(s.lts),
                    rh = hash(rg_ev.rh0, s.inst)
             from (
                 select rowid as id, {slow_local} as lts, {slow_instant} as inst
