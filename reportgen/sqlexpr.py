@@ -352,13 +352,6 @@ class Expr:
             return f"cast(julianday(substr({local}, 1, 10)) - 2440587.5 as integer)"
         return f"(cast(substr({local}, 1, 10) as date) - date '1970-01-01')"
 
-    def iso_weekday(self, local: str) -> str:
-        """Return the weekday of canonical local text, 0 = Monday (engines count from Sunday)."""
-        day = f"substr({local}, 1, 10)"
-        if self.dialect == "sqlite":
-            return f"((cast(strftime('%w', {day}) as integer) + 6) % 7)"
-        return f"(cast(extract(isodow from cast({day} as date)) as integer) - 1)"
-
     def _fn(self, name: str) -> str:
         return f"pg_temp.{name}" if self.dialect == "postgresql" else name
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from reportgen.config import Config
@@ -84,20 +84,18 @@ def _grid(conn) -> list[dict[str, Any]]:
     found = rows(
         conn,
         f"""
-        select which, stage, kind, hour, dow, month,
-               case when brand is null then 1 else 0 end as brand_missing,
-               case when cat is null then 1 else 0 end as cat_missing,
+        select which, stage, kind, day, hour, brand_missing, cat_missing,
                sum(n) as raw_rows, count(*) as events,
                sum(case when kind = {PURCHASE} then amount else 0 end) as revenue
         from rg_ev
-        group by which, stage, kind, hour, dow, month,
-                 case when brand is null then 1 else 0 end, case when cat is null then 1 else 0 end
+        group by which, stage, kind, day, hour, brand_missing, cat_missing
     """,
     )
+    epoch = date(1970, 1, 1)
     for row in found:
         row["revenue"] = float(row["revenue"] or 0)
-        if row["month"] is not None:  # yyyymm: an integer groups faster than text
-            row["month"] = f"{row['month'] // 100:04d}-{row['month'] % 100:02d}"
+        day = epoch + timedelta(days=int(row["day"]))
+        row["dow"], row["month"] = day.weekday(), f"{day:%Y-%m}"
     return found
 
 

@@ -129,6 +129,9 @@ def _normalised(
     if not exact and listed:
         kind = f"case {listed} end"
     price, quantity = raw["price"], raw["quantity"]
+    # Labels are kept only where a table names them (cart and purchase events): most rows
+    # are views, and text is the costly part of the table.
+    brand, category = expr.strip(raw["brand"]), expr.strip(raw["category_code"])
     bad_price = f"{price} is null or {price} <= 0 or ({quantity} is not null and {quantity} <= 0)"
 
     def key(column: str, hashed: bool) -> str:
@@ -150,8 +153,11 @@ def _normalised(
         {key("product_id", False)} as pid,
         {price} as price,
         {price} * coalesce({quantity}, 1) as amount,
-        {expr.strip(raw["brand"])} as brand,
-        {expr.strip(raw["category_code"])} as cat
+        case when {brand} is null then 1 else 0 end as brand_missing,
+        case when {category} is null then 1 else 0 end as cat_missing,
+        case when ({kind}) in ({KIND_CODES["cart"]}, {KIND_CODES["purchase"]})
+             then {brand} end as brand,
+        case when ({kind}) = {KIND_CODES["purchase"]} then {category} end as cat
     """
 
 
@@ -169,7 +175,6 @@ def _grouped_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, 
     )
     grouped = ", ".join(raw)
     coerced = {name: name for name in raw}
-    dow = expr.iso_weekday("local")
     execute(
         source.connection,
         f"""
@@ -177,9 +182,8 @@ def _grouped_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, 
         select case when local is null then null when local >= :cs then {CURRENT}
                     else {PREVIOUS} end as which,
                n,
+               {expr.day_number("local")} as day,
                cast(substr(local, 12, 2) as integer) as hour,
-               {dow} as dow,
-               cast(substr(local, 1, 4) || substr(local, 6, 2) as integer) as month,
                {_normalised(expr, config, coerced, text_ids, native=False)}
         from (
             select local, epoch_us, {grouped}, count(*) as n
@@ -210,8 +214,9 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
                hash(rh0, inst) as rh,
                case when lts is null and text_ is not null then rh0 end as rh0,
                case when lts is null then text_ end as slow_text,
-               hour(lts) as hour, isodow(lts) - 1 as dow, year(lts) * 100 + month(lts) as month,
-               kind, stage, type_norm, ukey, skey, pid, price, amount, brand, cat
+               {_day_hour("lts")},
+               kind, stage, type_norm, ukey, skey, pid, price, amount,
+               brand_missing, cat_missing, brand, cat
         from (
             select {local} as lts, {instant} as inst, *
             from (
@@ -235,8 +240,8 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
         execute(
             conn,
             f"""
-            update rg_ev set which = {_which("s.lts", outside=-1)}, hour = hour(s.lts),
-                   dow = isodow(s.lts) - 1, month = year(s.lts) * 100 + month(s.lts),
+            update rg_ev set which = {_which("s.lts", outside=-1)},
+                   day = {_day_hour("s.lts", "day")}, hour = {_day_hour("s.lts", "hour")},
                    rh = hash(rg_ev.rh0, s.inst)
             from (
                 select rowid as id, {slow_local} as lts, {slow_instant} as inst
@@ -248,6 +253,19 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
         )
         execute(conn, "delete from rg_ev where which = -1")
     _drop_duckdb_copies(source)
+
+
+def _day_hour(lts: str, part: str | None = None) -> str:
+    """Return the local day number and hour of a DuckDB timestamp (integer arithmetic on
+    its epoch: cheaper than date parts over millions of rows)."""
+    seconds = f"epoch({lts})"
+    day = f"cast(floor({seconds} / 86400) as integer)"
+    hour = f"cast(floor({seconds} / 3600) as bigint) % 24"
+    if part == "day":
+        return day
+    if part == "hour":
+        return hour
+    return f"{day} as day, {hour} as hour"
 
 
 def _which(lts: str, outside: str | int = "null") -> str:
