@@ -1,0 +1,107 @@
+"""Benchmark: event diagnostics against one DuckDB pass over the same file, and 1M CSV to PDF.
+
+    python benchmarks/bench_events.py                       # 10M Parquet rows: the ratio
+    python benchmarks/bench_events.py --rows 1000000 --csv --pdf   # 1M CSV rows to a PDF
+
+The log is generated once per (rows, format) under /tmp with benchmarks/gen_events.py and
+reused. Every measurement runs in a fresh process (as a scheduled build does) and reports
+wall time and that process's peak memory. The period covers the whole log (October 2020
+to February 2021), so the diagnostics read every row the single pass reads. Results are
+recorded in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+PERIOD = ("--from", "2020-10-01", "--to", "2021-03-01")
+
+SINGLE_PASS = """
+import duckdb, sys
+reader = "read_parquet" if sys.argv[1].endswith(".parquet") else "read_csv_auto"
+source = f"{reader}('{sys.argv[1]}')"
+duckdb.sql(f"select count(*), sum(price), count(distinct user_id) from {source}").fetchall()
+"""
+
+DIAGNOSTICS = """
+import sys
+from reportgen.config import config_from_dict
+from reportgen.metrics import compute_metrics
+from reportgen.periods import custom_period
+config = config_from_dict({"source": {"files": {"events": sys.argv[1]},
+                                      "columns": {"events": {"session_id": "user_session"}}}})
+compute_metrics(config, custom_period("2020-10-01", "2021-03-01"))
+"""
+
+
+PEAK = "\nimport resource; print('peak-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+
+BUILD = """
+import sys
+from reportgen.cli import main
+main(["build", "--config", sys.argv[1], *sys.argv[2:]], standalone_mode=False)
+"""
+
+
+def timed(code: str, *args: str) -> tuple[float, float]:
+    """Run ``code`` in a fresh Python process; return (wall seconds, its peak RSS in MB)."""
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code + PEAK, *args], check=True, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - began
+    peak = int(done.stdout.rsplit("peak-kb", 1)[1])
+    return seconds, peak / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--csv", action="store_true", help="Use a CSV log (default Parquet).")
+    parser.add_argument("--pdf", action="store_true", help="Time `reportgen build` to a PDF.")
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    suffix = "csv" if args.csv else "parquet"
+    log = Path(tempfile.gettempdir()) / f"reportgen-events-{args.rows}.{suffix}"
+    if not log.exists():
+        print(f"generating {log} ...", flush=True)
+        generator = [sys.executable, str(HERE / "gen_events.py"), "--out", str(log)]
+        subprocess.run([*generator, "--rows", str(args.rows)], check=True)
+    results: dict[str, list[tuple[float, float]]] = {"single pass": [], "diagnostics": []}
+    for _ in range(args.runs):
+        # Alternate, so that a machine slowing down mid-run affects both alike.
+        results["single pass"].append(timed(SINGLE_PASS, str(log)))
+        results["diagnostics"].append(timed(DIAGNOSTICS, str(log)))
+    best = {name: min(runs) for name, runs in results.items()}
+    for name, runs in results.items():
+        shown = ", ".join(f"{s:.2f} s" for s, _ in runs)
+        print(f"{name:12} {shown}  (best {best[name][0]:.2f} s, peak {best[name][1]:.0f} MB)")
+    ratio = best["diagnostics"][0] / best["single pass"][0]
+    print(f"ratio: diagnostics / single pass = {ratio:.1f}x  ({args.rows:,} {suffix} rows)")
+    if args.pdf:
+        with tempfile.TemporaryDirectory() as folder:
+            config = Path(folder) / "events.yaml"
+            config.write_text(
+                json.dumps(
+                    {
+                        "source": {
+                            "files": {"events": str(log)},
+                            "columns": {"events": {"session_id": "user_session"}},
+                        },
+                        "report": {"output": str(Path(folder) / "reports")},
+                    }
+                )
+            )
+            seconds, peak = timed(BUILD, str(config), *PERIOD)
+            print(f"fresh process to PDF: {seconds:.2f} s, peak {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
