@@ -138,6 +138,8 @@ def register_functions(connection: Connection) -> None:
         raw.create_function("rg_local", 2, _py_local, deterministic=True)
         raw.create_function("rg_epoch", 2, _py_epoch, deterministic=True)
     elif connection.dialect.name == "duckdb":
+        # A long query draws a progress bar on a terminal: not in a report build's output.
+        raw.execute("set enable_progress_bar = false")
         for name, function, kind in (
             ("rg_local", _py_local, "VARCHAR"),
             ("rg_epoch", _py_epoch, "BIGINT"),
