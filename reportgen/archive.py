@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,11 +59,17 @@ def write_atomic(path: Path, content: bytes) -> None:
         raise
 
 
-def write_tables_csv(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
-    """Export every table as ``csv/<table>.csv`` (the savable customers in full)."""
+def write_tables_csv(
+    folder: Path,
+    tables: dict[str, list[dict[str, Any]]],
+    headers: Mapping[str, Sequence[str]] | None = None,
+) -> None:
+    """Export every table as ``csv/<table>.csv`` (the savable customers in full); an empty
+    table keeps its header when ``headers`` names its columns."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         columns = list(dict.fromkeys(key for row in table for key in row))
+        columns = columns or list((headers or {}).get(name, ()))
         with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as stream:
             writer = csv.DictWriter(stream, fieldnames=columns)
             if columns:

@@ -120,7 +120,8 @@ def build_report(
     def fill(folder: Path) -> None:
         write_json(folder / "metrics.json", metrics)
         write_json(folder / "build.json", build_facts)
-        write_tables_csv(folder / "csv", metrics["tables"])
+        headers = {name: cols for s in all_sections() for name, cols in s.columns.items()}
+        write_tables_csv(folder / "csv", metrics["tables"], headers)
         write_atomic(folder / "report.html", html.encode("utf-8"))
         if pdf:
             with timer.stage("pdf"):

@@ -213,14 +213,18 @@ def _build_and_report(
     config: Config, period: Period, out: Path | None, pdf: bool, force: bool
 ) -> None:
     from reportgen.build import build_report
-    from reportgen.formatters import fmt_money, fmt_number, fmt_percent
+    from reportgen.formatters import fmt_value
+    from reportgen.sections import all_sections
 
     result = build_report(config, period, output=out, pdf=pdf, force=force)
     kpis = result.metrics["kpis"]
+    currency = config.report.currency
     click.echo(f"report {period.kind} {period.label}: {result.folder}")
-    click.echo(
-        f"  carts {fmt_number(kpis.get('carts.carts_total'))}, "
-        f"conversion {fmt_percent(kpis.get('carts.cart_conversion_rate'))}, "
-        f"abandoned value "
-        f"{fmt_money(kpis.get('carts.abandoned_cart_value'), config.report.currency)}"
-    )
+    for section in all_sections():
+        shown = [spec for spec in section.kpis if spec.headline and spec.key in kpis][:3]
+        if shown:
+            values = ", ".join(
+                f"{spec.label.lower()} {fmt_value(kpis[spec.key], spec.kind, currency)}"
+                for spec in shown
+            )
+            click.echo(f"  {section.title}: {values}")

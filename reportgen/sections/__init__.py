@@ -77,6 +77,8 @@ class Section:
     """Its KPIs; the ``headline`` ones go on the cover."""
     view: SectionView | None = None
     """Builds the display strings its partial places."""
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Table name → its columns, so that an empty table's CSV still has its header."""
     readings: Callable[[Mapping[str, Any]], list[dict[str, str]]] | None = None
     """(metrics) → its fixed readings of METRICS.md, [{name, meaning}], for the appendix."""
 

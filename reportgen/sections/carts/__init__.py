@@ -39,5 +39,23 @@ SECTION = Section(
     template="sections/_carts.html",
     kpis=CART_KPIS,
     view=carts_view,
+    columns={
+        "carts.top_abandoned_skus": (
+            "product_id",
+            "name",
+            "category",
+            "carts",
+            "units",
+            "abandoned_value",
+            "share",
+        ),
+        "carts.top_abandoned_categories": (
+            "category",
+            "carts",
+            "units",
+            "abandoned_value",
+            "share",
+        ),
+    },
     readings=_readings,
 )

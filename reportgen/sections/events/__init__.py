@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.sections import Recommendation, Section
-from reportgen.sections.events.compute import compute
+from reportgen.sections.events.compute import TABLE_COLUMNS, compute
 from reportgen.sections.events.kpis import EVENT_KPIS
 from reportgen.sections.events.view import events_view
 
@@ -39,5 +39,6 @@ SECTION = Section(
     template="sections/_events.html",
     kpis=EVENT_KPIS,
     view=events_view,
+    columns=TABLE_COLUMNS,
     readings=_readings,
 )

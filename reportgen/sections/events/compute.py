@@ -33,6 +33,28 @@ from reportgen.values import money, ratio, sort_ids
 
 VIEW, CART, REMOVE, PURCHASE = (KIND_CODES[k] for k in ("view", "cart", "remove", "purchase"))
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events.pipeline": ("stage", "rows"),
+    "events.funnel": ("stage", "users", "conversion_from_previous", "drop_off", "share_of_viewers"),
+    "events.top_products": ("product_id", "purchases", "revenue"),
+    "events.top_brands": ("brand", "purchases", "revenue"),
+    "events.top_categories": ("category_code", "purchases", "revenue"),
+    "events.by_hour": ("hour", "views", "carts", "purchases", "revenue"),
+    "events.by_weekday": ("weekday", "weekday_name", "views", "carts", "purchases", "revenue"),
+    "events.by_month": ("month", "views", "carts", "purchases", "revenue"),
+    "events.user_segments": ("segment", "users", "share"),
+    "events.abandoned_brands": ("brand", "users", "cart_events", "value"),
+    "events.abandoned_products": ("product_id", "pairs", "value"),
+    "events.zero_purchase_products": ("product_id", "views"),
+    "events.catalog_gaps": (
+        "attribute",
+        "events_missing",
+        "share_of_events",
+        "revenue_missing",
+        "share_of_revenue",
+    ),
+}
+"""Every table the section writes and its columns (docs/metrics-events.md)."""
 SEGMENTS = ("view_only", "cart_abandoners", "single_purchase", "multi_purchase", "high_value")
 
 
