@@ -9,7 +9,7 @@ import importlib
 import resource
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -64,19 +64,24 @@ def build_report(
     pdf: bool = True,
     force: bool = False,
     timer: StageTimer | None = None,
+    sections: Sequence[str] | None = None,
 ) -> BuildResult:
-    """Build ``period``'s report and publish it into the archive."""
+    """Build ``period``'s report (all sections, or those named) and publish it."""
     timer = timer or StageTimer()
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
     with timer.stage("queries"):
         try:
-            metrics = compute_metrics(config, period)
+            metrics = compute_metrics(config, period, sections)
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise SourceError(f"{config.origin}: a query on the source failed: {detail}") from None
     skipped = {s["section"] for s in metrics["skipped"]}
-    sections = [s for s in all_sections() if s.name not in skipped]
+    shown = [
+        s
+        for s in all_sections()
+        if s.name not in skipped and (sections is None or s.name in sections)
+    ]
     currency = config.report.currency
 
     # WeasyPrint takes most of a second to import: let it load while vl-convert (which
@@ -86,9 +91,9 @@ def build_report(
     loading.start()
     with timer.stage("charts"):
         charts: dict[str, str] = {}
-        for section in sections:
+        for section in shown:
             charts.update(section.charts(metrics, currency))
-    recommendations = _recommendations(sections, metrics, currency)
+    recommendations = _recommendations(shown, metrics, currency)
 
     loading.join()
     from reportgen.render import ReportContent, render_html, write_pdf
@@ -96,7 +101,7 @@ def build_report(
     with timer.stage("html"):
         content = ReportContent(
             metrics=metrics,
-            sections=sections,
+            sections=shown,
             charts=charts,
             recommendations=recommendations,
             generated_at=generated_at,

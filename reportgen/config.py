@@ -166,6 +166,93 @@ def _normalised_list(values: list[str]) -> list[str]:
     return out
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class SmtpSettingsConfig(_Strict):
+    """The mail server; the login comes from REPORTGEN_SMTP_USER / REPORTGEN_SMTP_PASSWORD."""
+
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    sender: str = "reportgen@localhost"
+    timeout: float = Field(30.0, gt=0)
+
+
+class DeliverySettings(_Strict):
+    """How scheduled reports are sent and recorded."""
+
+    smtp: SmtpSettingsConfig = Field(default_factory=SmtpSettingsConfig)
+    max_email_mb: float = Field(10.0, gt=0)
+    """Above this (base64 growth counted) the PDF stays in the archive and the email says where."""
+    retries: int = Field(3, ge=0, le=10)
+    retry_backoff_seconds: float = Field(2.0, ge=0)
+    freshness: Literal["hold", "banner"] = "hold"
+    """Data not up to the period end: hold the send (recorded as skipped) or send with a banner."""
+    ledger: str | None = None
+    """The delivery ledger (SQLite); default ``<report.output>/ledger.sqlite``."""
+    archive_url: str | None = None
+    """Where readers can browse the archive (said in the email when the PDF is not attached)."""
+
+
+class Schedule(_Strict):
+    """A named report delivered every period: e.g. the director's weekly PDF."""
+
+    period: Literal["week", "month"]
+    due: str
+    """When a period's report is due, local to ``timezone``: ``monday 07:00`` for a week
+    (the weekday on or after the period end), ``1 07:00`` for a month (day of the next month)."""
+    timezone: str | None = None
+    """Defaults to report.timezone; periods and due times are in this zone."""
+    recipients: list[str] = Field(default_factory=list)
+    sections: list[str] | None = None
+    """The sections this report holds (default: all that the data allows)."""
+    catch_up_from: str | None = None
+    """The first period to deliver (2026-W40, 2026-09); default: only the latest due one when
+    nothing has been sent yet."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        return None if value is None else ReportSettings._valid_zone(value)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or any(c.isspace() for c in address.strip()):
+                raise ValueError(f"not an email address: {address!r}")
+        return [address.strip() for address in value]
+
+    @model_validator(mode="after")
+    def _due_time(self) -> Schedule:
+        due_parts(self.period, self.due)
+        return self
+
+
+def due_parts(kind: str, due: str) -> tuple[int, int, int]:
+    """Parse ``due`` into (day, hour, minute): day is 0-6 (Monday first) for a week, 1-28
+    for a month."""
+    parts = due.strip().lower().split()
+    hint = "'monday 07:00'" if kind == "week" else "'1 07:00' (day of month, then time)"
+    if len(parts) != 2 or parts[1].count(":") != 1:
+        raise ValueError(f"due: expected {hint}, found {due!r}")
+    day_text, clock = parts
+    hour_text, minute_text = clock.split(":")
+    if not (hour_text.isdigit() and minute_text.isdigit()):
+        raise ValueError(f"due: expected a time HH:MM, found {clock!r}")
+    hour, minute = int(hour_text), int(minute_text)
+    if hour > 23 or minute > 59:
+        raise ValueError(f"due: no such time {clock!r}")
+    if kind == "week":
+        if day_text not in WEEKDAYS:
+            raise ValueError(f"due: expected a weekday such as monday, found {day_text!r}")
+        return WEEKDAYS.index(day_text), hour, minute
+    if not day_text.isdigit() or not 1 <= int(day_text) <= 28:
+        raise ValueError(f"due: expected a day of the month from 1 to 28, found {day_text!r}")
+    return int(day_text), hour, minute
+
+
 class Config(_Strict):
     """A whole validated config; ``base_dir`` is where relative paths resolve."""
 
@@ -173,6 +260,8 @@ class Config(_Strict):
     report: ReportSettings = Field(default_factory=ReportSettings)
     segments: list[str] = ["signup_channel", "loyalty_tier", "clv_bucket"]
     rules: Rules = Field(default_factory=Rules)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    schedules: dict[str, Schedule] = Field(default_factory=dict)
     base_dir: Path = Field(default=Path("."), exclude=True)
     origin: str = Field(default="<defaults>", exclude=True)
 
@@ -195,6 +284,22 @@ class Config(_Strict):
     @property
     def output_dir(self) -> Path:
         return self.resolve(self.report.output)
+
+    @property
+    def ledger_path(self) -> Path:
+        return (
+            self.resolve(self.delivery.ledger)
+            if self.delivery.ledger
+            else (self.output_dir / "ledger.sqlite")
+        )
+
+    @field_validator("schedules")
+    @classmethod
+    def _schedule_names(cls, value: dict[str, Schedule]) -> dict[str, Schedule]:
+        for name in value:
+            if not name or not all(c.isalnum() or c in "-_" for c in name):
+                raise ValueError(f"schedule names use letters, digits, - and _: {name!r}")
+        return value
 
 
 def config_from_dict(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +26,17 @@ def effective_rules(config: Config) -> dict[str, Any]:
     return config.rules.model_dump(mode="json")
 
 
-def compute_metrics(config: Config, period: Period) -> dict[str, Any]:
-    """Compute every available section for ``period`` and its previous period."""
+def compute_metrics(
+    config: Config, period: Period, sections: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Compute every available section (or those named) for ``period`` and the one before."""
     with open_source(config) as source:
-        return _compute(source, config, period)
+        return _compute(source, config, period, sections)
 
 
-def _compute(source: Source, config: Config, period: Period) -> dict[str, Any]:
+def _compute(
+    source: Source, config: Config, period: Period, wanted: Sequence[str] | None
+) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "period": period.as_json(),
         "previous_period": period.previous().as_json(),
@@ -43,6 +48,8 @@ def _compute(source: Source, config: Config, period: Period) -> dict[str, Any]:
     }
     computed = 0
     for section in all_sections():
+        if wanted is not None and section.name not in wanted:
+            continue
         reason = _skip_reason(source, section)
         if reason:
             metrics["skipped"].append({"section": section.name, "reason": reason})
@@ -79,26 +86,29 @@ def newest_local(config: Config) -> datetime | None:
     """Return the newest carts.created_at (or events.event_time without carts) in local time."""
     with open_source(config) as source:
         found = [(t, c) for t, c in NEWEST_COLUMNS if source.has_table(t)]
-        if not found:
-            return None
-        table, column = found[0]
-        info = source.table(table)
-        raw = info.columns[column]
-        expr = Expr(source.dialect, config.report.timezone)
-        if source.dialect == "duckdb":
-            newest = _newest_duckdb(source, info.sql, raw, source.column_type(table, column))
-        elif config.report.timezone == "UTC":
-            # Canonical naive values are their own local time (their text max is the
-            # newest); only the others go through the full parser. One pass.
-            local = (
-                f"case when {expr.fast_valid(raw)} "
-                f"then replace({expr.raw_text(raw)}, 'T', ' ') "
-                f"else {expr.slow_local(expr.strip(raw))} end"
-            )
-            newest = scalar(source.connection, f"select max({local}) from {info.sql}")
-        else:
-            parsed = expr.with_timestamps(f"select {expr.strip(raw)} as x from {info.sql}")
-            newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
+        return newest_in(source, *found[0]) if found else None
+
+
+def newest_in(source: Source, table: str, column: str) -> datetime | None:
+    """Return the newest parseable value of a timestamp column, in local time."""
+    config = source.config
+    info = source.table(table)
+    raw = info.columns[column]
+    expr = Expr(source.dialect, config.report.timezone)
+    if source.dialect == "duckdb":
+        newest = _newest_duckdb(source, info.sql, raw, source.column_type(table, column))
+    elif config.report.timezone == "UTC":
+        # Canonical naive values are their own local time (their text max is the newest);
+        # only the others go through the full parser. One pass.
+        local = (
+            f"case when {expr.fast_valid(raw)} "
+            f"then replace({expr.raw_text(raw)}, 'T', ' ') "
+            f"else {expr.slow_local(expr.strip(raw))} end"
+        )
+        newest = scalar(source.connection, f"select max({local}) from {info.sql}")
+    else:
+        parsed = expr.with_timestamps(f"select {expr.strip(raw)} as x from {info.sql}")
+        newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
     return _local_datetime(newest) if newest else None
 
 
