@@ -228,3 +228,7 @@ def _build_and_report(
                 for spec in shown
             )
             click.echo(f"  {section.title}: {values}")
+
+
+# The delivery verbs live in their own module; importing it registers them on ``main``.
+from reportgen import cli_delivery  # noqa: E402, F401
