@@ -249,15 +249,17 @@ class Expr:
                 f"and try_cast(replace({t}, 'T', ' ') as timestamp) is not null)"
             )
         # strftime re-prints only real dates and times: a round trip validates digits,
-        # ranges and the calendar at once (no 2024-02-30, no 25:00), in C.
+        # ranges and the calendar at once (no 2024-02-30, no 25:00), in C. The '+0 days'
+        # modifier makes SQLite normalise the date (without one, it prints 02-30 as is).
         head = f"substr({t}, 1, 19)"
         return (
             f"(case length({t}) "
-            f"when 19 then strftime('%Y-%m-%d %H:%M:%S', {t}) = replace({t}, 'T', ' ') "
-            f"when 26 then strftime('%Y-%m-%d %H:%M:%S', {head}) = replace({head}, 'T', ' ') "
+            f"when 19 then strftime('%Y-%m-%d %H:%M:%S', {t}, '+0 days') = replace({t}, 'T', ' ') "
+            f"when 26 then strftime('%Y-%m-%d %H:%M:%S', {head}, '+0 days') "
+            f"= replace({head}, 'T', ' ') "
             f"and substr({t}, 20, 1) = '.' and substr({t}, 21) glob '{_D2}{_D2}{_D2}' "
-            f"when 10 then date({t}) = {t} "
-            f"when 16 then strftime('%Y-%m-%d %H:%M', {t}) = replace({t}, 'T', ' ') "
+            f"when 10 then date({t}, '+0 days') = {t} "
+            f"when 16 then strftime('%Y-%m-%d %H:%M', {t}, '+0 days') = replace({t}, 'T', ' ') "
             f"else 0 end)"
         )
 
@@ -340,8 +342,17 @@ class Expr:
         slow = self.slow_local(x)
         if self.dialect == "postgresql" or self.timezone != "UTC":
             return slow
+        # In UTC a `` UTC`` or ``Z`` suffix changes nothing: parse the time before it
+        # natively too (REES46 exports write every time that way).
+        body = (
+            f"(case when substr({x}, -4) = ' UTC' then substr({x}, 1, length({x}) - 4) "
+            f"when substr({x}, -1) = 'Z' then substr({x}, 1, length({x}) - 1) end)"
+        )
+        suffixed = f"length({body}) in (19, 26) and {self.fast_valid(body)}"
         return (
-            f"case when {self.fast_valid(x)} then {candidate} when {x} is not null then {slow} end"
+            f"case when {self.fast_valid(x)} then {candidate} "
+            f"when {suffixed} then {self._candidate(body)} "
+            f"when {x} is not null then {slow} end"
         )
 
     def epoch_us(self, local: str, stripped: str) -> str:
