@@ -1,4 +1,4 @@
-"""Generate a deterministic, behaviourally plausible demo shop database (METRICS.md §1 carts)."""
+"""Generate a deterministic, behaviourally plausible demo shop database (METRICS.md §1)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+
+from reportgen.demo_events import ShopActivity, build_events
 
 CARTS_PER_SCALE = 50_000
 """Carts (before duplicate rows) at ``scale=1``."""
@@ -37,6 +39,8 @@ class DemoSummary:
     """Rows in ``carts``, duplicate cart rows included."""
     cart_items: int
     orders: int
+    events: int
+    """Rows in ``events``, exact duplicate rows included."""
 
     @property
     def rows(self) -> dict[str, int]:
@@ -47,6 +51,7 @@ class DemoSummary:
             "carts": self.carts,
             "cart_items": self.cart_items,
             "orders": self.orders,
+            "events": self.events,
         }
 
 
@@ -187,6 +192,10 @@ create table orders (
     order_id text, customer_id text, order_date text, cart_id text, order_total real,
     status text, campaign_id text, discount_code text
 );
+create table events (
+    event_time text, event_type text, product_id integer, category_code text, brand text,
+    price real, user_id text, session_id text
+);
 """
 _INDEXES = """
 create index carts_cart_id on carts (cart_id);
@@ -211,8 +220,8 @@ def generate_demo(
     """Write a new demo SQLite database at ``path`` and return what it holds.
 
     The data covers ``months`` whole months before ``end``'s month up to ``end``
-    (exclusive, default today). ``scale=1`` makes about 50,000 carts; the same
-    seed, scale and end give identical table contents.
+    (exclusive, default today). ``scale=1`` makes about 50,000 carts and 1.2 million
+    events; the same seed, scale and end give identical table contents.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
@@ -359,6 +368,7 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
     back &= back_s < end_s
 
     # Emptied carts lose their lines, then line defects: duplicates and invalid lines.
+    all_cart, all_prod, all_unit = line_cart, line_prod, unit  # events see emptied carts' lines
     kept = status[line_cart] != 2
     line_cart, line_prod, qty, unit = line_cart[kept], line_prod[kept], qty[kept], unit[kept]
     line_cart, line_prod, qty, unit, null_price = _line_defects(
@@ -443,12 +453,35 @@ def _build(rng: np.random.Generator, start: date, end: date, scale: float) -> di
         "order_total": o_total,
         **_order_labels(rng, end_s, o_secs, o_kind, o_channel, day_dates),
     }
+    # Last, so the other tables do not depend on how the events are drawn.
+    shop = ShopActivity(
+        start=start,
+        end_s=end_s,
+        cell_p=cell_p,
+        products=products,
+        prod_cat=prod_cat,
+        prod_key=prod_key,
+        cat_popularity=cat_pop / cat_pop.sum(),
+        customer_ids=cust_id_of,
+        customer_weight=activity,
+        signup_day=signup_day,
+        cart_secs=secs,
+        cart_customer=cart_cust,
+        cart_status=status,
+        line_cart=all_cart,
+        line_prod=all_prod,
+        line_price=all_unit,
+        order_s=order_s,
+        came_back=back,
+        back_s=back_s,
+    )
     return {
         "customers": customers,
         "products": products,
         "carts": carts,
         "cart_items": cart_items,
         "orders": orders,
+        "events": build_events(rng, shop),
     }
 
 

@@ -267,8 +267,11 @@ class Expr:
         """Return 1 when ``raw`` is NULL or not a timestamp of METRICS.md §8, else 0."""
         stripped = self.strip(raw)
         slow = f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
+        suffixed = ""
+        if self.timezone == "UTC" and self.dialect != "postgresql":
+            suffixed = f"when {self._utc_suffixed(self.raw_text(raw))[1]} then 0 "
         return (
-            f"case when {self.fast_valid(raw)} then 0 when {stripped} is null then 1 "
+            f"case when {self.fast_valid(raw)} then 0 {suffixed}when {stripped} is null then 1 "
             f"when {slow} is null then 1 else 0 end"
         )
 
@@ -342,18 +345,22 @@ class Expr:
         slow = self.slow_local(x)
         if self.dialect == "postgresql" or self.timezone != "UTC":
             return slow
-        # In UTC a `` UTC`` or ``Z`` suffix changes nothing: parse the time before it
-        # natively too (REES46 exports write every time that way).
-        body = (
-            f"(case when substr({x}, -4) = ' UTC' then substr({x}, 1, length({x}) - 4) "
-            f"when substr({x}, -1) = 'Z' then substr({x}, 1, length({x}) - 1) end)"
-        )
-        suffixed = f"length({body}) in (19, 26) and {self.fast_valid(body)}"
+        body, suffixed = self._utc_suffixed(x)
         return (
             f"case when {self.fast_valid(x)} then {candidate} "
             f"when {suffixed} then {self._candidate(body)} "
             f"when {x} is not null then {slow} end"
         )
+
+    def _utc_suffixed(self, x: str) -> tuple[str, str]:
+        """Return (the time before a `` UTC`` / ``Z`` suffix, a predicate that it is a valid
+        canonical time): in UTC the suffix changes nothing, so it parses natively too
+        (REES46 exports write every time that way)."""
+        body = (
+            f"(case when substr({x}, -4) = ' UTC' then substr({x}, 1, length({x}) - 4) "
+            f"when substr({x}, -1) = 'Z' then substr({x}, 1, length({x}) - 1) end)"
+        )
+        return body, f"(length({body}) in (19, 26) and {self.fast_valid(body)})"
 
     def epoch_us(self, local: str, stripped: str) -> str:
         """Return the instant in integer microseconds."""

@@ -51,6 +51,16 @@ COLUMNS = {
         ("campaign_id", "TEXT"),
         ("discount_code", "TEXT"),
     ],
+    "events": [
+        ("event_time", "TEXT"),
+        ("event_type", "TEXT"),
+        ("product_id", "INTEGER"),
+        ("category_code", "TEXT"),
+        ("brand", "TEXT"),
+        ("price", "REAL"),
+        ("user_id", "TEXT"),
+        ("session_id", "TEXT"),
+    ],
 }
 
 # One row per cart_id with its most advanced status (METRICS.md §3), as a temp view.
@@ -163,8 +173,10 @@ def test_scale_one_has_about_fifty_thousand_carts(tmp_path: Path) -> None:
     with closing(_connect(summary.path)) as db:
         carts = _one(db, "select count(*) from cart")
         lines = _one(db, "select count(*) from cart_items")
+        events = _one(db, "select count(*) from events")
     assert 49_000 <= carts <= 51_000
     assert 2.4 <= lines / carts <= 3.2
+    assert 400_000 <= events <= 800_000
 
 
 def test_nothing_on_or_after_end_and_nothing_before_start(db: sqlite3.Connection) -> None:
@@ -333,3 +345,143 @@ def test_conversion_drifts_between_months(db: sqlite3.Connection) -> None:
     ]
     assert len(rates) == 12
     assert max(rates) - min(rates) > 0.02
+
+
+# --- events ---------------------------------------------------------------------------
+
+CART_TYPES = "('cart', 'add_to_cart')"
+
+
+def _types(db: sqlite3.Connection) -> dict[str, int]:
+    return dict(db.execute("select lower(trim(event_type)), count(*) from events group by 1"))
+
+
+def test_events_are_by_customers_on_products(db: sqlite3.Connection) -> None:
+    stranger = """
+        select count(*) from events
+        where user_id is not null and user_id not in (select customer_id from customers)"""
+    unknown_product = (
+        "select count(*) from events where product_id not in (select product_id from products)"
+    )
+    assert _one(db, stranger) == 0
+    assert _one(db, unknown_product) == 0
+    assert 0.002 < _one(db, "select avg(user_id is null) from events") < 0.02  # guests
+    before_signup = """
+        select count(*) from events e join customers c on c.customer_id = e.user_id
+        where substr(e.event_time, 1, 10) < c.signup_date"""
+    assert _one(db, before_signup) == 0
+
+
+def test_event_times_are_rees46_text_inside_the_data(db: sqlite3.Connection) -> None:
+    pattern = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] UTC"
+    assert _one(db, "select count(*) from events where event_time not glob ?", pattern) == 0
+    assert _one(db, "select min(event_time) from events") >= "2025-02-01"
+    assert _one(db, "select max(event_time) from events") < "2026-03-01"
+
+
+def test_every_cart_line_has_a_cart_event_at_created_at(db: sqlite3.Connection) -> None:
+    # EXCEPT compares NULLs as equal: a guest's cart line needs a cart event without a user.
+    missing = f"""
+        select count(*) from (
+            select c.created_at || ' UTC', i.product_id, c.customer_id
+            from (select distinct cart_id, product_id from cart_items) i join cart c using (cart_id)
+            except
+            select event_time, product_id, user_id from events
+            where lower(trim(event_type)) in {CART_TYPES})"""
+    assert _one(db, missing) == 0
+    types = _types(db)
+    assert 0.05 < types["add_to_cart"] / (types["cart"] + types["add_to_cart"]) < 0.2
+
+
+def test_views_come_before_carts_in_the_session(db: sqlite3.Connection) -> None:
+    unviewed = f"""
+        with first_view as (
+            select session_id, product_id, min(event_time) as viewed from events
+            where lower(trim(event_type)) = 'view' group by 1, 2)
+        select count(*) from events k left join first_view v using (session_id, product_id)
+        where lower(trim(k.event_type)) in {CART_TYPES}
+        and (v.viewed is null or v.viewed >= k.event_time)"""
+    assert _one(db, unviewed) == 0
+
+
+def test_purchases_are_at_orders_of_their_buyer(db: sqlite3.Connection) -> None:
+    # Purchase events of a cart are at its order time, one second apart per line.
+    unordered = """
+        select count(*) from events e where event_type = 'purchase' and user_id is not null
+        and not exists (
+            select 1 from orders o where o.customer_id = e.user_id
+            and o.order_date between datetime(substr(e.event_time, 1, 19), '-10 seconds')
+            and substr(e.event_time, 1, 19))"""
+    assert _one(db, unordered) == 0
+    bought = set(db.execute("select user_id, product_id from events where event_type = 'purchase'"))
+    converted = db.execute(
+        "select c.cart_id, c.customer_id, i.product_id from cart c"
+        " join cart_items i using (cart_id)"
+        " where c.status = 'converted' and c.customer_id is not null"
+    ).fetchall()
+    carts_bought = {cart for cart, customer, product in converted if (customer, product) in bought}
+    assert len(carts_bought) / len({cart for cart, _, _ in converted}) > 0.97
+
+
+def test_event_mix_is_rees46_like(db: sqlite3.Connection) -> None:
+    types = _types(db)
+    carts = _one(db, "select count(*) from cart")
+    assert 7 <= types["view"] / carts <= 9
+    assert types["remove_from_cart"] > 0
+    assert 0.3 < types["purchase"] / (types["cart"] + types["add_to_cart"]) < 0.6
+    view_only = """
+        select avg(browsing) from (select session_id,
+            sum(lower(trim(event_type)) not in ('view', 'wishlist')) = 0 as browsing
+        from events group by 1)"""
+    assert _one(db, view_only) > 0.4
+
+
+def test_event_defects_are_rare_but_present(db: sqlite3.Connection) -> None:
+    rows = _one(db, "select count(*) from events")
+    copies = """
+        select sum(n - 1) from (select count(*) as n from events
+        group by event_time, event_type, product_id, category_code, brand, price, user_id,
+            session_id having n > 1)"""
+    assert 0 < _one(db, copies) / rows < 0.01
+    assert 0 < _one(db, "select count(*) from events where price <= 0") / rows < 0.005
+    assert set(_types(db)) == {
+        "view",
+        "cart",
+        "add_to_cart",
+        "remove_from_cart",
+        "purchase",
+        "wishlist",
+    }
+    assert _one(db, "select count(*) from events where event_type != lower(trim(event_type))") > 0
+    assert 0.005 < _one(db, "select avg(brand is null) from events") < 0.05
+    assert 0.002 < _one(db, "select avg(category_code is null) from events") < 0.03
+
+
+def test_events_describe_products_as_the_catalogue_does(db: sqlite3.Connection) -> None:
+    other_brand = """
+        select count(*) from events e join products p using (product_id)
+        where e.brand is not null and e.brand is not p.brand"""
+    assert _one(db, other_brand) == 0
+    codes = """
+        select p.category, count(distinct e.category_code), min(e.category_code)
+        from events e join products p using (product_id) group by p.product_id"""
+    for category, distinct, code in db.execute(codes):
+        if category is None:
+            assert distinct == 0
+        else:
+            assert distinct == 1
+            assert code.count(".") >= 1
+            assert code == code.lower()
+    assert _one(db, "select count(*) from events where category_code like 'electronics.%'") > 0
+
+
+def test_some_products_draw_views_but_no_purchases(db: sqlite3.Connection) -> None:
+    views = dict(
+        db.execute("select product_id, count(*) from events where event_type = 'view' group by 1")
+    )
+    bought = {
+        r[0] for r in db.execute("select product_id from events where event_type = 'purchase'")
+    }
+    busy = sorted(views.values())[int(0.75 * len(views))]
+    showroom = [p for p, n in views.items() if p not in bought and n > busy]
+    assert 3 <= len(showroom) <= 8

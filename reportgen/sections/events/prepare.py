@@ -16,6 +16,7 @@ and sessions through hashes of text ids (named rule ``event-keys-hashed-on-duckd
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
     if source.dialect == "duckdb":
         _duckdb_rows(source, expr, config, bounds)
     else:
-        _grouped_rows(source, expr, config, bounds)
+        _grouped_rows(source, expr, config, period, bounds)
     unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
     execute(conn, "delete from rg_ev where which is null")
     return PreparedEvents(
@@ -165,13 +166,21 @@ def _quoted(names: list[str]) -> list[str]:
     return ["'" + name.replace("'", "''") + "'" for name in names]
 
 
-def _grouped_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
+def _grouped_rows(
+    source: Source, expr: Expr, config: Config, period: Period, bounds: dict[str, str]
+) -> None:
     """SQLite / PostgreSQL: parse, window and group identical rows (their count is ``n``)."""
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=False)
     inner = ", ".join(f"{value} as {name}" for name, value in raw.items())
+    # Only rows that may fall in the two periods are parsed and grouped (a cheap text test
+    # with a day of margin); the whole-table count of unparsed values is its own pass (on a
+    # second connection beside this one it ran no faster).
+    column = events.columns["event_time"]
+
     parsed = expr.with_timestamps(
-        f"select {inner}, {expr.strip(events.columns['event_time'])} as x from {events.sql}"
+        f"select {inner}, {expr.strip(column)} as x from {events.sql} "
+        f"where {expr.may_fall_between(column, 'lo', 'hi')}"
     )
     grouped = ", ".join(raw)
     coerced = {name: name for name in raw}
@@ -188,12 +197,26 @@ def _grouped_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, 
         from (
             select local, epoch_us, {grouped}, count(*) as n
             from ({parsed}) parsed
-            where local is null or (local >= :ps and local < :ce)
+            where local >= :ps and local < :ce
             group by local, epoch_us, {grouped}
         ) deduplicated
     """,
         **bounds,
+        lo=(period.previous().start - timedelta(days=1)).isoformat(),
+        hi=(period.end + timedelta(days=1)).isoformat(),
     )
+    execute(
+        source.connection,
+        "insert into rg_ev (which, n) values (null, :n)",
+        n=_count_unparsed(source, expr, column),
+    )
+
+
+def _count_unparsed(source: Source, expr: Expr, column: str) -> int:
+    """Count NULL or unreadable event_time values over the whole table."""
+    table = source.table("events").sql
+    found = scalar(source.connection, f"select sum({expr.unparsed(column)}) from {table}")
+    return int(found or 0)
 
 
 def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
