@@ -1,4 +1,4 @@
-"""Report periods: parsing, the previous period and the trend buckets (METRICS.md §2, §8)."""
+"""Report periods: parsing, previous and next periods, trend buckets (METRICS.md §2, §8)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,15 @@ class Period:
             return Period("week", self.start - timedelta(days=7), self.start, self.timezone)
         length = self.end - self.start
         return Period("custom", self.start - length, self.start, self.timezone)
+
+    def next(self) -> Period:
+        """Return the next calendar month, ISO week, or same-length window after."""
+        if self.kind == "month":
+            return Period("month", self.end, _add_months(self.end, 1), self.timezone)
+        if self.kind == "week":
+            return Period("week", self.end, self.end + timedelta(days=7), self.timezone)
+        length = self.end - self.start
+        return Period("custom", self.end, self.end + length, self.timezone)
 
     def as_json(self) -> dict[str, str]:
         """Return the ``period`` block of metrics.json."""

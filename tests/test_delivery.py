@@ -12,9 +12,11 @@ import email
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
+from email import policy
 from email.message import Message
 from pathlib import Path
 
@@ -41,7 +43,7 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         if self.reply:
             return self.reply
-        self.messages.append(email.message_from_bytes(envelope.content))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 2.0.0 Ok: queued"
 
     def subjects(self) -> list[str]:
@@ -50,10 +52,13 @@ class Inbox:
 
 @pytest.fixture
 def smtp():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    inbox.port = controller.server.sockets[0].getsockname()[1]
+    inbox.port = port
     yield inbox
     controller.stop()
 
@@ -140,7 +145,8 @@ def test_missed_weeks_are_caught_up_oldest_first_and_never_twice(tmp_path, make_
 
 
 def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(tmp_path, make_db, smtp):
-    db = make_db(**shop_rows(date(2026, 10, 1), date(2026, 11, 3)))
+    today = datetime.now(UTC).date()
+    db = make_db(**shop_rows(today - timedelta(days=30), today))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
     smtp.reply = "550 5.1.1 mailbox unavailable"
     result = CliRunner().invoke(main, ["run-due", "--config", str(config)])

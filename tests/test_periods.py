@@ -29,6 +29,21 @@ def test_custom_window_previous_has_the_same_length():
     assert (previous.start, previous.end) == (date(2025, 10, 3), date(2026, 1, 1))
 
 
+def test_next_is_the_calendar_month_iso_week_or_window_after():
+    assert month_period("2026-12").next().label == "2027-01"
+    assert month_period("2026-01").next().end == date(2026, 3, 1)
+    assert week_period("2026-W53").next().label == "2027-W01"
+    assert week_period("2025-W52").next().label == "2026-W01"
+    following = custom_period("2026-01-01", "2026-04-01").next()
+    assert (following.start, following.end) == (date(2026, 4, 1), date(2026, 6, 30))
+    assert following.previous().label == "2026-01-01..2026-04-01"
+
+
+@pytest.mark.parametrize("label", ["2026-01", "2026-12", "2024-02"])
+def test_next_then_previous_is_the_same_month(label):
+    assert month_period(label).next().previous() == month_period(label)
+
+
 @pytest.mark.parametrize("bad", ["2026-13", "2026-00", "26-01", "2026-1", "October"])
 def test_bad_month_strings_are_rejected(bad):
     with pytest.raises(PeriodError, match="expected YYYY-MM"):
