@@ -19,3 +19,7 @@ class PeriodError(ReportgenError):
 
 class ArchiveError(ReportgenError):
     """The report archive cannot be written as asked."""
+
+
+class DeliveryError(ReportgenError):
+    """A report cannot be emailed as asked (no PDF to attach, no recipients)."""

@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reportgen.archive import write_atomic
-from reportgen.errors import ConfigError, ReportgenError
+from reportgen.errors import ConfigError, DeliveryError
 from reportgen.formatters import CURRENCY_SYMBOLS, fmt_date_range, fmt_datetime, fmt_number
 from reportgen.sections import all_sections
 from reportgen.viewparts import card
@@ -45,10 +45,6 @@ KPI_COLUMNS = 3
 PERIOD_KINDS = {"month": "Month", "week": "ISO week", "custom": "Custom period"}
 TONE_COLORS = {"good": "#2f7d5b", "bad": "#b5482f", "neutral": "#616e7c"}
 """The report's --good, --bad and --muted colours, inlined: email clients drop <style>."""
-
-
-class DeliveryError(ReportgenError):
-    """A report cannot be emailed as asked (no PDF to attach, no recipients)."""
 
 
 # Settings and results.
