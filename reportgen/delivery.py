@@ -242,6 +242,8 @@ def _send(
             max_bytes=int(delivery.max_email_mb * 1_000_000),
             archive_url=delivery.archive_url,
             banner=banner,
+            title=config.report.title,
+            currency=config.report.currency,
         )
     except ReportgenError as exc:
         ledger.finish(row, "failed", error=str(exc))
