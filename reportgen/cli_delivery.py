@@ -34,6 +34,11 @@ def run_due_command(config_path: Path | None, only: str | None, dry_run: bool, w
     Meant for cron or a systemd timer every few minutes (see `reportgen schedule`).
     Missed periods are caught up oldest first; a delivered period is never sent again.
     Exit code 1 when a delivery failed; 0 when another run holds the lock.
+
+    \b
+    Examples:
+        reportgen run-due --config config/shop.yaml
+        reportgen run-due --report weekly-director --dry-run
     """
     from reportgen.delivery import RunLockedError, run_due
 
@@ -89,7 +94,13 @@ def send(
 @click.option("--json", "as_json", is_flag=True, help="Every ledger row as JSON.")
 @_user_errors
 def history(config_path: Path | None, report: str | None, as_json: bool) -> None:
-    """Print the delivery ledger: one line per (report, period, attempt)."""
+    """Print the delivery ledger: one line per (report, period, attempt).
+
+    \b
+    Examples:
+        reportgen history
+        reportgen history --report weekly-director --json
+    """
     from reportgen.ledger import Ledger
 
     config = _load(config_path)
@@ -126,7 +137,14 @@ def history(config_path: Path | None, report: str | None, as_json: bool) -> None
 @click.option("--print-systemd", is_flag=True, help="A systemd service and timer.")
 @_user_errors
 def schedule(config_path: Path | None, print_cron: bool, print_systemd: bool) -> None:
-    """List the schedules and when each is next due; print cron or systemd lines."""
+    """List the schedules and when each is next due; print cron or systemd lines.
+
+    \b
+    Examples:
+        reportgen schedule
+        reportgen schedule --print-cron | crontab -
+        reportgen schedule --print-systemd
+    """
     from datetime import UTC, datetime
 
     from reportgen.schedules import due_at, latest_due, schedule_zone
