@@ -65,8 +65,9 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     conn = source.connection
     grid = _grid(conn)
     users = _users(conn)
-    kpis = _kpis(conn, grid, users, CURRENT)
-    previous = _kpis(conn, grid, users, PREVIOUS)
+    sessions = _distinct(conn)
+    kpis = _kpis(grid, users, sessions, CURRENT)
+    previous = _kpis(grid, users, sessions, PREVIOUS)
     top_n = config.rules.top_n
     current = [r for r in grid if r["which"] == CURRENT]
     tables: dict[str, list[dict[str, Any]]] = {
@@ -166,32 +167,50 @@ def _users(conn) -> dict[int, dict[str, int]]:
     return out
 
 
-def _kpis(conn, grid: list[dict[str, Any]], users: dict[int, dict[str, int]], which: int):
+def _distinct(conn) -> dict[int, dict[str, int]]:
+    """Per period: distinct sessions, and transactions (distinct (user, session) pairs with a
+    purchase, a NULL in either being one value). One scan for both periods."""
+    found = rows(
+        conn,
+        f"""
+        select s.which, s.sessions, coalesce(t.transactions, 0) as transactions
+        from (
+            select which, count(distinct skey) as sessions from rg_ev
+            where stage = {CLEAN} group by which
+        ) s
+        left join (
+            select which, count(*) as transactions from (
+                select distinct which, ukey, skey from rg_ev
+                where stage = {CLEAN} and kind = {PURCHASE}
+            ) pairs group by which
+        ) t on t.which = s.which
+    """,
+    )
+    return {
+        int(r["which"]): {k: int(r[k] or 0) for k in ("sessions", "transactions")} for r in found
+    }
+
+
+def _kpis(
+    grid: list[dict[str, Any]],
+    users: dict[int, dict[str, int]],
+    sessions: dict[int, dict[str, int]],
+    which: int,
+) -> dict[str, Any]:
     counts: dict[int, int] = defaultdict(int)
     revenue = 0.0
     for row in grid:
         if row["which"] == which and row["stage"] == CLEAN:
             counts[row["kind"]] += int(row["events"])
             revenue += row["revenue"]
-    distinct = rows(
-        conn,
-        f"""
-        select (select count(distinct skey) from rg_ev
-                where which = :which and stage = {CLEAN}) as sessions,
-               (select count(*) from (
-                    select distinct ukey, skey from rg_ev
-                    where which = :which and stage = {CLEAN} and kind = {PURCHASE}
-                ) pairs) as transactions
-    """,
-        which=which,
-    )[0]
+    distinct = sessions.get(which, {})
     who = users.get(which, {})
     revenue = money(revenue)
-    purchases, transactions = counts[PURCHASE], int(distinct["transactions"] or 0)
+    purchases, transactions = counts[PURCHASE], distinct.get("transactions", 0)
     viewers, carters, buyers = (who.get(k, 0) for k in ("viewers", "carters", "purchasers"))
     return {
         "events.users": who.get("users", 0),
-        "events.sessions": int(distinct["sessions"] or 0),
+        "events.sessions": distinct.get("sessions", 0),
         "events.views": counts[VIEW],
         "events.carts": counts[CART],
         "events.removes": counts[REMOVE],
