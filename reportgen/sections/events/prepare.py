@@ -108,10 +108,11 @@ def _raw_columns(source: Source, expr: Expr, native: bool) -> tuple[dict[str, st
     return out, text_ids
 
 
-def _normalised(
+def _coerced(
     expr: Expr, config: Config, raw: dict[str, str], text_ids: set[str], native: bool
 ) -> str:
-    """Return the select list of ``rg_ev`` computed from the coerced columns."""
+    """Return the select list of the per-row values (the costly expressions, once each);
+    ``_classified`` derives ``rg_ev``'s columns from them one level up."""
     types = config.rules.event_types
     exact = " ".join(
         f"when '{name}' then {KIND_CODES[kind]}"
@@ -129,11 +130,6 @@ def _normalised(
     kind = f"case {raw['event_type']} {exact} else case {listed} end end" if exact else "null"
     if not exact and listed:
         kind = f"case {listed} end"
-    price, quantity = raw["price"], raw["quantity"]
-    # Labels are kept only where a table names them (cart and purchase events): most rows
-    # are views, and text is the costly part of the table.
-    brand, category = expr.strip(raw["brand"]), expr.strip(raw["category_code"])
-    bad_price = f"{price} is null or {price} <= 0 or ({quantity} is not null and {quantity} <= 0)"
 
     def key(column: str, hashed: bool) -> str:
         """An id: empty text is NULL; on DuckDB a text user or session is its hash."""
@@ -145,20 +141,36 @@ def _normalised(
         return f"nullif({value}, '')"
 
     return f"""
-        ({kind}) as kind,
-        case when {bad_price} then {BAD_PRICE}
-             when ({kind}) is null then {UNMAPPED} else {CLEAN} end as stage,
-        case when ({kind}) is null then {expr.lower_strip(raw["event_type"])} end as type_norm,
+        {kind} as kind,
+        {raw["event_type"]} as type_raw,
         {key("user_id", True)} as ukey,
         {key("session_id", True)} as skey,
         {key("product_id", False)} as pid,
-        {price} as price,
-        {price} * coalesce({quantity}, 1) as amount,
-        case when {brand} is null then 1 else 0 end as brand_missing,
-        case when {category} is null then 1 else 0 end as cat_missing,
-        case when ({kind}) in ({KIND_CODES["cart"]}, {KIND_CODES["purchase"]})
-             then {brand} end as brand,
-        case when ({kind}) = {KIND_CODES["purchase"]} then {category} end as cat
+        {raw["price"]} as price,
+        {raw["quantity"]} as quantity,
+        {expr.strip(raw["brand"])} as brand_s,
+        {expr.strip(raw["category_code"])} as cat_s
+    """
+
+
+def _classified(expr: Expr) -> str:
+    """Return ``rg_ev``'s per-row columns from the ``_coerced`` ones.
+
+    Labels are kept only where a table names them (cart and purchase events): most rows
+    are views, and text is the costly part of the table.
+    """
+    cart, purchase = KIND_CODES["cart"], KIND_CODES["purchase"]
+    return f"""
+        kind,
+        case when price is null or price <= 0 or (quantity is not null and quantity <= 0)
+             then {BAD_PRICE} when kind is null then {UNMAPPED} else {CLEAN} end as stage,
+        case when kind is null then {expr.lower_strip("type_raw")} end as type_norm,
+        ukey, skey, pid, price,
+        price * coalesce(quantity, 1) as amount,
+        case when brand_s is null then 1 else 0 end as brand_missing,
+        case when cat_s is null then 1 else 0 end as cat_missing,
+        case when kind in ({cart}, {purchase}) then brand_s end as brand,
+        case when kind = {purchase} then cat_s end as cat
     """
 
 
@@ -193,13 +205,16 @@ def _grouped_rows(
                n,
                {expr.day_number("local")} as day,
                cast(substr(local, 12, 2) as integer) as hour,
-               {_normalised(expr, config, coerced, text_ids, native=False)}
+               {_classified(expr)}
         from (
-            select local, epoch_us, {grouped}, count(*) as n
-            from ({parsed}) parsed
-            where local >= :ps and local < :ce
-            group by local, epoch_us, {grouped}
-        ) deduplicated
+            select local, n, {_coerced(expr, config, coerced, text_ids, native=False)}
+            from (
+                select local, epoch_us, {grouped}, count(*) as n
+                from ({parsed}) parsed
+                where local >= :ps and local < :ce
+                group by local, epoch_us, {grouped}
+            ) deduplicated
+        ) coerced
     """,
         **bounds,
         lo=(period.previous().start - timedelta(days=1)).isoformat(),
@@ -238,14 +253,13 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
                case when lts is null and text_ is not null then rh0 end as rh0,
                case when lts is null then text_ end as slow_text,
                {_day_hour("lts")},
-               kind, stage, type_norm, ukey, skey, pid, price, amount,
-               brand_missing, cat_missing, brand, cat
+               {_classified(expr)}
         from (
             select {local} as lts, {instant} as inst, *
             from (
                 select {native} as native, {zoned} as zoned, {text} as text_,
                        hash({", ".join(raw.values())}) as rh0,
-                       {_normalised(expr, config, raw, text_ids, native=True)}
+                       {_coerced(expr, config, raw, text_ids, native=True)}
                 from {events.sql}
             ) scanned
         ) parsed
