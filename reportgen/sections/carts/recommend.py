@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from reportgen import metrics_reading as read
 from reportgen.formatters import fmt_days, fmt_delta, fmt_money, fmt_number, fmt_percent
 from reportgen.sections import Recommendation
 
@@ -66,57 +67,9 @@ Metrics = dict[str, Any]
 Rule = Callable[[Metrics, str], Recommendation | None]
 
 
-# Reading metrics.json without ever raising.
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    """Return ``value`` if it is a dict, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: object) -> int | float | None:
-    """Return ``value`` if it is a finite number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _kpi(metrics: Metrics, key: str) -> int | float | None:
-    """Return a current-period KPI, or None when missing or null."""
-    return _number(_mapping(_mapping(metrics).get("kpis")).get(key))
-
-
-def _previous_kpi(metrics: Metrics, key: str) -> int | float | None:
-    """Return a previous-period KPI, or None when missing or null."""
-    previous = _mapping(_mapping(_mapping(metrics).get("kpis")).get("previous"))
-    return _number(previous.get(key))
-
-
-def _rows(metrics: Metrics, table: str) -> list[dict[str, Any]]:
-    """Return a table's rows (a non-dict row becomes ``{}`` so indices still match)."""
-    rows = _mapping(_mapping(metrics).get("tables")).get(table)
-    if not isinstance(rows, list):
-        return []
-    return [_mapping(row) for row in rows]
-
-
-def _label(value: object) -> str:
-    """Return a table value as display text; missing or blank is ``Unknown``."""
-    text = "" if value is None else str(value).strip()
-    return text or "Unknown"
-
-
-def _period(metrics: Metrics, key: str, fallback: str) -> str:
-    """Return ``in 2026-10`` for a period's label, or the fallback phrase."""
-    label = _mapping(_mapping(metrics).get(key)).get("label")
-    return f"in {label}" if label else fallback
-
-
 def _reengagement_days(metrics: Metrics) -> int:
     """Return the re-engagement window in days from the rules in force."""
-    days = _number(_mapping(_mapping(metrics).get("rules")).get("reengagement_days"))
+    days = read.number(read.mapping(read.mapping(metrics).get("rules")).get("reengagement_days"))
     return int(days) if days is not None else DEFAULT_REENGAGEMENT_DAYS
 
 
@@ -127,7 +80,7 @@ def _at_least(value: float, threshold: float) -> bool:
 
 def _rate_comparison(metrics: Metrics, current: float, previous: float) -> str:
     """Return ``from 60.0% in 2026-09 to 64.0% (+4.0 pp)``."""
-    before = _period(metrics, "previous_period", "in the previous period")
+    before = read.period(metrics, "previous_period", "in the previous period")
     change = fmt_delta(current, previous, "rate")
     return f"from {fmt_percent(previous)} {before} to {fmt_percent(current)} ({change})"
 
@@ -144,10 +97,10 @@ def _recommendation(
 
 def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     """Say there is nothing to analyse when the period has no carts."""
-    total = _kpi(metrics, "carts.carts_total")
+    total = read.kpi(metrics, "carts.carts_total")
     if total is not None and total > 0:
         return None
-    period = _period(metrics, "period", "in this period")
+    period = read.period(metrics, "period", "in this period")
     if total is None:
         detail = f"The cart section has no count of carts created {period}."
     else:
@@ -162,7 +115,7 @@ def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
 
 def _rate_move(metrics: Metrics, key: str, threshold: float) -> tuple[float, float] | None:
     """Return (current, previous) of a rate KPI that moved by ``threshold`` or more."""
-    current, previous = _kpi(metrics, key), _previous_kpi(metrics, key)
+    current, previous = read.kpi(metrics, key), read.previous_kpi(metrics, key)
     if current is None or previous is None or not _at_least(abs(current - previous), threshold):
         return None
     return current, previous
@@ -179,9 +132,9 @@ def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None
         "carts.abandonment_rate": current,
         "previous.carts.abandonment_rate": previous,
     }
-    abandoned = _kpi(metrics, "carts.carts_abandoned")
-    total = _kpi(metrics, "carts.carts_total")
-    value = _kpi(metrics, "carts.abandoned_cart_value")
+    abandoned = read.kpi(metrics, "carts.carts_abandoned")
+    total = read.kpi(metrics, "carts.carts_total")
+    value = read.kpi(metrics, "carts.abandoned_cart_value")
     volume = ""
     if abandoned is not None and total is not None:
         volume = f"; {fmt_number(abandoned)} of {fmt_number(total)} carts were abandoned"
@@ -208,23 +161,23 @@ def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None
 
 def worst_segment(metrics: Metrics, currency: str) -> Recommendation | None:
     """Name the segment (across all segment tables) that abandons most above the overall."""
-    overall = _kpi(metrics, "carts.abandonment_rate")
-    total = _kpi(metrics, "carts.carts_total")
+    overall = read.kpi(metrics, "carts.abandonment_rate")
+    total = read.kpi(metrics, "carts.carts_total")
     if overall is None or not total:
         return None
     worst: tuple[float, float, str, int, dict[str, Any]] | None = None
-    tables = _mapping(_mapping(metrics).get("tables"))
+    tables = read.mapping(read.mapping(metrics).get("tables"))
     for table in tables:
         if not isinstance(table, str) or not table.startswith("carts.segment."):
             continue
-        for index, row in enumerate(_rows(metrics, table)):
-            rate = _number(row.get("abandonment_rate"))
-            carts = _number(row.get("carts_total"))
+        for index, row in enumerate(read.rows(metrics, table)):
+            rate = read.number(row.get("abandonment_rate"))
+            carts = read.number(row.get("carts_total"))
             if rate is None or carts is None or carts < SEGMENT_MIN_CARTS:
                 continue
             if not _at_least(carts / total, SEGMENT_MIN_SHARE):
                 continue
-            if _label(row.get("segment")) in UNTARGETABLE_SEGMENTS:
+            if read.label(row.get("segment")) in UNTARGETABLE_SEGMENTS:
                 continue
             if not _at_least(rate - overall, SEGMENT_MIN_GAP):
                 continue
@@ -234,7 +187,7 @@ def worst_segment(metrics: Metrics, currency: str) -> Recommendation | None:
     if worst is None:
         return None
     rate, carts, table, index, row = worst
-    segment = _label(row.get("segment"))
+    segment = read.label(row.get("segment"))
     dimension = table.removeprefix("carts.segment.").replace("_", " ")
     cell = f"{table}[{index}]"
     evidence: dict[str, Any] = {
@@ -248,7 +201,7 @@ def worst_segment(metrics: Metrics, currency: str) -> Recommendation | None:
         f"Their abandonment rate is {fmt_percent(rate)} against {fmt_percent(overall)} "
         f"overall ({fmt_delta(rate, overall, 'rate')}, {fmt_number(carts)} carts)"
     )
-    value = _number(row.get("abandoned_value"))
+    value = read.number(row.get("abandoned_value"))
     if value is not None:
         detail += f"; they left {fmt_money(value, currency)} in abandoned carts"
         evidence[f"{cell}.abandoned_value"] = value
@@ -273,8 +226,8 @@ def reengagement_change(metrics: Metrics, currency: str) -> Recommendation | Non
         "previous.carts.reengagement_rate": previous,
         "rules.reengagement_days": days,
     }
-    reengaged = _kpi(metrics, "carts.reengaged")
-    abandoners = _kpi(metrics, "carts.abandoners")
+    reengaged = read.kpi(metrics, "carts.reengaged")
+    abandoners = read.kpi(metrics, "carts.abandoners")
     volume = ""
     if reengaged is not None and abandoners is not None:
         volume = f"; {fmt_number(reengaged)} of {fmt_number(abandoners)} abandoners ordered again"
@@ -300,8 +253,8 @@ def savable_customers(metrics: Metrics, currency: str) -> Recommendation | None:
     """Size the win-back list: abandoners who have not ordered, and the value they left."""
     # A cart with no customer is never savable (METRICS.md §8): such a row is not counted.
     rows = [
-        (index, row, _number(row.get("abandoned_value")))
-        for index, row in enumerate(_rows(metrics, "carts.savable_customers"))
+        (index, row, read.number(row.get("abandoned_value")))
+        for index, row in enumerate(read.rows(metrics, "carts.savable_customers"))
         if row.get("customer_id") is not None
     ]
     if len(rows) < SAVABLE_MIN_CUSTOMERS:
@@ -318,7 +271,7 @@ def savable_customers(metrics: Metrics, currency: str) -> Recommendation | None:
     }
     named = []
     for index, row, value in top:
-        named.append(f"{_label(row.get('customer_id'))} ({fmt_money(value, currency)})")
+        named.append(f"{read.label(row.get('customer_id'))} ({fmt_money(value, currency)})")
         evidence[f"carts.savable_customers[{index}].customer_id"] = row.get("customer_id")
         evidence[f"carts.savable_customers[{index}].abandoned_value"] = value
     detail = (
@@ -342,14 +295,14 @@ def _leading_row(
 ) -> tuple[dict[str, Any], float, float, int | float | None] | None:
     """Return the first row of a top-abandoned table (row, value, share, total abandoned
     value) when it carries at least ``min_share`` of the abandoned value."""
-    rows = _rows(metrics, table)
+    rows = read.rows(metrics, table)
     if not rows:
         return None
     row = rows[0]
-    value, share = _number(row.get("abandoned_value")), _number(row.get("share"))
+    value, share = read.number(row.get("abandoned_value")), read.number(row.get("share"))
     if value is None or value <= 0 or share is None or not _at_least(share, min_share):
         return None
-    return row, value, share, _kpi(metrics, "carts.abandoned_cart_value")
+    return row, value, share, read.kpi(metrics, "carts.abandoned_cart_value")
 
 
 def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
@@ -358,10 +311,10 @@ def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
     if leading is None:
         return None
     row, value, share, total = leading
-    product_id = _label(row.get("product_id"))
+    product_id = read.label(row.get("product_id"))
     name = row.get("name")
-    product = f"{_label(name)} (SKU {product_id})" if name else f"SKU {product_id}"
-    category = _label(row.get("category"))
+    product = f"{read.label(name)} (SKU {product_id})" if name else f"SKU {product_id}"
+    category = read.label(row.get("category"))
     evidence: dict[str, Any] = {
         "carts.top_abandoned_skus[0].product_id": row.get("product_id"),
         "carts.top_abandoned_skus[0].name": name,
@@ -370,7 +323,7 @@ def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
         "carts.top_abandoned_skus[0].share": share,
         "carts.abandoned_cart_value": total,
     }
-    carts = _number(row.get("carts"))
+    carts = read.number(row.get("carts"))
     left_in = ""
     if carts is not None:
         left_in = f" in {fmt_number(carts)} {'cart' if carts == 1 else 'carts'}"
@@ -391,7 +344,7 @@ def top_abandoned_category(metrics: Metrics, currency: str) -> Recommendation | 
     if leading is None:
         return None
     row, value, share, total = leading
-    category = _label(row.get("category"))
+    category = read.label(row.get("category"))
     evidence: dict[str, Any] = {
         "carts.top_abandoned_categories[0].category": row.get("category"),
         "carts.top_abandoned_categories[0].abandoned_value": value,
@@ -417,11 +370,11 @@ def top_abandoned_category(metrics: Metrics, currency: str) -> Recommendation | 
 
 def slow_time_to_order(metrics: Metrics, currency: str) -> Recommendation | None:
     """Suggest later reminders when one converted cart in ten takes over 3 days to order."""
-    p90 = _kpi(metrics, "carts.p90_time_to_order_days")
+    p90 = read.kpi(metrics, "carts.p90_time_to_order_days")
     if p90 is None or p90 <= SLOW_P90_DAYS:
         return None
     evidence: dict[str, Any] = {"carts.p90_time_to_order_days": p90}
-    median = _kpi(metrics, "carts.median_time_to_order_days")
+    median = read.kpi(metrics, "carts.median_time_to_order_days")
     median_text = ""
     if median is not None:
         median_text = f"; the median is {fmt_days(median)}"
@@ -438,8 +391,8 @@ def slow_time_to_order(metrics: Metrics, currency: str) -> Recommendation | None
 
 def unlinked_orders(metrics: Metrics, currency: str) -> Recommendation | None:
     """Ask for a tracking fix when over 5% of converted carts have no linked order."""
-    unlinked = _kpi(metrics, "carts.converted_unlinked")
-    converted = _kpi(metrics, "carts.carts_converted")
+    unlinked = read.kpi(metrics, "carts.converted_unlinked")
+    converted = read.kpi(metrics, "carts.carts_converted")
     if unlinked is None or converted is None or converted <= 0:
         return None
     share = unlinked / converted
@@ -457,7 +410,7 @@ def unlinked_orders(metrics: Metrics, currency: str) -> Recommendation | None:
 
 def immature_window(metrics: Metrics, currency: str) -> Recommendation | None:
     """Note that re-engagement is provisional while some carts are still in their window."""
-    immature = _kpi(metrics, "carts.reengagement_immature_carts")
+    immature = read.kpi(metrics, "carts.reengagement_immature_carts")
     if immature is None or immature <= 0:
         return None
     days = _reengagement_days(metrics)
@@ -466,7 +419,7 @@ def immature_window(metrics: Metrics, currency: str) -> Recommendation | None:
         "carts.reengagement_immature_carts": immature,
         "rules.reengagement_days": days,
     }
-    rate = _kpi(metrics, "carts.reengagement_rate")
+    rate = read.kpi(metrics, "carts.reengagement_rate")
     rate_text = "the re-engagement rate"
     if rate is not None:
         rate_text = f"the {fmt_percent(rate)} re-engagement rate"

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from reportgen import metrics_reading as read
 from reportgen.formatters import fmt_delta, fmt_money, fmt_number, fmt_percent
 from reportgen.sections import Recommendation
 from reportgen.sections.events.kpis import (
@@ -67,54 +68,6 @@ STEP_KEYS = (
 )
 
 
-# Reading metrics.json without ever raising.
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    """Return ``value`` if it is a dict, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: object) -> int | float | None:
-    """Return ``value`` if it is a finite number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _kpi(metrics: Metrics, key: str) -> int | float | None:
-    """Return a current-period KPI, or None when missing or null."""
-    return _number(_mapping(_mapping(metrics).get("kpis")).get(key))
-
-
-def _previous_kpi(metrics: Metrics, key: str) -> int | float | None:
-    """Return a previous-period KPI, or None when missing or null."""
-    previous = _mapping(_mapping(_mapping(metrics).get("kpis")).get("previous"))
-    return _number(previous.get(key))
-
-
-def _rows(metrics: Metrics, table: str) -> list[dict[str, Any]]:
-    """Return a table's rows (a non-dict row becomes ``{}`` so indices still match)."""
-    rows = _mapping(_mapping(metrics).get("tables")).get(table)
-    if not isinstance(rows, list):
-        return []
-    return [_mapping(row) for row in rows]
-
-
-def _label(value: object) -> str:
-    """Return a table value as display text; missing or blank is ``Unknown``."""
-    text = "" if value is None else str(value).strip()
-    return text or "Unknown"
-
-
-def _period(metrics: Metrics, key: str, fallback: str) -> str:
-    """Return ``in 2026-10`` for a period's label, or the fallback phrase."""
-    label = _mapping(_mapping(metrics).get(key)).get("label")
-    return f"in {label}" if label else fallback
-
-
 def _at_least(value: float, threshold: float) -> bool:
     """Return whether ``value >= threshold``, tolerating float noise."""
     return value >= threshold - EPSILON
@@ -137,10 +90,10 @@ def _recommendation(
 
 def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     """Say there is nothing to analyse when the period has no clean events."""
-    if not is_empty_period(_mapping(metrics)):
+    if not is_empty_period(read.mapping(metrics)):
         return None
-    period = _period(metrics, "period", "in this period")
-    raw = pipeline_rows(_mapping(metrics), "raw")
+    period = read.period(metrics, "period", "in this period")
+    raw = pipeline_rows(read.mapping(metrics), "raw")
     if raw:
         detail = (
             f"All {fmt_number(raw)} events {period} were removed by cleaning (see the event "
@@ -153,14 +106,17 @@ def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     return _recommendation(
         "Check the event data feed before reading this section.",
         detail,
-        {"events.pipeline (raw rows)": raw, "events.users": _kpi(metrics, "events.users")},
+        {"events.pipeline (raw rows)": raw, "events.users": read.kpi(metrics, "events.users")},
         PRIORITY_EMPTY_PERIOD,
     )
 
 
 def conversion_change(metrics: Metrics, currency: str) -> Recommendation | None:
     """Flag view-to-purchase conversion that moved by a tenth or more since last period."""
-    current, previous = _kpi(metrics, CONVERSION_KEY), _previous_kpi(metrics, CONVERSION_KEY)
+    current, previous = (
+        read.kpi(metrics, CONVERSION_KEY),
+        read.previous_kpi(metrics, CONVERSION_KEY),
+    )
     if current is None or previous is None or previous <= 0:
         return None
     change = current - previous
@@ -168,8 +124,8 @@ def conversion_change(metrics: Metrics, currency: str) -> Recommendation | None:
         abs(change) / previous, CONVERSION_MIN_RELATIVE_CHANGE
     ):
         return None
-    before = _period(metrics, "previous_period", "in the previous period")
-    now = _period(metrics, "period", "in this period")
+    before = read.period(metrics, "previous_period", "in the previous period")
+    now = read.period(metrics, "period", "in this period")
     evidence: dict[str, Any] = {CONVERSION_KEY: current, f"previous.{CONVERSION_KEY}": previous}
     detail = (
         f"View-to-purchase conversion went from {fmt_percent(previous)} {before} to "
@@ -177,7 +133,7 @@ def conversion_change(metrics: Metrics, currency: str) -> Recommendation | None:
     )
     steps = []
     for key, name in STEP_KEYS:
-        step, step_before = _kpi(metrics, key), _previous_kpi(metrics, key)
+        step, step_before = read.kpi(metrics, key), read.previous_kpi(metrics, key)
         if step is not None and step_before is not None:
             steps.append(
                 f"{name} from {fmt_percent(step_before)} to {fmt_percent(step)} "
@@ -203,13 +159,13 @@ def conversion_change(metrics: Metrics, currency: str) -> Recommendation | None:
 
 def largest_drop(metrics: Metrics, currency: str) -> Recommendation | None:
     """Name the funnel step that loses the largest share of the users who reached it."""
-    rows = _rows(metrics, "events.funnel")
+    rows = read.rows(metrics, "events.funnel")
     found = find_largest_drop(rows)
     if found is None:
         return None
     index, row = found
-    users = _number(row.get("users"))
-    before = _number(rows[index - 1].get("users")) if index > 0 else None
+    users = read.number(row.get("users"))
+    before = read.number(rows[index - 1].get("users")) if index > 0 else None
     if users is None or not before:
         return None
     stage = str(row.get("stage"))
@@ -227,7 +183,7 @@ def largest_drop(metrics: Metrics, currency: str) -> Recommendation | None:
         f"of {fmt_number(before)} {STAGE_USERS.get(previous_stage, 'users')})."
     )
     for other_index, other in enumerate(rows):
-        drop = _number(other.get("drop_off"))
+        drop = read.number(other.get("drop_off"))
         if other_index in (0, index) or drop is None:
             continue
         detail += (
@@ -246,15 +202,15 @@ def largest_drop(metrics: Metrics, currency: str) -> Recommendation | None:
 
 def abandoned_brands(metrics: Metrics, currency: str) -> Recommendation | None:
     """Name the brands abandoners left most value of, when the top one holds 10% or more."""
-    rows = _rows(metrics, "events.abandoned_brands")
-    total = math.fsum(value for row in rows if (value := _number(row.get("value"))) is not None)
+    rows = read.rows(metrics, "events.abandoned_brands")
+    total = math.fsum(value for row in rows if (value := read.number(row.get("value"))) is not None)
     if total <= 0:
         return None
     named = [
         (index, row, value)
         for index, row in enumerate(rows)
-        if _label(row.get("brand")) not in UNTARGETABLE
-        and (value := _number(row.get("value"))) is not None
+        if read.label(row.get("brand")) not in UNTARGETABLE
+        and (value := read.number(row.get("value"))) is not None
         and value > 0
     ][:ABANDONED_BRANDS_NAMED]
     if not named or not _at_least(named[0][2] / total, ABANDONED_BRAND_MIN_SHARE):
@@ -264,16 +220,16 @@ def abandoned_brands(metrics: Metrics, currency: str) -> Recommendation | None:
     for index, row, value in named:
         cell = f"events.abandoned_brands[{index}]"
         evidence |= {f"{cell}.brand": row.get("brand"), f"{cell}.value": value}
-        users = _number(row.get("users"))
+        users = read.number(row.get("users"))
         who = ""
         if users is not None:
             who = f", {fmt_number(users)} {'user' if users == 1 else 'users'}"
             evidence[f"{cell}.users"] = users
         parts.append(
-            f"{_label(row.get('brand'))} {fmt_money(value, currency)} "
+            f"{read.label(row.get('brand'))} {fmt_money(value, currency)} "
             f"({fmt_percent(value / total)}{who})"
         )
-    brands = _listing([_label(row.get("brand")) for _, row, _ in named])
+    brands = _listing([read.label(row.get("brand")) for _, row, _ in named])
     return _recommendation(
         f"Lead cart recovery with {brands}.",
         f"Shoppers who added to cart and never bought left {fmt_money(total, currency)} in "
@@ -287,12 +243,14 @@ def zero_purchase_products(metrics: Metrics, currency: str) -> Recommendation | 
     """Ask for a review of the products that draw views and never sell."""
     rows = [
         (index, row)
-        for index, row in enumerate(_rows(metrics, "events.zero_purchase_products"))
-        if row.get("product_id") is not None and _number(row.get("views")) is not None
+        for index, row in enumerate(read.rows(metrics, "events.zero_purchase_products"))
+        if row.get("product_id") is not None and read.number(row.get("views")) is not None
     ]
     if not rows:
         return None
-    threshold = _number(_mapping(_mapping(metrics).get("rules")).get("zero_purchase_min_views"))
+    threshold = read.number(
+        read.mapping(read.mapping(metrics).get("rules")).get("zero_purchase_min_views")
+    )
     threshold = DEFAULT_ZERO_PURCHASE_MIN_VIEWS if threshold is None else threshold
     count = len(rows)
     products, draw, sell = (
@@ -304,10 +262,10 @@ def zero_purchase_products(metrics: Metrics, currency: str) -> Recommendation | 
     }
     named = []
     for index, row in rows[:ZERO_PURCHASE_NAMED]:
-        named.append(f"{_label(row.get('product_id'))} ({fmt_number(row['views'])} views)")
+        named.append(f"{read.label(row.get('product_id'))} ({fmt_number(row['views'])} views)")
         evidence[f"events.zero_purchase_products[{index}].product_id"] = row.get("product_id")
         evidence[f"events.zero_purchase_products[{index}].views"] = row["views"]
-    period = _period(metrics, "period", "in this period")
+    period = read.period(metrics, "period", "in this period")
     most = "The most viewed is" if len(named) == 1 else "The most viewed are"
     return _recommendation(
         f"Review the {fmt_number(count)} {products} that {draw} views but never {sell}.",
@@ -322,9 +280,9 @@ def zero_purchase_products(metrics: Metrics, currency: str) -> Recommendation | 
 def catalog_gaps(metrics: Metrics, currency: str) -> Recommendation | None:
     """Ask for the missing brands or categories that hide 5% or more of revenue."""
     found = []
-    for index, row in enumerate(_rows(metrics, "events.catalog_gaps")):
-        share = _number(row.get("share_of_revenue"))
-        revenue = _number(row.get("revenue_missing"))
+    for index, row in enumerate(read.rows(metrics, "events.catalog_gaps")):
+        share = read.number(row.get("share_of_revenue"))
+        revenue = read.number(row.get("revenue_missing"))
         if share is None or revenue is None or revenue <= 0:
             continue
         if _at_least(share, CATALOG_GAP_MIN_SHARE):
