@@ -9,7 +9,7 @@ import importlib
 import resource
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,9 +22,11 @@ from reportgen import __version__
 from reportgen.archive import publish, write_atomic, write_json, write_tables_csv
 from reportgen.config import Config
 from reportgen.errors import SourceError
+from reportgen.history_index import report_nav, write_index
 from reportgen.metrics import compute_metrics
 from reportgen.periods import Period
 from reportgen.sections import Recommendation, Section, all_sections
+from reportgen.trends import RANGE_WINDOW, history_sections, kpi_history
 
 
 @dataclass
@@ -71,11 +73,21 @@ def build_report(
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
     with timer.stage("queries"):
-        try:
-            metrics = compute_metrics(config, period, sections)
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise SourceError(f"{config.origin}: a query on the source failed: {detail}") from None
+        metrics = _on_source(config, compute_metrics, config, period, sections)
+    # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two).
+    # After the queries, not beside them: on 2 busy cores the two only slowed each other.
+    trends: dict[str, Any] = {}
+    if config.report.trend_periods:
+        with timer.stage("trends"):
+            trends = _on_source(
+                config,
+                kpi_history,
+                config,
+                period,
+                history_sections(sections),
+                count=config.report.trend_periods,
+                metrics=metrics,
+            )
     skipped = {s["section"] for s in metrics["skipped"]}
     shown = [
         s
@@ -108,6 +120,8 @@ def build_report(
             currency=currency,
             title=config.report.title,
             author=config.report.author,
+            trends=trends or None,
+            nav=report_nav(period),
         )
         templates = config.resolve(config.report.templates) if config.report.templates else None
         html = render_html(content, templates)
@@ -122,9 +136,19 @@ def build_report(
         "recommendations": [asdict(r) for r in recommendations],
     }
 
+    # The sparklines' numbers, recomputed from the source for this build (so a restated
+    # month reads the same everywhere); kept beside metrics.json, which they must not change.
+    trends_file = {
+        "period": period.as_json(),
+        "periods": config.report.trend_periods,
+        "usual_range_window": RANGE_WINDOW,
+        "kpis": trends,
+    }
+
     def fill(folder: Path) -> None:
         write_json(folder / "metrics.json", metrics)
         write_json(folder / "build.json", build_facts)
+        write_json(folder / "trends.json", trends_file)
         headers = {name: cols for s in all_sections() for name, cols in s.columns.items()}
         write_tables_csv(folder / "csv", metrics["tables"], headers)
         write_atomic(folder / "report.html", html.encode("utf-8"))
@@ -133,6 +157,8 @@ def build_report(
                 write_pdf(print_html, folder / "report.pdf")
 
     folder = publish(output, period, fill, force=force)
+    # The archive's front page lists every report: regenerated after every build.
+    write_index(output, currency=currency, title=config.report.title, template_dir=templates)
     return BuildResult(
         folder=folder,
         metrics=metrics,
@@ -140,6 +166,15 @@ def build_report(
         pdf=folder / "report.pdf" if pdf else None,
         timings=timer.stages,
     )
+
+
+def _on_source(config: Config, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a computation on the source; a failed query becomes one SourceError line."""
+    try:
+        return func(*args, **kwargs)
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise SourceError(f"{config.origin}: a query on the source failed: {detail}") from None
 
 
 def _recommendations(

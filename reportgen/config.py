@@ -62,6 +62,9 @@ class ReportSettings(_Strict):
     currency: str = "USD"
     output: str = "reports"
     templates: str | None = None
+    trend_periods: int = Field(12, ge=0, le=36)
+    """Periods in each cover sparkline, recomputed from the source (0: none; each two
+    periods cost one more run of the section's queries)."""
 
     @field_validator("timezone")
     @classmethod

@@ -30,13 +30,17 @@ from jinja2 import (
 from reportgen import __version__, formatters
 from reportgen.assumptions import interpretive_rules, rules_in_force
 from reportgen.formatters import (
+    EN_DASH,
     fmt_date_range,
     fmt_datetime,
+    fmt_money,
     fmt_number,
     fmt_text,
+    fmt_value,
 )
-from reportgen.sections import Recommendation, Section
+from reportgen.sections import KpiSpec, Recommendation, Section
 from reportgen.sections.carts.view import SEGMENT_LABELS
+from reportgen.trends import RANGE_WINDOW, SLOW_HISTORY, sparkline_svg, usual_range
 from reportgen.viewparts import card, number
 
 PACKAGE_DIR = Path(__file__).parent
@@ -100,6 +104,12 @@ class ReportContent:
     currency: str
     title: str
     author: str
+    trends: dict[str, list[dict[str, Any]]] | None = None
+    """Headline KPI key → its last periods, oldest first, [{label, value}]
+    (``trends.kpi_history``): the cover's sparklines and usual ranges."""
+    nav: dict[str, Any] | None = None
+    """Links to the previous and next report of its kind and to the archive index
+    (``history_index.report_nav``); shown on screen, not in the PDF."""
 
 
 def make_environment(template_dir: Path | None = None) -> Environment:
@@ -139,6 +149,7 @@ def render_html(
     view = build_view(content)
     if for_print:
         view["fonts"] = {weight: (FONT_DIR / name).as_uri() for weight, name in FONTS.items()}
+        view["nav"] = None  # links between archived files mean nothing on paper
     return env.get_template("report.html").render(**view)
 
 
@@ -178,17 +189,20 @@ def build_view(content: ReportContent) -> dict[str, Any]:
     if extras:
         contents.append({"id": "skipped", "title": "Skipped", "parts": []})
     contents.append({"id": "assumptions", "title": "Assumptions", "parts": []})
+    headline = [
+        (section, spec)
+        for section in content.sections
+        if section.name not in skipped
+        for spec in section.kpis
+        if spec.headline
+    ]
     return {
         "report": _report_meta(content),
         "fonts": _font_data_uris(),
         "metrics": metrics,
-        "headline": [
-            card(spec, metrics, content.currency)
-            for section in content.sections
-            if section.name not in skipped
-            for spec in section.kpis
-            if spec.headline
-        ],
+        "headline": [_headline_card(spec, content) for _, spec in headline],
+        "trends_note": _trends_note(content, headline),
+        "nav": content.nav,
         "contents": contents,
         "recommendations": [
             {"headline": rec.headline, "detail": rec.detail}
@@ -200,6 +214,70 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         "rules": rules_in_force(metrics),
         "interpretive_rules": interpretive_rules(metrics),
     }
+
+
+def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
+    """Return a cover card: the KPI card, plus its sparkline and usual-range phrase."""
+    found: dict[str, Any] = card(spec, content.metrics, content.currency)
+    found.update(sparkline=None, range=None, range_status=None)
+    history = (content.trends or {}).get(spec.key) or []
+    label = (content.metrics.get("period") or {}).get("label")
+    if not history or history[-1].get("label") != label:
+        return found
+    values = [point.get("value") for point in history]
+    # The last point is the card's own value (the same computation, read once).
+    values[-1] = (content.metrics.get("kpis") or {}).get(spec.key)
+    shown = [v for v in values if number(v) is not None]
+    if shown:
+        span = f"{history[0]['label']} to {history[-1]['label']}"
+        low, high = (fmt_value(v, spec.kind, content.currency) for v in (min(shown), max(shown)))
+        found["sparkline"] = sparkline_svg(values, f"{found['label']}, {span}: {low} to {high}")
+    spread = usual_range(values)
+    status = spread["status"]
+    if status is None:
+        return found
+
+    def bound(value: float) -> str:
+        if spec.kind == "money":
+            return fmt_money(value, content.currency, places=0)
+        return fmt_value(value, spec.kind, content.currency)
+
+    # A value that shows as equal to a bound is within the range as the reader sees it.
+    edge = spread["high"] if status == "above" else spread["low"]
+    if status != "within" and bound(values[-1]) == bound(edge):
+        status = "within"
+    found["range_status"] = status
+    found["range"] = (
+        "within the usual range"
+        if status == "within"
+        else f"outside the usual range ({bound(spread['low'])}{EN_DASH}{bound(spread['high'])})"
+    )
+    return found
+
+
+def _trends_note(content: ReportContent, headline: list[tuple[Section, KpiSpec]]) -> str | None:
+    """Return the line under the cover cards saying what the sparklines show."""
+    if content.trends is None:
+        return None
+    period = content.metrics.get("period") or {}
+    unit = {"month": "months", "week": "weeks"}.get(period.get("kind"), "periods")
+    history = [content.trends.get(spec.key) for _, spec in headline]
+    lengths = [len(found) for found in history if found]
+    sentences = []
+    if lengths:
+        count = max(lengths)
+        sentences.append(
+            f"Sparklines show the last {count} {unit}, recomputed from the source. The usual "
+            f"range is the lowest to the highest of the {RANGE_WINDOW} {unit} before "
+            f"{period.get('label')}."
+        )
+    left_out = dict.fromkeys(
+        section.name
+        for (section, _), found in zip(headline, history, strict=True)
+        if not found and section.name in SLOW_HISTORY
+    )
+    sentences += [SLOW_HISTORY[name] for name in left_out]
+    return " ".join(sentences) or None
 
 
 def _report_meta(content: ReportContent) -> dict[str, Any]:
