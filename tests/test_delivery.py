@@ -137,6 +137,13 @@ def test_missed_weeks_are_caught_up_oldest_first_and_never_twice(tmp_path, make_
     assert pdf.get_content_type() == "application/pdf"
     archived = tmp_path / "reports/week/2026-W41/report.pdf"
     assert pdf.get_payload(decode=True) == archived.read_bytes()
+    # The archive's index lists them; each report links to its neighbours.
+    index = (tmp_path / "reports/index.html").read_text()
+    for week in ("2026-W41", "2026-W42", "2026-W43", "2026-W44"):
+        assert f"week/{week}/report.html" in index
+    page = (tmp_path / "reports/week/2026-W42/report.html").read_text()
+    assert 'href="../2026-W41/report.html"' in page
+    assert 'href="../2026-W43/report.html"' in page
     # A second run finds nothing to do.
     assert run_due(load_config(config), now=now).outcomes == []
     assert len(smtp.messages) == 4
