@@ -100,9 +100,11 @@ def newest_in(source: Source, table: str, column: str) -> datetime | None:
     elif config.report.timezone == "UTC":
         # Canonical naive values are their own local time (their text max is the newest);
         # only the others go through the full parser. One pass.
+        body, suffixed = expr.utc_suffixed(expr.raw_text(raw))
         local = (
             f"case when {expr.fast_valid(raw)} "
             f"then replace({expr.raw_text(raw)}, 'T', ' ') "
+            f"when {suffixed} then replace({body}, 'T', ' ') "
             f"else {expr.slow_local(expr.strip(raw))} end"
         )
         newest = scalar(source.connection, f"select max({local}) from {info.sql}")

@@ -269,7 +269,7 @@ class Expr:
         slow = f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
         suffixed = ""
         if self.timezone == "UTC" and self.dialect != "postgresql":
-            suffixed = f"when {self._utc_suffixed(self.raw_text(raw))[1]} then 0 "
+            suffixed = f"when {self.utc_suffixed(self.raw_text(raw))[1]} then 0 "
         return (
             f"case when {self.fast_valid(raw)} then 0 {suffixed}when {stripped} is null then 1 "
             f"when {slow} is null then 1 else 0 end"
@@ -345,14 +345,14 @@ class Expr:
         slow = self.slow_local(x)
         if self.dialect == "postgresql" or self.timezone != "UTC":
             return slow
-        body, suffixed = self._utc_suffixed(x)
+        body, suffixed = self.utc_suffixed(x)
         return (
             f"case when {self.fast_valid(x)} then {candidate} "
             f"when {suffixed} then {self._candidate(body)} "
             f"when {x} is not null then {slow} end"
         )
 
-    def _utc_suffixed(self, x: str) -> tuple[str, str]:
+    def utc_suffixed(self, x: str) -> tuple[str, str]:
         """Return (the time before a `` UTC`` / ``Z`` suffix, a predicate that it is a valid
         canonical time): in UTC the suffix changes nothing, so it parses natively too
         (REES46 exports write every time that way)."""
