@@ -5,6 +5,7 @@ Adding a section means adding a package here and one line to ``SECTIONS``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -81,6 +82,20 @@ class Section:
     """Table name → its columns, so that an empty table's CSV still has its header."""
     readings: Callable[[Mapping[str, Any]], list[dict[str, str]]] | None = None
     """(metrics) → its fixed readings of METRICS.md, [{name, meaning}], for the appendix."""
+
+
+def imported_on_use(module: str, name: str) -> Callable[..., Any]:
+    """Return a function that imports ``module.name`` on its first call and calls it.
+
+    Computing metrics must not pay for Altair, vl-convert and the rules' modules; a
+    section names its charts, recommendations and readings this way.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = f"{module}.{name}"
+    return call
 
 
 def all_sections() -> list[Section]:

@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from reportgen.sections import Recommendation, Section
+from reportgen.sections import Section, imported_on_use
 from reportgen.sections.carts.compute import compute
 from reportgen.sections.carts.kpis import CART_KPIS
 from reportgen.sections.carts.view import carts_view
-
-
-def _charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
-    # Imported on use: computing metrics must not pay for Altair and vl-convert.
-    from reportgen.sections.carts.charts import build_charts
-
-    return build_charts(metrics, currency)
-
-
-def _recommend(metrics: dict[str, Any], currency: str) -> list[Recommendation]:
-    from reportgen.sections.carts.recommend import recommend
-
-    return recommend(metrics, currency)
-
-
-def _readings(metrics: dict[str, Any]) -> list[dict[str, str]]:
-    from reportgen.sections.carts.readings import cart_readings
-
-    return cart_readings(metrics)
-
 
 SECTION = Section(
     name="carts",
     title="Cart & customer behaviour",
     tables=("carts", "cart_items", "orders"),
     compute=compute,
-    charts=_charts,
-    recommend=_recommend,
+    charts=imported_on_use("reportgen.sections.carts.charts", "build_charts"),
+    recommend=imported_on_use("reportgen.sections.carts.recommend", "recommend"),
     template="sections/_carts.html",
     kpis=CART_KPIS,
     view=carts_view,
@@ -57,5 +35,5 @@ SECTION = Section(
             "share",
         ),
     },
-    readings=_readings,
+    readings=imported_on_use("reportgen.sections.carts.readings", "cart_readings"),
 )
