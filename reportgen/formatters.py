@@ -48,12 +48,15 @@ def fmt_money(value: float | None, currency: str = "USD", places: int = 2) -> st
 def fmt_days(value: float | None) -> str:
     """Return a duration given in days at a readable scale.
 
-    Under an hour in minutes (``19 min``), under a day in hours (``5.3 h``), else in
-    days (``2.35 days``): a median of "0.01 days" tells a reader nothing.
+    Under a minute in seconds (``18 s``), under an hour in minutes (``19 min``), under a
+    day in hours (``5.3 h``), else in days (``2.35 days``): a median of "0.01 days" tells
+    a reader nothing.
     """
     if value is None:
         return NA
     size = abs(value)
+    if 0 < size < 1 / 1440:  # under a minute: a change of "+0 min" says nothing
+        return f"{_round(value * 86400, 0):,.0f} s"
     if size < 1 / 24:
         return f"{_round(value * 24 * 60, 0):,.0f} min"
     if size < 1:
