@@ -10,6 +10,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -75,19 +76,19 @@ def build_report(
     with timer.stage("queries"):
         metrics = _on_source(config, compute_metrics, config, period, sections)
     # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two).
-    # After the queries, not beside them: on 2 busy cores the two only slowed each other.
-    trends: dict[str, Any] = {}
+    # They run beside the charts (vl-convert and the database both work outside the GIL);
+    # beside the queries the two only slowed each other down.
+    history = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rg-trends")
+    pending = None
     if config.report.trend_periods:
-        with timer.stage("trends"):
-            trends = _on_source(
-                config,
-                kpi_history,
-                config,
-                period,
-                history_sections(sections),
-                count=config.report.trend_periods,
-                metrics=metrics,
-            )
+        pending = history.submit(
+            _timed_trends,
+            timer,
+            config,
+            period,
+            sections,
+            metrics,
+        )
     skipped = {s["section"] for s in metrics["skipped"]}
     shown = [
         s
@@ -106,6 +107,10 @@ def build_report(
         for section in shown:
             charts.update(section.charts(metrics, currency))
     recommendations = _recommendations(shown, metrics, currency)
+    try:
+        trends: dict[str, Any] = pending.result() if pending else {}
+    finally:
+        history.shutdown()
 
     loading.join()
     from reportgen.render import ReportContent, render_html, write_pdf
@@ -166,6 +171,25 @@ def build_report(
         pdf=folder / "report.pdf" if pdf else None,
         timings=timer.stages,
     )
+
+
+def _timed_trends(
+    timer: StageTimer,
+    config: Config,
+    period: Period,
+    sections: Sequence[str] | None,
+    metrics: dict[str, Any],
+) -> dict[str, Any]:
+    with timer.stage("trends (beside charts)"):
+        return _on_source(
+            config,
+            kpi_history,
+            config,
+            period,
+            history_sections(sections),
+            count=config.report.trend_periods,
+            metrics=metrics,
+        )
 
 
 def _on_source(config: Config, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
