@@ -254,6 +254,13 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "without a user_id count in a product's views for the never-bought list.",
     ),
     (
+        "usual-range",
+        "A cover sparkline shows a headline KPI over the last report.trend_periods periods, "
+        "recomputed from the source (trends.json beside metrics.json); its delta is within "
+        "the usual range when the value lies between the lowest and highest of the 8 "
+        "periods before (at least 3 of them known).",
+    ),
+    (
         "history-kept",
         "Building a period that already exists moves the old report to "
         "reports/history/<kind>/<label>/<built at>/; --force replaces it.",

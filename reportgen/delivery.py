@@ -197,20 +197,10 @@ def deliver(
             result = build_report(built_config, period, sections=schedule.sections)
             folder = result.folder
         ledger.update(row, status="built", built_at=_built_at(folder), folder=str(folder))
-        _after_build(built_config)
     except ReportgenError as exc:
         ledger.finish(row, "failed", error=str(exc))
         return Outcome(name, period.label, "failed", str(exc))
     return _send(config, name, period, folder, row, ledger, to, banner, dry_run)
-
-
-def _after_build(config: Config) -> None:
-    """Regenerate the archive index (when the history module is there)."""
-    try:
-        from reportgen.history_index import write_index
-    except ImportError:  # pragma: no cover - the index module ships with reportgen
-        return
-    write_index(config.output_dir)
 
 
 def _built_at(folder: Path) -> str | None:

@@ -50,7 +50,7 @@ def _compute(
     for section in all_sections():
         if wanted is not None and section.name not in wanted:
             continue
-        reason = _skip_reason(source, section)
+        reason = skip_reason(source, section)
         if reason:
             metrics["skipped"].append({"section": section.name, "reason": reason})
             continue
@@ -67,7 +67,7 @@ def _compute(
     return clean_json(metrics)
 
 
-def _skip_reason(source: Source, section: Section) -> str | None:
+def skip_reason(source: Source, section: Section) -> str | None:
     """Skip a section whose main table is absent; fail loudly when it is half there."""
     main = section.tables[0]
     if not source.has_table(main):

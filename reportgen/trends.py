@@ -15,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from reportgen.config import Config
-from reportgen.metrics import _skip_reason, clean_json
+from reportgen.metrics import clean_json, skip_reason
 from reportgen.periods import Period
 from reportgen.sections import Section, all_sections
 from reportgen.sources import Source, open_source
@@ -87,7 +87,7 @@ def _history(
         if not keys or (wanted is not None and section.name not in wanted):
             continue
         # Skipped exactly as compute_metrics skips it (and as loudly when half there).
-        if _skip_reason(source, section) is None:
+        if skip_reason(source, section) is None:
             chosen.append((section, keys))
     newest_first: list[Period] = [period]
     while len(newest_first) < count:

@@ -89,7 +89,7 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     tables["events.abandoned_products"] = _abandoned_products(conn)
     tables["events.zero_purchase_products"] = _zero_purchase(products)
     tables["events.catalog_gaps"] = _catalog_gaps(current, prepared)
-    quality = _quality(conn, current, prepared)
+    quality = _quality(conn, tables["events.pipeline"], prepared)
     skipped = [
         {"section": f"events.{table}", "reason": f"no column {column} in events"}
         for present, column, tables_ in (
@@ -455,7 +455,9 @@ def _catalog_gaps(current: list[dict[str, Any]], prepared: PreparedEvents) -> li
     return out
 
 
-def _quality(conn, current: list[dict[str, Any]], prepared: PreparedEvents) -> dict[str, Any]:
+def _quality(conn, pipeline: list[dict[str, Any]], prepared: PreparedEvents) -> dict[str, Any]:
+    """The period's data-quality counts: each cleaning step's removals (from the pipeline
+    table) and the unmapped types by name."""
     types = rows(
         conn,
         f"""
@@ -464,15 +466,12 @@ def _quality(conn, current: list[dict[str, Any]], prepared: PreparedEvents) -> d
         group by coalesce(type_norm, 'NULL')
     """,
     )
-    raw = sum(int(r["raw_rows"]) for r in current)
-    deduplicated = sum(int(r["events"]) for r in current)
+    left = {row["stage"]: row["rows"] for row in pipeline}
     return {
         "events.unparsed_event_time": prepared.unparsed_event_time,
-        "events.duplicates_removed": raw - deduplicated,
-        "events.bad_price_removed": sum(
-            int(r["events"]) for r in current if r["stage"] == BAD_PRICE
-        ),
-        "events.unmapped_removed": sum(int(r["events"]) for r in current if r["stage"] == UNMAPPED),
+        "events.duplicates_removed": left["raw"] - left["deduplicated"],
+        "events.bad_price_removed": left["deduplicated"] - left["valid_price"],
+        "events.unmapped_removed": left["valid_price"] - left["mapped_type"],
         "events.unmapped_types": {
             r["type_"]: int(r["rows_"])
             for r in sorted(types, key=lambda r: (-int(r["rows_"]), r["type_"]))
