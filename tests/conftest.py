@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import itertools
+import os
+import shutil
+import signal
+import socket
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +103,106 @@ def compute(tmp_path: Path) -> Callable[..., dict[str, Any]]:
         return compute_metrics(cfg, period)
 
     return run
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return candidates[-1].parent if candidates else None
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the server and every process it started (its own session), and wait for them."""
+
+    def group_alive() -> bool:
+        try:
+            os.killpg(server.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    for sig, seconds in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):  # fast shutdown first
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, sig)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            server.poll()  # reap the leader, so a zombie does not count as alive
+            if not group_alive():
+                return
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Start a throwaway PostgreSQL server for the session (skip where none is installed).
+
+    The server is stopped however the session ends (a failed connection or test included):
+    a failed run must not leave servers behind.
+    """
+    import sqlalchemy as sa
+
+    binaries = _postgres_bin()
+    if binaries is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have PostgreSQL installed (.ci/run installs it)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="reportgen-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", free_port()
+    server: subprocess.Popen | None = None
+    try:
+        subprocess.run(
+            [*as_user, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        server = subprocess.Popen(
+            [
+                *as_user,
+                str(binaries / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(root),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        atexit.register(_stop, server)
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        engine = sa.create_engine(url)
+        try:
+            for _ in range(200):
+                try:
+                    with engine.connect():
+                        break
+                except sa.exc.OperationalError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail("PostgreSQL did not start within 20 s")
+        finally:
+            engine.dispose()
+        yield url
+    finally:
+        if server is not None:
+            _stop(server)
+        shutil.rmtree(root, ignore_errors=True)

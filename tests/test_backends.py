@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -24,75 +18,6 @@ from reportgen.metrics import compute_metrics
 from reportgen.periods import month_period, week_period
 
 SEGMENTS = ["signup_channel", "loyalty_tier", "clv_bucket", "age_band"]
-
-
-def _postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return candidates[-1].parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """Start a throwaway PostgreSQL server for the session (skip where none is installed)."""
-    binaries = _postgres_bin()
-    if binaries is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have PostgreSQL installed (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="reportgen-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-    subprocess.run(
-        [*as_user, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        [
-            *as_user,
-            str(binaries / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(root),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    engine = sa.create_engine(url)
-    for _ in range(100):
-        try:
-            with engine.connect():
-                break
-        except sa.exc.OperationalError:
-            time.sleep(0.1)
-    else:
-        server.terminate()
-        pytest.fail("PostgreSQL did not start")
-    engine.dispose()
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
