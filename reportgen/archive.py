@@ -9,11 +9,15 @@ replaces it instead), so history is never overwritten silently.
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,72 @@ def report_folder(output: Path, period: Period) -> Path:
 
 def history_folder(output: Path, period: Period) -> Path:
     return output / "history" / period.kind / period.label
+
+
+LOCK_NAME = ".archive.lock"
+LOCK_TIMEOUT_SECONDS = 600.0
+"""How long a build waits for another build's publish and index before giving up."""
+
+
+@contextmanager
+def archive_lock(output: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold ``<output>/.archive.lock`` while the archive's folders and index change.
+
+    ``build`` (publish + index) and ``run-due`` (publish + reading the PDF it sends) take
+    it, so two writers never interleave their renames. The OS releases it when a process
+    dies; a holder that never lets go is reported by pid after ``timeout`` seconds.
+    """
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        handle = open(output / LOCK_NAME, "a+")
+    except OSError as exc:
+        raise ArchiveError(f"cannot write under {output}: {exc.strerror}") from None
+    with handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown"
+                    raise ArchiveError(
+                        f"the archive {output} is locked by another reportgen process "
+                        f"(pid {holder}) for more than {timeout:.0f} s; if none is running, "
+                        f"delete {output / LOCK_NAME}"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file (the ledger's record of the PDF that was sent)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_pdf(output: Path, period: Period, sha256: str) -> Path | None:
+    """Return the archived ``report.pdf`` of ``period`` with this hash: the live report or
+    one kept under history (a later build may have replaced the one that was emailed)."""
+    candidates = [report_folder(output, period) / "report.pdf"]
+    history = history_folder(output, period)
+    if history.is_dir():
+        candidates += sorted(history.glob("*/report.pdf"), reverse=True)
+    for candidate in candidates:
+        if candidate.is_file() and file_sha256(candidate) == sha256:
+            return candidate
+    return None
 
 
 def write_json(path: Path, data: Any) -> None:

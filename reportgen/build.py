@@ -20,7 +20,14 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from reportgen import __version__
-from reportgen.archive import publish, write_atomic, write_json, write_tables_csv
+from reportgen.archive import (
+    archive_lock,
+    file_sha256,
+    publish,
+    write_atomic,
+    write_json,
+    write_tables_csv,
+)
 from reportgen.config import Config
 from reportgen.errors import SourceError
 from reportgen.history_index import report_nav, write_index
@@ -57,6 +64,8 @@ class BuildResult:
     recommendations: list[Recommendation]
     pdf: Path | None
     timings: dict[str, dict[str, float]]
+    pdf_sha256: str | None = None
+    """The SHA-256 of the PDF as published (read under the archive lock)."""
 
 
 def build_report(
@@ -161,15 +170,18 @@ def build_report(
             with timer.stage("pdf"):
                 write_pdf(print_html, folder / "report.pdf")
 
-    folder = publish(output, period, fill, force=force)
-    # The archive's front page lists every report: regenerated after every build.
-    write_index(output, currency=currency, title=config.report.title, template_dir=templates)
+    with archive_lock(output):
+        folder = publish(output, period, fill, force=force)
+        # The archive's front page lists every report: regenerated after every build.
+        write_index(output, currency=currency, title=config.report.title, template_dir=templates)
+        sha = file_sha256(folder / "report.pdf") if pdf else None
     return BuildResult(
         folder=folder,
         metrics=metrics,
         recommendations=recommendations,
         pdf=folder / "report.pdf" if pdf else None,
         timings=timer.stages,
+        pdf_sha256=sha,
     )
 
 
