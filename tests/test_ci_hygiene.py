@@ -57,7 +57,8 @@ def test_readme_gives_the_system_packages_as_one_command():
     names = [line.strip() for line in packages.splitlines() if line.startswith("  ")]
     readme = (ROOT / "README.md").read_text()
     command = next(line for line in readme.splitlines() if "apt-get install" in line)
-    assert names and all(name in command.split() for name in names), command
+    assert names
+    assert all(name in command.split() for name in names), command
 
 
 def test_the_postgres_driver_is_declared():
