@@ -17,10 +17,10 @@ from pathlib import Path
 
 STARTED = time.perf_counter()
 
-from reportgen.build import StageTimer, build_report  # noqa: E402
 from reportgen.config import config_from_dict  # noqa: E402
-from reportgen.demo import generate_demo  # noqa: E402
-from reportgen.metrics import default_period  # noqa: E402
+from reportgen.demo.shop import generate_demo  # noqa: E402
+from reportgen.report.build import StageTimer, build_report  # noqa: E402
+from reportgen.report.metrics import default_period  # noqa: E402
 
 END = date(2026, 11, 1)
 

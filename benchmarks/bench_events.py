@@ -33,7 +33,7 @@ duckdb.sql(f"select count(*), sum(price), count(distinct user_id) from {source}"
 DIAGNOSTICS = """
 import sys
 from reportgen.config import config_from_dict
-from reportgen.metrics import compute_metrics
+from reportgen.report.metrics import compute_metrics
 from reportgen.periods import custom_period
 config = config_from_dict({"source": {"files": {"events": sys.argv[1]},
                                       "columns": {"events": {"session_id": "user_session"}}}})

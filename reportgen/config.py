@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from reportgen.errors import ConfigError
-from reportgen.text import normalise_token, strip_text
+from reportgen.source.text import normalise_token, strip_text
 
 CANONICAL_TABLES = (
     "carts",

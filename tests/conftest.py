@@ -90,10 +90,10 @@ def compute(tmp_path: Path) -> Callable[..., dict[str, Any]]:
     """
 
     def run(db_path: Path, period: Any = None, **config: Any) -> dict[str, Any]:
-        # Imported here so the tests are collected even before reportgen.metrics exists.
+        # Imported here so the tests are collected even before reportgen.report.metrics exists.
         from reportgen.config import config_from_dict
-        from reportgen.metrics import compute_metrics
         from reportgen.periods import month_period
+        from reportgen.report.metrics import compute_metrics
 
         data = dict(config)
         data["source"] = {"url": f"sqlite:///{db_path}", **data.get("source", {})}

@@ -39,7 +39,7 @@ def test_a_failing_backend_run_leaves_no_postgres_server(tmp_path):
             "no:cacheprovider",
             "-k",
             "postgresql",
-            str(ROOT / "tests" / "test_backends.py"),
+            str(ROOT / "tests" / "source" / "test_backends.py"),
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{ROOT}"},

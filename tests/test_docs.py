@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from reportgen.assumptions import NAMED_RULES
+from reportgen.report.assumptions import NAMED_RULES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -17,8 +17,9 @@ def test_readme_names_the_install_and_test_commands_ci_runs():
     readme = (REPO / "README.md").read_text()
     assert "pip install -e '.[dev]' && reportgen demo" in readme
     ci = (REPO / ".ci" / "run").read_text()
-    assert "\npytest\n" in ci
-    assert "\n    pytest\n" in readme
+    command = "ruff check . && ruff format --check . && pytest"
+    assert f"\n    {command}\n" in readme
+    assert f"\n{command}\n" in ci
 
 
 def test_the_wheel_ships_templates_css_and_fonts(tmp_path):
@@ -35,6 +36,12 @@ def test_the_wheel_ships_templates_css_and_fonts(tmp_path):
     (wheel,) = tmp_path.glob("reportgen-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     packaged = REPO / "reportgen"
-    for path in [*packaged.glob("templates/**/*.*"), *packaged.glob("assets/fonts/*")]:
+    shipped = [
+        *packaged.glob("render/templates/*.*"),
+        *packaged.glob("render/assets/fonts/*"),
+        *packaged.glob("sections/*/templates/*.html"),
+    ]
+    assert len(shipped) > 10
+    for path in shipped:
         assert path.relative_to(REPO).as_posix() in names
-    assert "reportgen/templates/sections/_carts.html" in names
+    assert "reportgen/sections/carts/templates/_carts.html" in names

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reportgen.sections import Section, imported_on_use
+from pathlib import Path
+
+from reportgen.plugin import Section, imported_on_use
 from reportgen.sections.carts.compute import compute
 from reportgen.sections.carts.kpis import CART_KPIS
 from reportgen.sections.carts.view import carts_view
@@ -15,6 +17,7 @@ SECTION = Section(
     charts=imported_on_use("reportgen.sections.carts.charts", "build_charts"),
     recommend=imported_on_use("reportgen.sections.carts.recommend", "recommend"),
     template="sections/_carts.html",
+    template_dir=Path(__file__).parent / "templates",
     kpis=CART_KPIS,
     view=carts_view,
     columns={

@@ -1,7 +1,7 @@
 """The cart section's charts: metrics.json tables → inline SVG, keyed by table name.
 
 An empty (or all-zero) table gives a placeholder saying so, never an exception.
-Every label printed on a chart is formatted with ``reportgen.formatters``.
+Every label printed on a chart is formatted with ``reportgen.render.formatters``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from reportgen import charts
-from reportgen.formatters import (
+from reportgen.render.formatters import (
     CURRENCY_SYMBOLS,
     fmt_date,
     fmt_money,
@@ -19,6 +18,7 @@ from reportgen.formatters import (
     fmt_percent,
     fmt_text,
 )
+from reportgen.render import charts
 from reportgen.sections.carts.kpis import segment_tables
 
 Rows = Sequence[Mapping[str, Any]]

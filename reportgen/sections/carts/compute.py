@@ -10,13 +10,13 @@ import numpy as np
 
 from reportgen.config import Config
 from reportgen.periods import Period
-from reportgen.query import one, rows, scalar
-from reportgen.sections import SectionResult
+from reportgen.plugin import SectionResult
 from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare
 from reportgen.sections.carts.whole_table import whole_table_checks
-from reportgen.sources import Source
-from reportgen.sqlexpr import Expr
-from reportgen.values import id_sort_key, ids_are_integers, money, ratio, whole
+from reportgen.source.connection import Source
+from reportgen.source.query import one, rows, scalar
+from reportgen.source.sqlexpr import Expr
+from reportgen.source.values import id_sort_key, ids_are_integers, money, ratio, whole
 
 HIST_BUCKETS = (
     ("<1d", 0, 1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reportgen.sections import KpiSpec
+from reportgen.plugin import KpiSpec
 
 CART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("carts.carts_total", "Carts created", "number", "up", headline=True),

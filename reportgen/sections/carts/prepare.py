@@ -29,10 +29,10 @@ from datetime import timedelta
 
 from reportgen.config import Config
 from reportgen.periods import Period
-from reportgen.query import execute, scalar
 from reportgen.sections.carts.whole_table import WholeTable
-from reportgen.sources import Source
-from reportgen.sqlexpr import Expr
+from reportgen.source.connection import Source
+from reportgen.source.query import execute, scalar
+from reportgen.source.sqlexpr import Expr
 
 DAY_US = 86_400_000_000
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reportgen.assumptions import ORDER_LINKS
-from reportgen.formatters import fmt_number
+from reportgen.render.formatters import fmt_number
+from reportgen.report.assumptions import ORDER_LINKS
 
 
 def cart_readings(metrics: Mapping[str, Any]) -> list[dict[str, str]]:

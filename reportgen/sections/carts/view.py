@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reportgen.formatters import fmt_number
+from reportgen.render.formatters import fmt_number
+from reportgen.render.viewparts import cards, figure, notes, number, table
 from reportgen.sections.carts.kpis import CART_KPIS, segment_columns, segment_tables
-from reportgen.viewparts import cards, figure, notes, number, table
 
 ABANDONED_COLUMNS = (
     ("carts", "Carts", "number"),

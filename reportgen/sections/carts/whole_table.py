@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reportgen.query import one, scalar
-from reportgen.sources import Source, open_source
-from reportgen.sqlexpr import Expr
+from reportgen.source.connection import Source, open_source
+from reportgen.source.query import one, scalar
+from reportgen.source.sqlexpr import Expr
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reportgen.sections import Section, imported_on_use
+from pathlib import Path
+
+from reportgen.plugin import Section, imported_on_use
 from reportgen.sections.events.compute import TABLE_COLUMNS, compute
 from reportgen.sections.events.kpis import EVENT_KPIS
 from reportgen.sections.events.view import events_view
@@ -15,6 +17,7 @@ SECTION = Section(
     charts=imported_on_use("reportgen.sections.events.charts", "build_charts"),
     recommend=imported_on_use("reportgen.sections.events.recommend", "recommend"),
     template="sections/_events.html",
+    template_dir=Path(__file__).parent / "templates",
     kpis=EVENT_KPIS,
     view=events_view,
     columns=TABLE_COLUMNS,

@@ -1,7 +1,7 @@
 """The event section's charts: metrics.json tables → inline SVG, keyed by table name.
 
 An empty (or all-zero) table gives a placeholder saying so, never an exception.
-Every label printed on a chart is formatted with ``reportgen.formatters``.
+Every label printed on a chart is formatted with ``reportgen.render.formatters``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,14 @@ from typing import Any
 
 import altair as alt
 
-from reportgen import charts
-from reportgen.formatters import CURRENCY_SYMBOLS, fmt_money, fmt_number, fmt_percent, fmt_text
+from reportgen.render.formatters import (
+    CURRENCY_SYMBOLS,
+    fmt_money,
+    fmt_number,
+    fmt_percent,
+    fmt_text,
+)
+from reportgen.render import charts
 from reportgen.sections.events.kpis import (
     FUNNEL_STAGES,
     SEGMENT_LABELS,

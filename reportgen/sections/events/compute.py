@@ -15,8 +15,7 @@ from typing import Any
 
 from reportgen.config import Config
 from reportgen.periods import Period
-from reportgen.query import execute, rows
-from reportgen.sections import SectionResult
+from reportgen.plugin import SectionResult
 from reportgen.sections.events.prepare import (
     BAD_PRICE,
     CLEAN,
@@ -27,9 +26,10 @@ from reportgen.sections.events.prepare import (
     PreparedEvents,
     prepare_events,
 )
-from reportgen.sources import Source
-from reportgen.sqlexpr import Expr
-from reportgen.values import money, ratio, sort_ids
+from reportgen.source.connection import Source
+from reportgen.source.query import execute, rows
+from reportgen.source.sqlexpr import Expr
+from reportgen.source.values import money, ratio, sort_ids
 
 VIEW, CART, REMOVE, PURCHASE = (KIND_CODES[k] for k in ("view", "cart", "remove", "purchase"))
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

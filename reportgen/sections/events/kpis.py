@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reportgen.formatters import fmt_percent, fmt_text
-from reportgen.sections import KpiSpec
+from reportgen.plugin import KpiSpec
+from reportgen.render.formatters import fmt_percent, fmt_text
 
 EVENT_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("events.users", "Users", "number", "up", headline=True),

@@ -23,9 +23,9 @@ import pandas as pd
 
 from reportgen.config import Config
 from reportgen.periods import Period
-from reportgen.query import execute, scalar
-from reportgen.sources import Source
-from reportgen.sqlexpr import (
+from reportgen.source.connection import Source
+from reportgen.source.query import execute, scalar
+from reportgen.source.sqlexpr import (
     Expr,
     duckdb_local_instant,
     duckdb_slow_timestamps,

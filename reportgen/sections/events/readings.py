@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reportgen.formatters import fmt_number
+from reportgen.render.formatters import fmt_number
 
 
 def event_readings(metrics: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -2,7 +2,7 @@
 
 Each rule is a small function ``(metrics, currency) -> Recommendation | None`` listed in
 ``RULES``; adding a rule is adding one function there. A rule reads only ``metrics.json``
-(docs/metrics-events.md), formats every number with ``reportgen.formatters`` so the text
+(docs/metrics-events.md), formats every number with ``reportgen.render.formatters`` so the text
 says what the tables show, and simply does not fire when what it needs is missing, empty
 or null. Thresholds and priorities are the constants below (lower priority comes first).
 """
@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from reportgen import metrics_reading as read
-from reportgen.formatters import fmt_delta, fmt_money, fmt_number, fmt_percent
-from reportgen.sections import Recommendation
+from reportgen.plugin import Recommendation
+from reportgen.render.formatters import fmt_delta, fmt_money, fmt_number, fmt_percent
+from reportgen.report import reading as read
 from reportgen.sections.events.kpis import (
     STAGE_USERS,
     drop_sentence,

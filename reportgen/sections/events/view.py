@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reportgen.formatters import EN_DASH, fmt_number, fmt_text
+from reportgen.render.formatters import EN_DASH, fmt_number, fmt_text
+from reportgen.render.viewparts import Column, cards, figure, notes, number, table
 from reportgen.sections.events.kpis import (
     EVENT_KPIS,
     FUNNEL_STAGES,
@@ -17,7 +18,6 @@ from reportgen.sections.events.kpis import (
     pipeline_rows,
     weekday_name,
 )
-from reportgen.viewparts import Column, cards, figure, notes, number, table
 
 NO_EVENTS = "No events in this period."
 NO_PURCHASES = "No purchases in this period."

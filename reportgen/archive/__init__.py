@@ -1,0 +1,1 @@
+"""The report archive: folders published atomically, history kept, the index page."""

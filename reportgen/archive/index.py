@@ -1,0 +1,349 @@
+"""The archive's front page: ``<output>/index.html`` listing every report, and the links
+between one report and the previous and next report of its kind.
+
+The index is rebuilt from the folders alone (no database, no config), so it can be
+regenerated at any time and stays right when folders are copied, moved or deleted. Every
+link in it is relative, so the whole archive can be moved as one folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from reportgen import __version__
+from reportgen.archive.publish import write_atomic
+from reportgen.errors import PeriodError
+from reportgen.periods import Period, PeriodKind, custom_period, month_period, week_period
+from reportgen.plugin import KpiSpec
+from reportgen.render.formatters import (
+    NA,
+    fmt_date,
+    fmt_date_range,
+    fmt_datetime,
+    fmt_number,
+    fmt_value,
+)
+from reportgen.sections import all_sections
+
+KINDS: tuple[PeriodKind, ...] = ("month", "week", "custom")
+KIND_TITLES = {"month": "Monthly", "week": "Weekly", "custom": "Custom"}
+INDEX_NAME = "index.html"
+
+
+@dataclass(frozen=True)
+class ArchivedReport:
+    """One report folder of the archive, as read from its files."""
+
+    period: Period
+    """Parsed from the folder name, which is the period's label."""
+    folder: Path
+    metrics: dict[str, Any] | None
+    """metrics.json, or None when it is missing or not valid JSON (see ``note``)."""
+    generated_at: str | None
+    """build.json's ``generated_at`` as written (ISO text), if readable."""
+    has_html: bool
+    has_pdf: bool
+    has_csv: bool
+    superseded: tuple[Path, ...]
+    """Earlier builds of the same period under ``history/``, newest first."""
+    note: str | None = None
+    """Why the folder could not be read in full, in a few words."""
+
+
+def period_from_label(kind: str, label: str) -> Period | None:
+    """Return the period a folder name stands for, or None if it names no period of ``kind``."""
+    try:
+        if kind == "month":
+            return month_period(label)
+        if kind == "week":
+            return week_period(label)
+        if kind == "custom":
+            start, separator, end = label.partition("..")
+            return custom_period(start, end) if separator else None
+    except PeriodError:
+        return None
+    return None
+
+
+def _sort_key(period: Period) -> tuple[date, date]:
+    return (period.start, period.end)
+
+
+def _report_periods(output: Path, kind: str) -> list[Period]:
+    """Return the periods of ``kind`` that have a report folder, oldest first.
+
+    Hidden folders (a build still being assembled: ``.2026-10.building-…``) and folders
+    whose name is no period label are not reports.
+    """
+    base = output / kind
+    if not base.is_dir():
+        return []
+    periods = []
+    for folder in base.iterdir():
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        period = period_from_label(kind, folder.name)
+        if period is None or period.label != folder.name:
+            continue
+        if (folder / "report.html").is_file() or (folder / "metrics.json").is_file():
+            periods.append(period)
+    return sorted(periods, key=_sort_key)
+
+
+def _read_json(path: Path) -> tuple[Any, str | None]:
+    """Return (data, None), or (None, a note) when the file is missing or unreadable."""
+    if not path.is_file():
+        return None, f"{path.name} is missing"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None, f"{path.name} is not valid JSON"
+
+
+def _superseded(output: Path, period: Period) -> tuple[Path, ...]:
+    """Return the earlier builds kept for ``period``, newest first (named by build time)."""
+    base = output / "history" / period.kind / period.label
+    if not base.is_dir():
+        return ()
+    folders = [f for f in base.iterdir() if f.is_dir() and not f.name.startswith(".")]
+    return tuple(sorted(folders, key=lambda f: f.name, reverse=True))
+
+
+def read_archive(output: Path) -> dict[str, list[ArchivedReport]]:
+    """Return every archived report by kind (``month``, ``week``, ``custom``), newest first."""
+    archive: dict[str, list[ArchivedReport]] = {}
+    for kind in KINDS:
+        reports = []
+        for period in reversed(_report_periods(output, kind)):
+            folder = output / kind / period.label
+            metrics, note = _read_json(folder / "metrics.json")
+            if metrics is not None and not isinstance(metrics, dict):
+                metrics, note = None, "metrics.json is not a JSON object"
+            facts, _ = _read_json(folder / "build.json")
+            generated_at = facts.get("generated_at") if isinstance(facts, dict) else None
+            reports.append(
+                ArchivedReport(
+                    period=period,
+                    folder=folder,
+                    metrics=metrics,
+                    generated_at=generated_at if isinstance(generated_at, str) else None,
+                    has_html=(folder / "report.html").is_file(),
+                    has_pdf=(folder / "report.pdf").is_file(),
+                    has_csv=(folder / "csv").is_dir(),
+                    superseded=_superseded(output, period),
+                    note=note,
+                )
+            )
+        archive[kind] = reports
+    return archive
+
+
+# Links between reports.
+
+
+def _href(*parts: str) -> str:
+    """Return a relative URL from path segments (a folder ends with ``/``)."""
+    return "/".join(quote(part) for part in parts)
+
+
+def _sibling(period: Period | None) -> dict[str, str] | None:
+    if period is None:
+        return None
+    return {"label": period.label, "href": _href("..", period.label, "report.html")}
+
+
+def report_nav(period: Period) -> dict[str, Any]:
+    """Return the nav bar of ``period``'s report, for ``templates/_nav.html``.
+
+    Previous and next come from period arithmetic (the calendar month, ISO week or
+    same-length window before and after), not from the archive: the next report does not
+    exist yet when this one is built, and the link starts working once it does. Every
+    href is relative to ``<output>/<kind>/<label>/report.html``.
+    """
+    return {
+        "index": _href("..", "..", INDEX_NAME),
+        "previous": _sibling(period.previous()),
+        "next": _sibling(period.next()),
+    }
+
+
+def period_neighbours(output: Path, kind: str, label: str) -> tuple[str | None, str | None]:
+    """Return the labels of the archived reports of ``kind`` just before and after ``label``.
+
+    ``label`` itself need not be archived. Custom windows are ordered by start, then end.
+    """
+    period = period_from_label(kind, label)
+    if period is None:
+        raise PeriodError(f"{label!r} is not a {kind} period label")
+    key = _sort_key(period)
+    others = [p for p in _report_periods(output, kind) if p.label != period.label]
+    before = [p for p in others if _sort_key(p) < key]
+    after = [p for p in others if _sort_key(p) > key]
+    return (before[-1].label if before else None, after[0].label if after else None)
+
+
+def navigation_links(output: Path, period: Period) -> dict[str, Any]:
+    """Return the nav bar of ``period``'s report from the reports actually archived.
+
+    The same shape as ``report_nav``, but previous and next are the nearest archived
+    reports of the same kind (None at either end), so no link is ever broken.
+    """
+    previous, following = period_neighbours(output, period.kind, period.label)
+    return {
+        "index": _href("..", "..", INDEX_NAME),
+        "previous": _sibling(period_from_label(period.kind, previous) if previous else None),
+        "next": _sibling(period_from_label(period.kind, following) if following else None),
+    }
+
+
+# The index page.
+
+
+def _headline_specs() -> list[tuple[str, KpiSpec]]:
+    """Return (section title, spec) of every headline KPI, in report order."""
+    return [
+        (section.title, spec)
+        for section in all_sections()
+        for spec in section.kpis
+        if spec.headline
+    ]
+
+
+def _kpis(report: ArchivedReport) -> Mapping[str, Any]:
+    kpis = (report.metrics or {}).get("kpis")
+    return kpis if isinstance(kpis, Mapping) else {}
+
+
+def _kpi_text(value: Any, spec: KpiSpec, currency: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return NA
+    return fmt_value(value, spec.kind, currency)
+
+
+def _built_text(generated_at: str | None) -> str:
+    try:
+        return fmt_datetime(generated_at)
+    except (TypeError, ValueError):
+        return generated_at or NA
+
+
+def _built_lines(generated_at: str | None) -> list[str]:
+    """Return when a report was built as two short lines: ``25 Nov 2026``, ``09:18 UTC``."""
+    text = _built_text(generated_at)
+    try:
+        day = fmt_date(generated_at)
+    except (TypeError, ValueError):
+        return [text]
+    time = text.removeprefix(day).strip()
+    return [day, time] if time and text.startswith(day) else [text]
+
+
+def _row(report: ArchivedReport, specs: Sequence[KpiSpec], currency: str) -> dict[str, Any]:
+    period = report.period
+    folder = (period.kind, period.label)
+    kpis = _kpis(report)
+    earlier = []
+    for build in report.superseded:
+        facts, _ = _read_json(build / "build.json")
+        stamp = facts.get("generated_at") if isinstance(facts, dict) else None
+        target = "report.html" if (build / "report.html").is_file() else ""
+        earlier.append(
+            {
+                "built": _built_text(stamp) if isinstance(stamp, str) else build.name,
+                "href": _href("history", *folder, build.name, target),
+            }
+        )
+    return {
+        "label": period.label,
+        "range": fmt_date_range(period.start, period.end),
+        "kpis": [_kpi_text(kpis.get(spec.key), spec, currency) for spec in specs],
+        "note": report.note,
+        "built": _built_lines(report.generated_at),
+        "html": _href(*folder, "report.html") if report.has_html else None,
+        "pdf": _href(*folder, "report.pdf") if report.has_pdf else None,
+        "csv": _href(*folder, "csv", "") if report.has_csv else None,
+        "history": {
+            "count": len(earlier),
+            "text": f"{fmt_number(len(earlier))} earlier build{'s' if len(earlier) != 1 else ''}",
+            "href": _href("history", *folder, ""),
+            "builds": earlier,
+        }
+        if earlier
+        else None,
+    }
+
+
+def index_view(
+    output: Path, *, currency: str = "USD", title: str = "Report archive"
+) -> dict[str, Any]:
+    """Return the index template's context: every value already display text."""
+    archive = read_archive(output)
+    headline = _headline_specs()
+    groups = []
+    for kind in KINDS:
+        reports = archive[kind]
+        if not reports:
+            continue
+        # Only the KPIs some report of this kind has: an archive without event data gets
+        # no column of n/a for the event section.
+        present = {key for report in reports for key in _kpis(report)}
+        columns = [(section, spec) for section, spec in headline if spec.key in present]
+        sections: list[dict[str, Any]] = []
+        for section_title, _ in columns:
+            if sections and sections[-1]["title"] == section_title:
+                sections[-1]["span"] += 1
+            else:
+                sections.append({"title": section_title, "span": 1})
+        specs = [spec for _, spec in columns]
+        groups.append(
+            {
+                "kind": kind,
+                "title": KIND_TITLES[kind],
+                "count": len(reports),
+                "sections": sections,
+                "columns": [spec.label for spec in specs],
+                "rows": [_row(report, specs, currency) for report in reports],
+            }
+        )
+    return {
+        "title": title,
+        "generator": f"reportgen {__version__}",
+        "groups": groups,
+        "total": sum(group["count"] for group in groups),
+    }
+
+
+def render_index(
+    output: Path,
+    *,
+    currency: str = "USD",
+    title: str = "Report archive",
+    template_dir: Path | None = None,
+) -> str:
+    """Return the index page's HTML (``templates/index.html``; a user's folder may override it)."""
+    # Imported on use: the renderer may import this module for the nav bar.
+    from reportgen.render.html import make_environment
+
+    view = index_view(output, currency=currency, title=title)
+    return make_environment(template_dir).get_template("index.html").render(**view)
+
+
+def write_index(
+    output: Path,
+    *,
+    currency: str = "USD",
+    title: str = "Report archive",
+    template_dir: Path | None = None,
+) -> Path:
+    """Regenerate ``<output>/index.html`` from the archived folders, atomically; return it."""
+    output = Path(output)
+    html = render_index(output, currency=currency, title=title, template_dir=template_dir)
+    target = output / INDEX_NAME
+    write_atomic(target, html.encode("utf-8"))
+    return target

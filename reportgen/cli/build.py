@@ -1,0 +1,134 @@
+"""The report verbs: ``build`` and ``demo``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from reportgen.cli.app import CONFIG_OPTION, load, main, period_options, resolve_period, user_errors
+from reportgen.config import Config, config_from_dict
+from reportgen.periods import Period
+
+
+@main.command()
+@CONFIG_OPTION
+@period_options
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Archive folder (default: report.output)."
+)
+@click.option("--no-pdf", is_flag=True, help="Write HTML, metrics.json and CSV only.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing report instead of keeping it as history."
+)
+@user_errors
+def build(
+    config_path: Path | None,
+    month: str | None,
+    week: str | None,
+    start: str | None,
+    end: str | None,
+    out: Path | None,
+    no_pdf: bool,
+    force: bool,
+) -> None:
+    """Build one period's report into the archive.
+
+    \b
+    Examples:
+        reportgen build --month 2026-10
+        reportgen build --week 2026-W43 --config config/shop.yaml
+        reportgen build --from 2024-01-01 --to 2025-01-01 --no-pdf
+        reportgen build --month            # the last complete month
+    """
+    config = load(config_path)
+    period = resolve_period(config, month, week, start, end)
+    _build_and_report(config, period, out, not no_pdf, force)
+
+
+@main.command()
+@click.option("--seed", default=42, show_default=True, help="Random seed of the generator.")
+@click.option("--scale", default=1.0, show_default=True, help="1.0 ≈ 50k carts; 20 ≈ 1M.")
+@click.option(
+    "--end", "end_date", metavar="YYYY-MM-DD", help="Data ends before this day (default: today)."
+)
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(path_type=Path),
+    default=Path("demo/demo.sqlite"),
+    show_default=True,
+    help="Where the database goes.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Archive folder.",
+)
+@click.option("--no-pdf", is_flag=True, help="Write HTML, metrics.json and CSV only.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing report instead of keeping it as history."
+)
+@user_errors
+def demo(
+    seed: int,
+    scale: float,
+    end_date: str | None,
+    data_path: Path,
+    out: Path,
+    no_pdf: bool,
+    force: bool,
+) -> None:
+    """Generate the demo database and build its last complete month's report.
+
+    \b
+    Example:
+        reportgen demo --seed 7 --out /tmp/reports
+    """
+    from reportgen.demo.shop import generate_demo
+
+    try:
+        end = date.fromisoformat(end_date) if end_date else None
+    except ValueError:
+        raise click.BadParameter(
+            f"expected YYYY-MM-DD, found {end_date!r}", param_hint="--end"
+        ) from None
+    summary = generate_demo(data_path, seed=seed, scale=scale, end=end)
+    click.echo(f"demo data: {summary.path} ({summary.carts:,} carts)")
+    config = config_from_dict(
+        {
+            "source": {"url": f"sqlite:///{data_path.resolve()}"},
+            "report": {
+                "title": "Cart & customer behaviour (demo data)",
+                "output": str(out.resolve()),
+            },
+        },
+        origin="reportgen demo",
+    )
+    from reportgen.report.metrics import default_period
+
+    _build_and_report(config, default_period(config, "month"), out, not no_pdf, force)
+
+
+def _build_and_report(
+    config: Config, period: Period, out: Path | None, pdf: bool, force: bool
+) -> None:
+    from reportgen.render.formatters import fmt_value
+    from reportgen.report.build import build_report
+    from reportgen.sections import all_sections
+
+    result = build_report(config, period, output=out, pdf=pdf, force=force)
+    kpis = result.metrics["kpis"]
+    currency = config.report.currency
+    click.echo(f"report {period.kind} {period.label}: {result.folder}")
+    for section in all_sections():
+        shown = [spec for spec in section.kpis if spec.headline and spec.key in kpis][:3]
+        if shown:
+            values = ", ".join(
+                f"{spec.label.lower()} {fmt_value(kpis[spec.key], spec.kind, currency)}"
+                for spec in shown
+            )
+            click.echo(f"  {section.title}: {values}")

@@ -1,0 +1,1 @@
+"""Scheduled delivery: what is due, the ledger, the email, the run."""

@@ -1,0 +1,609 @@
+"""Email an archived report: compose the message, send it over SMTP, or keep it as .eml.
+
+``compose`` reads one archive folder (``reports/<kind>/<label>/``): the headline KPIs of
+``metrics.json`` formatted exactly as the cover shows them (``viewparts.card``), the top
+recommendations of ``build.json``, and ``report.pdf`` as the attachment unless the encoded
+message would be too big, in which case the body says where the report is instead.
+``send`` delivers it and never raises for an SMTP problem: it returns a ``SendResult``,
+retrying transient failures (no connection, timeouts, 4xx replies) with exponential
+backoff and giving up at once on permanent ones (5xx, TLS required but not offered).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, make_msgid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from reportgen.archive.publish import write_atomic
+from reportgen.errors import ConfigError, DeliveryError
+from reportgen.render.formatters import CURRENCY_SYMBOLS, fmt_date_range, fmt_datetime, fmt_number
+from reportgen.render.viewparts import card
+from reportgen.sections import all_sections
+
+USER_VARIABLE = "REPORTGEN_SMTP_USER"
+PASSWORD_VARIABLE = "REPORTGEN_SMTP_PASSWORD"
+TOP_RECOMMENDATIONS = 3
+DEFAULT_TITLE = "Report"
+DEFAULT_CURRENCY = "USD"
+KPI_COLUMNS = 3
+"""KPI cards per row of the email's grid (9 headline KPIs make three rows)."""
+PERIOD_KINDS = {"month": "Month", "week": "ISO week", "custom": "Custom period"}
+TONE_COLORS = {"good": "#2f7d5b", "bad": "#b5482f", "neutral": "#616e7c"}
+"""The report's --good, --bad and --muted colours, inlined: email clients drop <style>."""
+
+
+# Settings and results.
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the SMTP server; credentials come only from the environment."""
+
+    host: str
+    port: int = 587
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS; a server that does not offer it is refused."""
+    sender: str = "reportgen@localhost"
+    """The envelope sender (MAIL FROM)."""
+    username: str | None = None
+    """Log in only when set (from ``REPORTGEN_SMTP_USER``)."""
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    """Seconds to wait for the server on each network operation."""
+
+    @classmethod
+    def from_env(
+        cls,
+        host: str,
+        port: int = 587,
+        starttls: bool = True,
+        sender: str = "reportgen@localhost",
+        timeout: float = 30.0,
+        environ: Mapping[str, str] = os.environ,
+    ) -> SmtpSettings:
+        """Return settings with the login read from REPORTGEN_SMTP_USER and
+        REPORTGEN_SMTP_PASSWORD (never from the YAML config); unset or empty means none."""
+        username = environ.get(USER_VARIABLE) or None
+        password = environ.get(PASSWORD_VARIABLE) or None
+        if username is None and password is not None:
+            raise ConfigError(
+                f"{PASSWORD_VARIABLE} is set but {USER_VARIABLE} is not: "
+                "set both to log in to the SMTP server, or neither"
+            )
+        if username is not None and password is None:
+            raise ConfigError(
+                f"{USER_VARIABLE} is set but {PASSWORD_VARIABLE} is not: "
+                "set both to log in to the SMTP server, or neither"
+            )
+        return cls(
+            host=host,
+            port=port,
+            starttls=starttls,
+            sender=sender,
+            username=username,
+            password=password,
+            timeout=timeout,
+        )
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one message: never an exception for an SMTP problem."""
+
+    accepted: bool
+    """True once the server accepted the message for every recipient."""
+    response: str
+    """The server's last reply (``250 2.0.0 Ok: queued``) or what went wrong."""
+    attempts: int
+    """Connections tried, 1 when the first one succeeded."""
+    permanent: bool
+    """The failure is not worth retrying later (5xx reply, TLS or login refused)."""
+    undelivered: tuple[str, ...] = ()
+    """Recipients who did not get the message: empty once accepted, all of them after a
+    failed connection, only those refused when the server took the others."""
+
+
+# What the email says.
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One archived report in brief, every value already display text."""
+
+    title: str
+    period_label: str
+    period_kind: str
+    """``Month``, ``ISO week`` or ``Custom period``."""
+    period_range: str
+    previous_label: str
+    generated_at: str
+    kpis: tuple[dict[str, str], ...]
+    """Headline KPI cards as ``viewparts.card`` returns them (label, value, comparison,
+    arrow, tone…), in cover order."""
+    recommendations: tuple[dict[str, str], ...]
+    """The top recommendations by priority: {headline, detail}."""
+    recommendations_total: int
+
+
+def message_digest(
+    folder: Path,
+    *,
+    title: str | None = None,
+    currency: str | None = None,
+    limit: int = TOP_RECOMMENDATIONS,
+) -> Digest:
+    """Return the digest of the report archived in ``folder``.
+
+    ``title`` and ``currency`` default to build.json's ``title`` / ``currency`` when it has
+    them, else to what report.html shows (its ``<title>``, the symbol of its money KPIs).
+    """
+    folder = Path(folder)
+    metrics = _read_json(folder / "metrics.json", required=True)
+    build = _read_json(folder / "build.json", required=False)
+    period = metrics.get("period") or {}
+    previous = metrics.get("previous_period") or {}
+    label = str(period.get("label") or folder.name)
+    currency = currency or build.get("currency")
+    title = title or build.get("title")
+    if not (currency and title):
+        # Read the page (2 MB with its fonts) only for what build.json does not say.
+        page = _read_text(folder / "report.html")
+        currency = currency or _currency_in_page(page) or DEFAULT_CURRENCY
+        title = title or _title_in_page(page, label) or DEFAULT_TITLE
+    recommendations = sorted(
+        (rec for rec in build.get("recommendations") or [] if isinstance(rec, Mapping)),
+        key=lambda rec: rec.get("priority", 50),
+    )
+    generated = build.get("generated_at") or metrics.get("generated_at")
+    return Digest(
+        title=str(title),
+        period_label=label,
+        period_kind=PERIOD_KINDS.get(period.get("kind"), "Period"),
+        period_range=fmt_date_range(period.get("start"), period.get("end")),
+        previous_label=str(previous.get("label") or "the previous period"),
+        generated_at=_local_time(generated, period.get("timezone")) if generated else "",
+        kpis=tuple(headline_cards(metrics, str(currency))),
+        recommendations=tuple(
+            {"headline": str(rec.get("headline", "")), "detail": str(rec.get("detail", ""))}
+            for rec in recommendations[:limit]
+        ),
+        recommendations_total=len(recommendations),
+    )
+
+
+def headline_cards(metrics: Mapping[str, Any], currency: str) -> list[dict[str, str]]:
+    """Return the cover's headline KPI cards: every ``headline`` KpiSpec of each section
+    that ran (not skipped, and with at least one of its KPIs in metrics.json)."""
+    kpis = metrics.get("kpis") or {}
+    skipped = {
+        str(entry.get("section"))
+        for entry in metrics.get("skipped") or []
+        if isinstance(entry, Mapping)
+    }
+    return [
+        card(spec, metrics, currency)
+        for section in all_sections()
+        if section.name not in skipped and any(spec.key in kpis for spec in section.kpis)
+        for spec in section.kpis
+        if spec.headline
+    ]
+
+
+def _local_time(moment: str, zone: str | None) -> str:
+    """Return when the report was built in the report's time zone, as the cover shows it."""
+    try:
+        instant = datetime.fromisoformat(moment)
+        instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)  # build.json: UTC
+        return fmt_datetime(instant.astimezone(ZoneInfo(zone or "UTC")))
+    except (ValueError, ZoneInfoNotFoundError):
+        return fmt_datetime(moment)
+
+
+def _read_json(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if required:
+            raise DeliveryError(
+                f"{path}: no such file; is {path.parent} a report folder written by "
+                "`reportgen build`?"
+            ) from None
+        return {}
+    except (OSError, ValueError) as exc:
+        raise DeliveryError(f"{path}: cannot read it as JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DeliveryError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _title_in_page(page: str, label: str) -> str | None:
+    """Return the report title from report.html's ``<title>Title — label</title>``."""
+    found = re.search(r"<title>(.*?)</title>", page, re.DOTALL)
+    if not found:
+        return None
+    text = html.unescape(found.group(1)).strip()
+    return text.removesuffix(f" \u2014 {label}").strip() or None
+
+
+def _currency_in_page(page: str) -> str | None:
+    """Return the currency of the money KPIs on report.html's cover (``$1.00`` → USD,
+    ``CHF 1.00`` → CHF), for archives whose build.json does not record it."""
+    money = {spec.key for s in all_sections() for spec in s.kpis if spec.kind == "money"}
+    symbols = {symbol: code for code, symbol in CURRENCY_SYMBOLS.items()}
+    cards = re.finditer(
+        r'data-key="([^"]+)">\s*<p class="kpi-label">.*?</p>\s*<p class="kpi-value">([^<]*)<',
+        page,
+        re.DOTALL,
+    )
+    for found in cards:
+        if found.group(1) not in money:
+            continue
+        value = html.unescape(found.group(2)).strip().lstrip("-")
+        if value[:1] in symbols:
+            return symbols[value[:1]]
+        code = re.match(r"([A-Z]{3}) ", value)
+        if code:
+            return code.group(1)
+    return None
+
+
+# The message.
+
+
+def attachment_name(label: str) -> str:
+    """Return the PDF's file name in the email: ``reportgen-2026-W43.pdf``."""
+    return f"reportgen-{re.sub(r'[^A-Za-z0-9._-]+', '-', label)}.pdf"
+
+
+def encoded_size(size: int, line_length: int = 76) -> int:
+    """Return the bytes ``size`` bytes take in base64 on the wire: 4 characters for every
+    3 bytes, in lines of 76 characters each ending in CRLF."""
+    characters = math.ceil(size / 3) * 4
+    return characters + 2 * math.ceil(characters / line_length)
+
+
+def fmt_size(size: int) -> str:
+    """Return a file size as people read it: ``812 bytes``, ``45 KB``, ``12.4 MB``."""
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{fmt_number(size / 1000)} KB"
+    return f"{fmt_number(size / 1_000_000, 1)} MB"
+
+
+def compose(
+    folder: Path,
+    *,
+    recipients: Sequence[str],
+    sender: str,
+    subject: str | None = None,
+    max_bytes: int = 10_000_000,
+    archive_url: str | None = None,
+    banner: str | None = None,
+    title: str | None = None,
+    currency: str | None = None,
+) -> EmailMessage:
+    """Return the email for the report in ``folder``, its PDF attached.
+
+    The body (HTML with a plain-text alternative) gives the period, the headline KPIs with
+    their change against the previous period, the top three recommendations and where the
+    full report is. When the message with the PDF would exceed ``max_bytes`` as sent, the
+    PDF is left out and the body says where to find it (``archive_url`` or the folder).
+    ``banner`` is a warning shown above everything (incomplete data, say).
+    """
+    folder = Path(folder)
+    pdf = folder / "report.pdf"
+    if not pdf.is_file():
+        raise DeliveryError(
+            f"{pdf}: no PDF to attach; build the report with its PDF (without --no-pdf) "
+            "before emailing it"
+        )
+    addresses = [address.strip() for address in recipients if address and address.strip()]
+    if not addresses:
+        raise DeliveryError(f"{folder}: no recipients to email the report to")
+    digest = message_digest(folder, title=title, currency=currency)
+    subject = subject or f"{digest.title} \u2014 {digest.period_label}"
+    content = pdf.read_bytes()
+    where = {
+        "location": archive_url or str(folder.resolve()),
+        "url": archive_url,
+        "files": None if archive_url else ("report.pdf", "report.html"),
+    }
+    attachment = {"name": attachment_name(digest.period_label), "size": fmt_size(len(content))}
+
+    def build(attach: bool) -> EmailMessage:
+        note = _report_note(attachment, where, attached=attach, limit=max_bytes)
+        message = _message(digest, note, banner, addresses, sender, subject)
+        if attach:
+            message.add_attachment(
+                content, maintype="application", subtype="pdf", filename=attachment["name"]
+            )
+        return message
+
+    # The cheap estimate first: a PDF that alone is too big is never base64-encoded.
+    if encoded_size(len(content)) < max_bytes:
+        message = build(attach=True)
+        if len(message.as_bytes(policy=policy.SMTP)) <= max_bytes:
+            return message
+    return build(attach=False)
+
+
+def _report_note(
+    attachment: Mapping[str, str], where: Mapping[str, Any], *, attached: bool, limit: int
+) -> dict[str, Any]:
+    """Return the "full report" paragraph: attached, or too big and where it is instead."""
+    if attached:
+        lead = f"The full report is attached as {attachment['name']} ({attachment['size']})."
+    else:
+        lead = (
+            f"The PDF ({attachment['size']}) is too large to attach: emails are limited to "
+            f"{fmt_size(limit)} here. Open the full report in the archive."
+        )
+    return {"lead": lead, "attached": attached, **where}
+
+
+def _message(
+    digest: Digest,
+    note: Mapping[str, Any],
+    banner: str | None,
+    recipients: Sequence[str],
+    sender: str,
+    subject: str,
+) -> EmailMessage:
+    from reportgen.render.html import make_environment  # imported on use, with the templates
+
+    kpis = [{**kpi, "color": TONE_COLORS[kpi["tone"]]} for kpi in digest.kpis]
+    view = {
+        "digest": digest,
+        "kpi_rows": [
+            # The last row is padded with empty cells so its cards keep the same width.
+            (kpis[i : i + KPI_COLUMNS] + [None] * KPI_COLUMNS)[:KPI_COLUMNS]
+            for i in range(0, len(kpis), KPI_COLUMNS)
+        ],
+        "note": note,
+        "banner": banner,
+        "subject": subject,
+        "more": digest.recommendations_total - len(digest.recommendations),
+    }
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(plain_text(digest, note, banner))
+    message.add_alternative(
+        make_environment().get_template("email.html").render(**view), subtype="html"
+    )
+    return message
+
+
+def _domain(address: str) -> str | None:
+    _, parsed = getaddresses([address])[0]
+    return parsed.rpartition("@")[2] or None
+
+
+def plain_text(digest: Digest, note: Mapping[str, Any], banner: str | None = None) -> str:
+    """Return the plain-text alternative of the email body."""
+    lines = []
+    if banner:
+        lines += [f"WARNING: {banner}", ""]
+    lines += [
+        f"{digest.title} \u2014 {digest.period_label}",
+        f"{digest.period_kind} \u00b7 {digest.period_range}",
+        "",
+    ]
+    if digest.kpis:
+        lines.append(f"Headline figures (change against {digest.previous_label})")
+        labels = max(len(kpi["label"]) for kpi in digest.kpis)
+        values = max(len(kpi["value"]) for kpi in digest.kpis)
+        for kpi in digest.kpis:
+            change = f"{kpi['arrow']} {kpi['comparison']}" if kpi["arrow"] else kpi["comparison"]
+            lines.append(f"  {kpi['label']:<{labels}}  {kpi['value']:>{values}}  {change}")
+        lines.append("")
+    lines.append("Top recommendations" if digest.recommendations else "No recommendation")
+    for number, rec in enumerate(digest.recommendations, 1):
+        lines += [f"{number}. {rec['headline']}", f"   {rec['detail']}"]
+    if not digest.recommendations:
+        lines.append("No rule found a change or a gap worth acting on this period.")
+    lines += ["", note["lead"], f"Full report: {note['location']}"]
+    if note["files"]:
+        lines.append(f"  ({' and '.join(note['files'])} in that folder)")
+    if digest.generated_at:
+        lines += ["", f"Generated {digest.generated_at} by reportgen."]
+    return "\n".join(lines) + "\n"
+
+
+def write_eml(message: EmailMessage, path: Path) -> Path:
+    """Write ``message`` as an .eml file atomically (for ``--dry-run``); return its path."""
+    path = Path(path)
+    write_atomic(path, message.as_bytes(policy=policy.SMTP))
+    return path
+
+
+# Sending.
+
+
+class _Client(smtplib.SMTP):
+    """smtplib's client, keeping the reply to DATA (``sendmail`` drops it)."""
+
+    data_reply: tuple[int, bytes] | None = None
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_reply = super().data(msg)
+        return self.data_reply
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    accepted: bool
+    response: str
+    permanent: bool
+    pending: tuple[str, ...] = ()
+    """Recipients still to deliver to (all of them unless some were accepted)."""
+
+
+def send(
+    message: EmailMessage,
+    settings: SmtpSettings,
+    *,
+    retries: int = 3,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendResult:
+    """Send ``message`` and return what the server said; never raise for SMTP problems.
+
+    A transient failure (no connection, timeout, disconnect, 4xx reply) is tried again up
+    to ``retries`` more times, after ``backoff``, then twice that, and so on; a permanent
+    one (5xx, STARTTLS required but not offered, TLS certificate rejected) is not. When the
+    server refuses only some recipients with 4xx, only those are tried again, so nobody
+    gets the message twice.
+    """
+    recipients = tuple(
+        address
+        for _, address in getaddresses(
+            [str(value) for name in ("To", "Cc", "Bcc") for value in message.get_all(name, [])]
+        )
+        if address
+    )
+    if not recipients:
+        return SendResult(False, "the message has no recipient", attempts=0, permanent=True)
+    pending, attempts = recipients, 0
+    while True:
+        attempts += 1
+        outcome = _attempt(message, settings, pending)
+        if outcome.accepted or outcome.permanent or attempts > retries:
+            return SendResult(
+                accepted=outcome.accepted,
+                response=outcome.response,
+                attempts=attempts,
+                permanent=outcome.permanent,
+                undelivered=() if outcome.accepted else outcome.pending,
+            )
+        pending = outcome.pending or pending
+        sleep(backoff * 2 ** (attempts - 1))
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Return the context STARTTLS verifies the server with (system CAs, host name)."""
+    return ssl.create_default_context()
+
+
+class _StartTlsMissingError(Exception):
+    """The server does not offer the STARTTLS the settings require."""
+
+
+def _deliver(
+    message: EmailMessage, settings: SmtpSettings, recipients: tuple[str, ...]
+) -> tuple[dict[str, tuple[int, bytes]], tuple[int, bytes] | None]:
+    """Connect, secure, log in and send; return the refused recipients and DATA's reply."""
+    # Given the host, smtplib connects at once and keeps the name STARTTLS verifies.
+    client = _Client(settings.host, settings.port, timeout=settings.timeout)
+    try:
+        client.ehlo_or_helo_if_needed()
+        if settings.starttls:
+            if not client.has_extn("starttls"):
+                raise _StartTlsMissingError
+            client.starttls(context=_tls_context())
+            client.ehlo_or_helo_if_needed()
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+        refused = client.send_message(message, from_addr=settings.sender, to_addrs=recipients)
+        return refused, client.data_reply
+    finally:
+        _close(client)
+
+
+def _attempt(
+    message: EmailMessage, settings: SmtpSettings, recipients: tuple[str, ...]
+) -> _Outcome:
+    """Make one delivery attempt over a new connection and say what became of it."""
+    where = f"{settings.host}:{settings.port}"
+
+    def failed(text: str, *, permanent: bool) -> _Outcome:
+        return _Outcome(False, text, permanent=permanent, pending=recipients)
+
+    try:
+        refused, reply = _deliver(message, settings, recipients)
+    except _StartTlsMissingError:
+        return failed(
+            f"{where} does not offer STARTTLS, which is required (starttls: true); "
+            "set starttls: false only if the network to the server is trusted",
+            permanent=True,
+        )
+    except smtplib.SMTPRecipientsRefused as exc:
+        return _refused(exc.recipients, recipients, delivered=False)
+    except smtplib.SMTPServerDisconnected as exc:
+        return failed(f"{where} closed the connection: {exc}", permanent=False)
+    except smtplib.SMTPResponseException as exc:
+        # Connect, HELO, sender, DATA and login errors: 4xx is worth another try, 5xx not.
+        text = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        return failed(text, permanent=not _transient(exc.smtp_code))
+    except smtplib.SMTPException as exc:
+        return failed(f"{where}: {exc}", permanent=True)
+    except ssl.SSLError as exc:
+        # A certificate the system does not trust will not be trusted on a retry either.
+        return failed(f"{where}: TLS failed: {exc}", permanent=True)
+    except OSError as exc:
+        return failed(f"cannot reach {where}: {exc or type(exc).__name__}", permanent=False)
+    if refused:
+        return _refused(refused, recipients, delivered=True)
+    code, text = reply or (250, b"")
+    return _Outcome(True, f"{code} {_text(text)}".strip(), permanent=False)
+
+
+def _refused(
+    refused: Mapping[str, tuple[int, bytes]], recipients: tuple[str, ...], *, delivered: bool
+) -> _Outcome:
+    """Return the outcome when the server refused some or all recipients."""
+    reasons = "; ".join(
+        f"{address} ({code} {_text(reply)})" for address, (code, reply) in refused.items()
+    )
+    accepted = [address for address in recipients if address not in refused]
+    text = f"refused {reasons}"
+    if delivered and accepted:
+        text += f"; delivered to {', '.join(accepted)}"
+    permanent = not all(_transient(code) for code, _ in refused.values())
+    return _Outcome(False, text, permanent, pending=tuple(refused))
+
+
+def _transient(code: int) -> bool:
+    return 400 <= code < 500
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _close(client: smtplib.SMTP) -> None:
+    """Say QUIT if the connection is still up; a failure here changes nothing."""
+    try:
+        if client.sock is not None:
+            client.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()

@@ -1,0 +1,102 @@
+"""What a section is: the types a section package builds and the core reads.
+
+A section (``reportgen/sections/<name>/``) imports this module to describe itself; the
+core imports it to run whatever sections are registered, without naming any of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from reportgen.config import Config
+    from reportgen.periods import Period
+    from reportgen.source.connection import Source
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One written recommendation, backed by the numbers that triggered it."""
+
+    section: str
+    headline: str
+    """An imperative sentence a director can act on."""
+    detail: str
+    """The numbers and the comparison behind it, formatted as the report shows them."""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """metrics.json keys (or table cells) and the values the rule read."""
+    priority: int = 50
+    """Lower comes first in the report."""
+
+
+@dataclass(frozen=True)
+class SectionResult:
+    """What a section computed for one period: merged into metrics.json."""
+
+    kpis: dict[str, Any]
+    previous_kpis: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]]
+    data_quality: dict[str, Any]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """How a metrics.json KPI is shown."""
+
+    key: str
+    label: str
+    kind: Literal["number", "rate", "money", "days"]
+    better: Literal["up", "down", "neutral"] = "neutral"
+    headline: bool = False
+    """Shown on the cover and in the email."""
+
+
+SectionView = Callable[[dict[str, Any], str, Mapping[str, str], Mapping[str, str]], dict[str, Any]]
+"""(metrics, currency, charts, skipped reasons) → the partial's view; a view has ``parts``:
+[{id, title}], the headings the contents page links to."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A report section: how to compute it, draw it, word it and lay it out."""
+
+    name: str
+    title: str
+    tables: tuple[str, ...]
+    """Canonical tables this section needs; it is skipped when they are missing."""
+    compute: Callable[[Source, Config, Period], SectionResult]
+    charts: Callable[[dict[str, Any], str], dict[str, str]]
+    """(metrics, currency) → {chart name: inline SVG}."""
+    recommend: Callable[[dict[str, Any], str], list[Recommendation]]
+    """(metrics, currency) → recommendations."""
+    template: str
+    """The Jinja partial that lays the section out."""
+    kpis: tuple[KpiSpec, ...] = ()
+    """Its KPIs; the ``headline`` ones go on the cover."""
+    view: SectionView | None = None
+    """Builds the display strings its partial places."""
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Table name → its columns, so that an empty table's CSV still has its header."""
+    readings: Callable[[Mapping[str, Any]], list[dict[str, str]]] | None = None
+    """(metrics) → its fixed readings of METRICS.md, [{name, meaning}], for the appendix."""
+    template_dir: Path | None = None
+    """The folder holding its partial (reached as ``sections/<file>``)."""
+
+
+def imported_on_use(module: str, name: str) -> Callable[..., Any]:
+    """Return a function that imports ``module.name`` on its first call and calls it.
+
+    Computing metrics must not pay for Altair, vl-convert and the rules' modules; a
+    section names its charts, recommendations and readings this way.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = f"{module}.{name}"
+    return call

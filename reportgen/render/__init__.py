@@ -1,0 +1,1 @@
+"""Metrics → what a reader sees: formatting, charts, HTML and the PDF."""

@@ -1,0 +1,110 @@
+"""Building blocks of section views: KPI cards, tables, figures and notes as display text.
+
+Every value is formatted here (through ``reportgen.render.formatters``), so templates only
+place strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reportgen.plugin import KpiSpec
+from reportgen.render.formatters import fmt_date, fmt_delta, fmt_number, fmt_text, fmt_value
+
+DIRECTION_ARROWS = {"up": "\u25b2", "down": "\u25bc", "flat": ""}
+
+
+def card(spec: KpiSpec, metrics: Mapping[str, Any], currency: str) -> dict[str, str]:
+    """Return one KPI card: value, change vs the previous period and its tone."""
+    kpis = metrics.get("kpis") or {}
+    current = kpis.get(spec.key)
+    previous = (kpis.get("previous") or {}).get(spec.key)
+    direction, tone = "flat", "neutral"
+    if isinstance(current, int | float) and isinstance(previous, int | float):
+        change = current - previous
+        if not shows_as_zero(change, spec.kind):
+            direction = "up" if change > 0 else "down"
+            if spec.better != "neutral":
+                tone = "good" if direction == spec.better else "bad"
+    delta = fmt_delta(current, previous, spec.kind, currency)
+    label = spec.label
+    days = (metrics.get("rules") or {}).get("reengagement_days")
+    if spec.key == "carts.reengagement_rate" and isinstance(days, int):
+        label = f"{days}-day re-engagement rate"
+    return {
+        "key": spec.key,
+        "label": label,
+        "value": fmt_value(current, spec.kind, currency),
+        "delta": delta,
+        "previous": fmt_value(previous, spec.kind, currency),
+        "comparison": f"{delta} vs {fmt_value(previous, spec.kind, currency)}"
+        if previous is not None
+        else "previous period n/a",
+        "direction": direction,
+        "arrow": DIRECTION_ARROWS[direction],
+        "tone": tone,
+    }
+
+
+def shows_as_zero(change: float, kind: str) -> bool:
+    """Whether a change rounds to zero as the card shows it (0.1 pp, cents, 0.01 days)."""
+    if kind == "rate":
+        return fmt_number(abs(change) * 100, 1) == "0.0"
+    places = 2 if kind in ("money", "days") else 0
+    return float(fmt_number(abs(change), places).replace(",", "")) == 0
+
+
+def cards(
+    specs: Sequence[KpiSpec], keys: Sequence[str], metrics: Mapping[str, Any], currency: str
+) -> list[dict[str, str]]:
+    """Return the cards of ``keys``, in that order, as ``specs`` describe them."""
+    by_key = {spec.key: spec for spec in specs}
+    return [card(by_key[key], metrics, currency) for key in keys]
+
+
+Column = tuple[str, str, str]
+"""(row key, header, kind): kind is text, number, rate, money, days or date."""
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[Column],
+    currency: str,
+    *,
+    empty: str = "No rows in this period.",
+    caption: str | None = None,
+) -> dict[str, Any]:
+    """Return a table view: headers and cells as display text, numbers right-aligned."""
+
+    def cell(value: Any, kind: str) -> dict[str, str]:
+        if kind == "text":
+            return {"text": fmt_text(value), "cls": ""}
+        if kind == "date":
+            return {"text": fmt_date(value) if value else fmt_text(value), "cls": ""}
+        return {"text": fmt_value(value, kind, currency), "cls": "num"}
+
+    return {
+        "caption": caption,
+        "columns": [
+            {"label": label, "cls": "" if kind in ("text", "date") else "num"}
+            for _, label, kind in columns
+        ],
+        "rows": [[cell(row.get(key), kind) for key, _, kind in columns] for row in rows],
+        "empty": empty,
+    }
+
+
+def figure(charts: Mapping[str, str], key: str, caption: str) -> dict[str, str] | None:
+    svg = charts.get(key)
+    return {"svg": svg, "caption": caption} if svg else None
+
+
+def notes(skipped: Mapping[str, str], keys: Sequence[str]) -> list[str]:
+    return [f"Partly skipped: {skipped[key].rstrip('.')}." for key in keys if key in skipped]
+
+
+def number(value: Any) -> int | float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value

@@ -1,0 +1,1 @@
+"""One report: the sections' metrics, their history, the rules in words, the build."""

@@ -1,0 +1,1 @@
+"""Where the data lives: the engine, the canonical mapping and portable SQL."""

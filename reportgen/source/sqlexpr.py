@@ -1,0 +1,460 @@
+"""Portable SQL expressions for the normalisation rules of METRICS.md §8.
+
+Each engine spells text stripping, number casts and timestamp parsing differently; the
+sections ask this module for an expression and never write dialect SQL themselves.
+
+Timestamps become two columns: ``local`` — canonical local wall-clock text
+``YYYY-MM-DD HH:MM:SS.ffffff`` (fixed width, so text order is time order, and period
+bounds and buckets compare on it) — and ``epoch_us``, the real instant in integer
+microseconds (durations and re-engagement windows are elapsed time). ``day`` is the local
+calendar day as an integer (days since 1970-01-01), for date-only comparisons.
+
+On SQLite the common naive formats are parsed by native string functions when the report
+time zone is UTC; anything else (offsets, ``UTC`` suffixes, other zones) goes through a
+small Python function registered on the connection.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Connection
+
+from reportgen.source.text import WHITESPACE
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(?:( UTC|Z|[+-]\d{2}:\d{2}))?)?$"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_D4 = "[0-9][0-9][0-9][0-9]"
+_D2 = "[0-9][0-9]"
+_DATE_GLOB = f"{_D4}-{_D2}-{_D2}"
+
+
+def parse_timestamp(text: str | None, timezone: str) -> tuple[str, int] | None:
+    """Return (local canonical text, epoch microseconds) or None when unparsed.
+
+    Naive values are local to ``timezone``: a spring-forward gap shifts forward, an
+    ambiguous fall-back time is the earlier instant (fold=0).
+    """
+    if text is None:
+        return None
+    match = _TIMESTAMP.match(str(text).strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, suffix = match.groups()
+    try:
+        naive = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        return None
+    zone = _zone(timezone)
+    if suffix in (" UTC", "Z"):
+        instant = naive.replace(tzinfo=UTC)
+    elif suffix:
+        sign = 1 if suffix[0] == "+" else -1
+        offset = timedelta(hours=int(suffix[1:3]), minutes=int(suffix[4:6])) * sign
+        instant = naive.replace(tzinfo=UTC) - offset
+    else:
+        # Round-trip through UTC so a non-existent (gap) time moves forward.
+        instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    local = instant.astimezone(zone).replace(tzinfo=None)
+    delta = instant - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return local.strftime("%Y-%m-%d %H:%M:%S.%f"), micros
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _py_local(text: object, timezone: str) -> str | None:
+    parsed = parse_timestamp(None if text is None else str(text), timezone)
+    return parsed[0] if parsed else None
+
+
+def _py_epoch(text: object, timezone: str) -> int | None:
+    parsed = parse_timestamp(None if text is None else str(text), timezone)
+    return parsed[1] if parsed else None
+
+
+_PG_FUNCTIONS = r"""
+create or replace function pg_temp.rg_instant(x text, tz text) returns timestamptz
+language plpgsql immutable as $fn$
+declare
+    m text[];
+    naive timestamp;
+begin
+    m := regexp_match(x, '^(\d{4}-\d{2}-\d{2})'
+        || '(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?)?$');
+    if m is null then
+        return null;
+    end if;
+    naive := (m[1] || ' ' || coalesce(m[2], '00:00'))::timestamp;
+    if m[3] is null then
+        return naive at time zone tz;
+    elsif m[3] in (' UTC', 'Z') then
+        return naive at time zone 'UTC';
+    end if;
+    return (m[1] || ' ' || m[2] || m[3])::timestamptz;
+exception when others then
+    return null;
+end
+$fn$;
+create or replace function pg_temp.rg_local(x text, tz text) returns text
+language sql immutable as $fn$
+    select to_char(pg_temp.rg_instant(x, tz) at time zone tz, 'YYYY-MM-DD HH24:MI:SS.US')
+$fn$;
+create or replace function pg_temp.rg_epoch(x text, tz text) returns bigint
+language sql immutable as $fn$
+    select (extract(epoch from pg_temp.rg_instant(x, tz)) * 1000000)::bigint
+$fn$;
+"""
+
+
+def register_functions(connection: Connection) -> None:
+    """Give the connection the parse helpers the expressions call.
+
+    SQLite and DuckDB get Python functions (SQLite's temp tables kept in memory: they are
+    small next to the source and never persist); PostgreSQL gets session-local pg_temp
+    functions.
+    """
+    raw = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        raw.execute("pragma temp_store = memory")
+        raw.create_function("rg_local", 2, _py_local, deterministic=True)
+        raw.create_function("rg_epoch", 2, _py_epoch, deterministic=True)
+    elif connection.dialect.name == "duckdb":
+        # A long query draws a progress bar on a terminal: not in a report build's output.
+        raw.execute("set enable_progress_bar = false")
+        for name, function, kind in (
+            ("rg_local", _py_local, "VARCHAR"),
+            ("rg_epoch", _py_epoch, "BIGINT"),
+        ):
+            try:
+                raw.create_function(
+                    name,
+                    function,
+                    ["VARCHAR", "VARCHAR"],
+                    kind,
+                    null_handling="special",
+                    side_effects=False,
+                )
+            except Exception as exc:  # duckdb.CatalogException, without importing duckdb
+                # Connections to one database file share its catalog: already there.
+                if "already exists" not in str(exc):
+                    raise
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_PG_FUNCTIONS)
+
+
+class Expr:
+    """SQL expression builders for one dialect."""
+
+    def __init__(self, dialect: str, timezone: str) -> None:
+        if dialect not in ("sqlite", "duckdb", "postgresql"):
+            raise NotImplementedError(dialect)
+        self.dialect = dialect
+        self.timezone = timezone
+        self._ws = "'" + WHITESPACE.replace("'", "''") + "'"
+
+    def text(self, column: str) -> str:
+        """Return the column as text (ids are compared as text)."""
+        if self.dialect == "postgresql":
+            # Binary collation, as §8 orders text (code points), whatever the database's.
+            return f'cast({column} as varchar) collate "C"'
+        kind = "text" if self.dialect == "sqlite" else "varchar"
+        return f"cast({column} as {kind})"
+
+    def strip(self, column: str) -> str:
+        """Return Python-style strip() of the column as text, empty → NULL."""
+        fn = "btrim" if self.dialect == "postgresql" else "trim"
+        text = self.text(column)
+        stripped = f"nullif({fn}({text}, {self._ws}), '')"
+        if self.dialect != "duckdb":
+            return stripped
+        # DuckDB trims a set of Unicode characters slowly (2 s per million values): skip
+        # it when both ends are printable ASCII, as nearly every value's are.
+        return (
+            f"(case when ascii({text}) between 33 and 126 "
+            f"and ascii(right({text}, 1)) between 33 and 126 then {text} else {stripped} end)"
+        )
+
+    def id_text(self, column: str) -> str:
+        """Return an id as text; empty text is NULL."""
+        return f"nullif({self.text(column)}, '')"
+
+    def is_null_id(self, column: str) -> str:
+        """Return a predicate: the id is NULL or empty text (cheaper than id_text is null)."""
+        if self.dialect == "sqlite":
+            return f"({column} is null or {column} = '')"
+        return f"{self.id_text(column)} is null"
+
+    def lower_strip(self, column: str) -> str:
+        return f"lower({self.strip(column)})"
+
+    def number(self, column: str) -> str:
+        """Return a numeric value, NULL for text that is not a number."""
+        if self.dialect == "duckdb":
+            return f"try_cast({self.strip(column)} as double)"
+        stripped = self.strip(column)
+        if self.dialect == "postgresql":
+            return (
+                f"case when {stripped} ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$' "
+                f"then cast({stripped} as double precision) end"
+            )
+        return (
+            f"case when typeof({column}) in ('integer', 'real') then {column} "
+            f"when {stripped} glob '*[0-9]*' and {stripped} not glob '*[^0-9.eE+-]*' "
+            f"then cast({stripped} as real) end"
+        )
+
+    def is_date_only_text(self, stripped: str) -> str:
+        """Return a predicate: the stripped text is a bare YYYY-MM-DD."""
+        if self.dialect == "sqlite":
+            return f"{stripped} glob '{_DATE_GLOB}'"
+        if self.dialect == "duckdb":
+            return f"regexp_full_match({stripped}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+        return f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+
+    def raw_text(self, raw: str) -> str:
+        return raw if self.dialect == "sqlite" else self.text(raw)
+
+    def fast_valid(self, raw: str) -> str:
+        """Return a cheap predicate: ``raw`` is already a valid canonical naive timestamp.
+
+        Rows that pass need no stripping or Python parsing; the rest take the slow path.
+        """
+        if self.dialect == "postgresql":
+            return "false"
+        t = self.raw_text(raw)
+        if self.dialect == "duckdb":
+            return (
+                f"(regexp_full_match({t}, "
+                f"'[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9]{{2}}:[0-9]{{2}}"
+                f"(:[0-9]{{2}}(\\.[0-9]{{6}})?)?)?') "
+                f"and try_cast(replace({t}, 'T', ' ') as timestamp) is not null)"
+            )
+        # strftime re-prints only real dates and times: a round trip validates digits,
+        # ranges and the calendar at once (no 2024-02-30, no 25:00), in C. The '+0 days'
+        # modifier makes SQLite normalise the date (without one, it prints 02-30 as is).
+        head = f"substr({t}, 1, 19)"
+        return (
+            f"(case length({t}) "
+            f"when 19 then strftime('%Y-%m-%d %H:%M:%S', {t}, '+0 days') = replace({t}, 'T', ' ') "
+            f"when 26 then strftime('%Y-%m-%d %H:%M:%S', {head}, '+0 days') "
+            f"= replace({head}, 'T', ' ') "
+            f"and substr({t}, 20, 1) = '.' and substr({t}, 21) glob '{_D2}{_D2}{_D2}' "
+            f"when 10 then date({t}, '+0 days') = {t} "
+            f"when 16 then strftime('%Y-%m-%d %H:%M', {t}, '+0 days') = replace({t}, 'T', ' ') "
+            f"else 0 end)"
+        )
+
+    def unparsed(self, raw: str) -> str:
+        """Return 1 when ``raw`` is NULL or not a timestamp of METRICS.md §8, else 0."""
+        stripped = self.strip(raw)
+        slow = f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
+        suffixed = ""
+        if self.timezone == "UTC" and self.dialect != "postgresql":
+            suffixed = f"when {self.utc_suffixed(self.raw_text(raw))[1]} then 0 "
+        return (
+            f"case when {self.fast_valid(raw)} then 0 {suffixed}when {stripped} is null then 1 "
+            f"when {slow} is null then 1 else 0 end"
+        )
+
+    def not_bare_date(self, raw: str) -> str:
+        """Return 1 for a non-null value that is not a bare YYYY-MM-DD (date-only test)."""
+        stripped = self.strip(raw)
+        return (
+            f"case when {self.fast_valid(raw)} then "
+            f"(case when length({self.raw_text(raw)}) = 10 then 0 else 1 end) "
+            f"when {stripped} is null then 0 when {self.is_date_only_text(stripped)} then 0 "
+            f"else 1 end"
+        )
+
+    def may_fall_between(self, raw: str, low: str, high: str) -> str:
+        """Return a cheap superset test: ``raw`` may parse to a time in [low, high).
+
+        ``low`` / ``high`` are bind names of ``YYYY-MM-DD`` bounds with a day of margin
+        (offsets are under a day). Text that starts with a digit sorts like its date;
+        anything else (padding, other types) is kept for the full parse.
+        """
+        if self.dialect == "sqlite":
+            # Plain comparisons (no function calls): text below '0' or from ':' on does not
+            # start with a digit. Numbers and NULL fall outside; they never parse anyway.
+            return f"({raw} < '0' or {raw} >= ':' or ({raw} >= :{low} and {raw} < :{high}))"
+        t = self.raw_text(raw)
+        if self.dialect == "postgresql":
+            t = f'{t} collate "C"'
+        return f"(substr({t}, 1, 1) not between '0' and '9' or ({t} >= :{low} and {t} < :{high}))"
+
+    def with_timestamps(self, inner: str) -> str:
+        """Wrap ``inner`` (a select with a stripped text column ``x``) to add the parsed
+        ``local``, ``epoch_us`` and ``day`` columns.
+
+        Materialised steps keep the engine from re-evaluating the strip and the parse once
+        per reference (inlined, they cost four times as much on SQLite).
+        """
+        local = self._validated(self._candidate("x"), "x")
+        return f"""
+            with raw as materialized ({inner}),
+            parsed as materialized (select raw.*, {local} as local from raw)
+            select parsed.*,
+                   {self.epoch_us("local", "x")} as epoch_us,
+                   {self.day_number("local")} as day
+            from parsed
+        """
+
+    def _candidate(self, x: str) -> str:
+        """Return the fast native parse of common naive forms (NULL where it does not apply).
+
+        Only for UTC: naive values are then already local wall time and their own instant.
+        PostgreSQL always parses in its pg_temp function (a bad cast there aborts a query).
+        """
+        if self.timezone != "UTC" or self.dialect == "postgresql":
+            return "cast(null as varchar)"
+        # Dispatch on length (cheap) and let _validated check digits and calendar.
+        body = f"substr({x}, 1, 10) || ' ' || substr({x}, 12)"
+        return (
+            f"case when length({x}) = 10 then {x} || ' 00:00:00.000000' "
+            f"when substr({x}, 11, 1) not in (' ', 'T') then null "
+            f"when length({x}) = 26 then {body} "
+            f"when length({x}) = 19 then {body} || '.000000' "
+            f"when length({x}) = 16 then {body} || ':00.000000' end"
+        )
+
+    def slow_local(self, stripped: str) -> str:
+        """Return the full (Python or pg_temp) parse of stripped text to local text."""
+        return f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
+
+    def _validated(self, candidate: str, x: str) -> str:
+        """Keep a fast-parsed value only if it is a real date and time; else parse slowly."""
+        slow = self.slow_local(x)
+        if self.dialect == "postgresql" or self.timezone != "UTC":
+            return slow
+        body, suffixed = self.utc_suffixed(x)
+        return (
+            f"case when {self.fast_valid(x)} then {candidate} "
+            f"when {suffixed} then {self._candidate(body)} "
+            f"when {x} is not null then {slow} end"
+        )
+
+    def utc_suffixed(self, x: str) -> tuple[str, str]:
+        """Return (the time before a `` UTC`` / ``Z`` suffix, a predicate that it is a valid
+        canonical time): in UTC the suffix changes nothing, so it parses natively too
+        (REES46 exports write every time that way)."""
+        body = (
+            f"(case when substr({x}, -4) = ' UTC' then substr({x}, 1, length({x}) - 4) "
+            f"when substr({x}, -1) = 'Z' then substr({x}, 1, length({x}) - 1) end)"
+        )
+        return body, f"(length({body}) in (19, 26) and {self.fast_valid(body)})"
+
+    def epoch_us(self, local: str, stripped: str) -> str:
+        """Return the instant in integer microseconds."""
+        if self.timezone == "UTC" and self.dialect == "sqlite":
+            seconds = (
+                f"unixepoch(substr({local}, 1, 19))"
+                if sqlite3.sqlite_version_info >= (3, 38)
+                else f"cast(strftime('%s', substr({local}, 1, 19)) as integer)"
+            )
+            return f"({seconds} * 1000000 + cast(substr({local}, 21, 6) as integer))"
+        if self.timezone == "UTC" and self.dialect == "duckdb":
+            return f"epoch_us(strptime({local}, '%Y-%m-%d %H:%M:%S.%f'))"
+        return f"{self._fn('rg_epoch')}({stripped}, {self._literal(self.timezone)})"
+
+    def day_number(self, local: str) -> str:
+        """Return the local calendar day as days since 1970-01-01."""
+        if self.dialect == "sqlite":
+            return f"cast(julianday(substr({local}, 1, 10)) - 2440587.5 as integer)"
+        return f"(cast(substr({local}, 1, 10) as date) - date '1970-01-01')"
+
+    def _fn(self, name: str) -> str:
+        return f"pg_temp.{name}" if self.dialect == "postgresql" else name
+
+    @staticmethod
+    def _literal(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+
+_DUCK_FORMATS: dict[int, tuple[bool, tuple[str, ...]]] = {
+    10: (False, ("%Y-%m-%d",)),
+    16: (False, ("%Y-%m-%d %H:%M",)),
+    17: (True, ("%Y-%m-%d %H:%MZ",)),
+    19: (False, ("%Y-%m-%d %H:%M:%S",)),
+    20: (True, ("%Y-%m-%d %H:%M:%SZ", "%Y-%m-%d %H:%M UTC")),
+    23: (True, ("%Y-%m-%d %H:%M:%S UTC",)),
+    26: (False, ("%Y-%m-%d %H:%M:%S.%f",)),
+    27: (True, ("%Y-%m-%d %H:%M:%S.%fZ",)),
+    30: (True, ("%Y-%m-%d %H:%M:%S.%f UTC",)),
+}
+"""Text length → (carries a UTC suffix, strptime formats, with ``T`` variants added)."""
+
+
+def duckdb_timestamps(raw: str, kind: str, timezone: str) -> tuple[str, str, str]:
+    """Return DuckDB expressions (native, zoned, text) for a raw timestamp column.
+
+    ``native`` is the TIMESTAMP DuckDB's own parser reads (the UTC instant when ``zoned``,
+    else the naive wall time), NULL where it does not apply; ``text`` is the value as text
+    for ``duckdb_slow_timestamps``. Compute ``native`` once
+    (as a column) and derive local time and instant with ``duckdb_local_instant``: the
+    parse is the costly part. No Python function appears here, as DuckDB calls one once
+    per vector even when no row needs it (seconds on large logs).
+    """
+    if kind in ("timestamp", "date", "timestamp_ns", "timestamp_ms", "timestamp_s"):
+        if timezone == "UTC":
+            return f"cast({raw} as timestamp)", "false", "cast(null as varchar)"
+        raw = f"strftime(cast({raw} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+        kind = "varchar"
+    t = raw if kind == "varchar" else f"cast({raw} as varchar)"
+    branches, zoned = [], []
+    for length, (has_zone, formats) in _DUCK_FORMATS.items():
+        variants = [f for fmt in formats for f in (fmt, fmt.replace(" %H", "T%H"))]
+        listed = ", ".join(f"'{f}'" for f in dict.fromkeys(variants))
+        branches.append(f"when {length} then try_strptime({t}, [{listed}])")
+        if has_zone:
+            zoned.append(str(length))
+    # strptime also skips runs of spaces and reads one-digit fields ("2024-03-05  9:00:00"
+    # is 19 characters and parses); §8 wants neither. Such text starts or ends with a
+    # space or holds two in a row: cheap tests, where a full pattern match costs a parse.
+    shaped = f"{t} >= '0' and {t} < ':' and not contains({t}, '  ') and not suffix({t}, ' ')"
+    native = f"case when {shaped} then case length({t}) {' '.join(branches)} end end"
+    return native, f"(length({t}) in ({', '.join(zoned)}))", t
+
+
+def duckdb_local_instant(native: str, zoned: str, timezone: str) -> tuple[str, str]:
+    """Return (local wall time, instant) from the columns ``duckdb_timestamps`` described.
+
+    In UTC both are the native value. Elsewhere only zoned values are converted natively
+    (an instant has one local time); naive local times, with their gaps and folds, are
+    left NULL for the Python parser.
+    """
+    if timezone == "UTC":
+        return native, native
+    zone = Expr._literal(timezone)
+    return (
+        f"(case when {zoned} then timezone({zone}, timezone('UTC', {native})) end)",
+        f"(case when {zoned} then {native} end)",
+    )
+
+
+def duckdb_slow_timestamps(text: str, timezone: str) -> tuple[str, str]:
+    """Return DuckDB (local, instant) TIMESTAMPs of text through the registered parser."""
+    zone = Expr._literal(timezone)
+    stripped = f"nullif(trim({text}, '{WHITESPACE}'), '')"
+    return (
+        f"cast(rg_local({stripped}, {zone}) as timestamp)",
+        f"make_timestamp(rg_epoch({stripped}, {zone}))",
+    )
