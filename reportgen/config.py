@@ -7,25 +7,19 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from reportgen.errors import ConfigError
-from reportgen.source.text import normalise_token, strip_text
-
-CANONICAL_TABLES = (
-    "carts",
-    "cart_items",
-    "orders",
-    "customers",
-    "products",
-    "events",
-    "experiment_sessions",
-    "experiments",
-    "campaigns",
-    "campaign_activity",
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
 )
 
-SEGMENT_COLUMNS = ("signup_channel", "loyalty_tier", "clv_bucket", "age_band")
+from reportgen.errors import ConfigError
+from reportgen.plugin import SectionRules
+from reportgen.source.text import strip_text
 
 
 class _Strict(BaseModel):
@@ -46,10 +40,13 @@ class SourceSettings(_Strict):
     @field_validator("tables", "columns", "views", "files")
     @classmethod
     def _known_tables(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from reportgen.sections import canonical_tables
+
+        known = canonical_tables()
         for name in value:
-            if name not in CANONICAL_TABLES:
-                known = ", ".join(CANONICAL_TABLES)
-                raise ValueError(f"unknown canonical table {name!r}; expected one of {known}")
+            if name not in known:
+                expected = ", ".join(known)
+                raise ValueError(f"unknown canonical table {name!r}; expected one of {expected}")
         return value
 
 
@@ -85,88 +82,88 @@ class ReportSettings(_Strict):
         return value.upper()
 
 
-def _default_event_types() -> dict[str, list[str]]:
-    return {
-        "view": ["view", "page_view", "product_view"],
-        "cart": ["cart", "add_to_cart"],
-        "remove": ["remove_from_cart", "remove"],
-        "purchase": ["purchase", "purchase_cart"],
-    }
+class RuleSet:
+    """The rules in force: one validated model per registered section, read flat.
+
+    ``config.rules.top_n`` is the value of that key; several sections may read one key
+    (``top_n``), then they agree on it because it is validated once from one config value.
+    ``as_json()`` is metrics.json's ``rules``: every key once, in registration order.
+    """
+
+    def __init__(self, models: dict[str, SectionRules]) -> None:
+        self._models = models
+
+    def __getattr__(self, key: str) -> Any:
+        for model in self._models.values():
+            if key in type(model).model_fields:
+                return getattr(model, key)
+        raise AttributeError(f"no registered section has the rule {key!r}")
+
+    def of(self, section: str) -> SectionRules | None:
+        """Return one section's rules model (None for a section without rules)."""
+        return self._models.get(section)
+
+    def as_json(self) -> dict[str, Any]:
+        flat: dict[str, Any] = {}
+        for model in self._models.values():
+            for key, value in model.model_dump(mode="json").items():
+                flat.setdefault(key, value)
+        return flat
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RuleSet) and self.as_json() == other.as_json()
+
+    def __hash__(self) -> int:
+        return hash(repr(sorted(self.as_json().items())))
 
 
-class Rules(_Strict):
-    """Every business rule of METRICS.md, with its default; printed in the Assumptions appendix."""
+def build_rules(data: Any, origin: str = "<dict>") -> RuleSet:
+    """Validate the ``rules:`` mapping against every registered section's rules model.
 
-    converted_statuses: list[str] = [
-        "converted",
-        "purchased",
-        "completed",
-        "checked_out",
-        "ordered",
-    ]
-    abandoned_statuses: list[str] = ["abandoned", "emptied"]
-    open_statuses: list[str] = ["open", "active"]
-    duplicate_lines: Literal["sum", "max"] = "sum"
-    top_n: int = Field(10, ge=1, le=1000)
-    reengagement_days: int = Field(7, ge=0, le=365)
-    order_link: Literal["auto", "cart_id", "next_order"] = "auto"
-    event_types: dict[Literal["view", "cart", "remove", "purchase"], list[str]] = Field(
-        default_factory=_default_event_types
-    )
-    zero_purchase_min_views: int = Field(200, ge=1)
-    experiment_primary_metric: Literal["ctr", "add_to_cart_rate", "purchase_rate"] = "ctr"
-    alpha: float = Field(0.05, gt=0, lt=1)
+    Keys are flat (``rules.reengagement_days``) as METRICS.md names them; a section's keys
+    may also be nested under its name (``rules.carts.reengagement_days``).
+    """
+    from reportgen.sections import all_sections
 
-    @field_validator("converted_statuses", "abandoned_statuses", "open_statuses")
-    @classmethod
-    def _normalise_statuses(cls, value: list[str]) -> list[str]:
-        return _normalised_list(value)
-
-    @field_validator("event_types", mode="before")
-    @classmethod
-    def _default_other_steps(cls, value: Any) -> Any:
-        """A step the config does not list keeps its default names."""
-        if isinstance(value, dict):
-            return {**_default_event_types(), **value}
-        return value
-
-    @field_validator("event_types")
-    @classmethod
-    def _normalise_event_types(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        return {kind: _normalised_list(names) for kind, names in value.items()}
-
-    @model_validator(mode="after")
-    def _event_types_disjoint(self) -> Rules:
-        seen: dict[str, str] = {}
-        for kind, names in self.event_types.items():
-            for name in names:
-                if name in seen:
-                    raise ValueError(
-                        f"event type {name!r} is in both event_types.{seen[name]} "
-                        f"and event_types.{kind}"
-                    )
-                seen[name] = kind
-        return self
-
-    @model_validator(mode="after")
-    def _statuses_disjoint(self) -> Rules:
-        seen: dict[str, str] = {}
-        for key in ("converted_statuses", "abandoned_statuses", "open_statuses"):
-            for status in getattr(self, key):
-                if status in seen:
-                    raise ValueError(f"status {status!r} is in both {seen[status]} and {key}")
-                seen[status] = key
-        return self
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: rules: expected a mapping, found {type(data).__name__}")
+    sections = [s for s in all_sections() if s.rules is not None]
+    flat = {key: value for key, value in data.items() if not _is_section_block(key, value)}
+    lines: list[str] = []
+    for name, block in data.items():
+        if not _is_section_block(name, block):
+            continue
+        owner = next(s for s in sections if s.name == name)
+        for key, value in block.items():
+            if key not in owner.rules.model_fields:  # type: ignore[union-attr]
+                lines.append(f"{origin}: rules.{name}.{key}: unknown key")
+            elif key in flat and flat[key] != value:
+                lines.append(f"{origin}: rules.{name}.{key}: also given as rules.{key}")
+            else:
+                flat[key] = value
+    owned = {key for s in sections for key in s.rules.model_fields}  # type: ignore[union-attr]
+    lines += [f"{origin}: rules.{key}: unknown key" for key in flat if key not in owned]
+    models: dict[str, SectionRules] = {}
+    for section in sections:
+        model = section.rules
+        assert model is not None
+        mine = {key: value for key, value in flat.items() if key in model.model_fields}
+        try:
+            models[section.name] = model.model_validate(mine)
+        except ValidationError as exc:
+            lines += [line for line in _describe(exc, origin, "rules").split("; ")]
+    if lines:
+        raise ConfigError("; ".join(dict.fromkeys(lines)))
+    return RuleSet(models)
 
 
-def _normalised_list(values: list[str]) -> list[str]:
-    """Strip and lower-case rule values as the data is (METRICS.md §8), dropping empties."""
-    out: list[str] = []
-    for value in values:
-        token = normalise_token(value)
-        if token and token not in out:
-            out.append(token)
-    return out
+def _is_section_block(key: str, value: Any) -> bool:
+    from reportgen.sections import section_named
+
+    section = section_named(key)
+    return isinstance(value, dict) and section is not None and section.rules is not None
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -261,8 +258,10 @@ class Config(_Strict):
 
     source: SourceSettings = Field(default_factory=SourceSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
-    segments: list[str] = ["signup_channel", "loyalty_tier", "clv_bucket"]
-    rules: Rules = Field(default_factory=Rules)
+    segments: list[str] | None = None
+    """Customer attributes the cart segment tables split by (None: the section's default)."""
+    rules: Any = Field(default_factory=lambda: build_rules({}))
+    """A ``RuleSet``, validated by ``build_rules`` (the sections own their rules)."""
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -270,14 +269,12 @@ class Config(_Strict):
 
     @field_validator("segments")
     @classmethod
-    def _known_segments(cls, value: list[str]) -> list[str]:
-        cleaned = [strip_text(v) for v in value]
-        for column in cleaned:
-            if column not in SEGMENT_COLUMNS:
-                raise ValueError(
-                    f"unknown segment {column!r}; expected one of {', '.join(SEGMENT_COLUMNS)}"
-                )
-        return list(dict.fromkeys(cleaned))
+    def _clean_segments(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(dict.fromkeys(strip_text(v) for v in value))
+
+    @field_serializer("rules")
+    def _rules_json(self, rules: RuleSet) -> dict[str, Any]:
+        return rules.as_json()
 
     def resolve(self, path: str) -> Path:
         """Return ``path`` resolved against the config file's folder."""
@@ -315,12 +312,29 @@ def config_from_dict(
         raise ConfigError(
             f"{origin}: expected a mapping at the top level, found {type(data).__name__}"
         )
+    from reportgen.sections import all_sections
+
+    data = dict(data)
+    problems = [
+        f"{origin}: {key}: {message}"
+        for section in all_sections()
+        if section.check_config is not None
+        for key, message in section.check_config(data)
+    ]
     try:
-        return Config.model_validate(
-            {**data, "base_dir": Path(base_dir).resolve(), "origin": origin}
+        rules = build_rules(data.pop("rules", None), origin)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        rules = build_rules({})
+    try:
+        config = Config.model_validate(
+            {**data, "rules": rules, "base_dir": Path(base_dir).resolve(), "origin": origin}
         )
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origin)) from None
+        problems.insert(0, _describe(exc, origin))
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return config
 
 
 def load_config(path: Path | str) -> Config:
@@ -340,11 +354,18 @@ def load_config(path: Path | str) -> Config:
     return config_from_dict(data or {}, base_dir=path.parent, origin=str(path))
 
 
-def _describe(exc: ValidationError, origin: str) -> str:
+def _describe(exc: ValidationError, origin: str, prefix: str = "") -> str:
     """Turn pydantic's errors into 'file: key.path: what was expected, found what'."""
     lines = []
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        key = (
+            ".".join(
+                [prefix, *(str(part) for part in error["loc"])]
+                if prefix
+                else [str(part) for part in error["loc"]]
+            )
+            or "(top level)"
+        )
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         else:

@@ -12,10 +12,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
 if TYPE_CHECKING:
     from reportgen.config import Config
     from reportgen.periods import Period
     from reportgen.source.connection import Source
+
+
+class SectionRules(BaseModel):
+    """Base of a section's rules model: unknown keys are errors, values frozen after load.
+
+    A section's model lives in its folder; its fields are its ``rules.<section>.*`` keys
+    (also accepted flat, ``rules.<key>``), their defaults the METRICS.md defaults.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A canonical table as a section reads it (METRICS.md §1)."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    timestamp: str | None = None
+    """The column that places a row in time (parsed by the §8 rules)."""
+    freshness: bool = False
+    """Its newest ``timestamp`` tells how far the data reaches (the delivery gate)."""
+
+
+Describe = Callable[[Any], str]
+"""A rule's value → what it means, in words a director reads."""
+
+
+@dataclass(frozen=True)
+class RuleText:
+    """How the Assumptions appendix names and explains one rule."""
+
+    name: str
+    meaning: Describe
 
 
 @dataclass(frozen=True)
@@ -54,6 +91,9 @@ class KpiSpec:
     better: Literal["up", "down", "neutral"] = "neutral"
     headline: bool = False
     """Shown on the cover and in the email."""
+    label_from_rules: Callable[[Mapping[str, Any]], str | None] | None = None
+    """(metrics.json ``rules``) → the label when a rule's value belongs in it (``7-day
+    re-engagement rate``); None keeps ``label``."""
 
 
 SectionView = Callable[[dict[str, Any], str, Mapping[str, str], Mapping[str, str]], dict[str, Any]]
@@ -67,8 +107,9 @@ class Section:
 
     name: str
     title: str
-    tables: tuple[str, ...]
-    """Canonical tables this section needs; it is skipped when they are missing."""
+    requires: tuple[str, ...]
+    """Canonical tables this section needs; it is skipped when the first is missing (and
+    the build fails, naming them, when the first is there without the others)."""
     compute: Callable[[Source, Config, Period], SectionResult]
     charts: Callable[[dict[str, Any], str], dict[str, str]]
     """(metrics, currency) → {chart name: inline SVG}."""
@@ -86,6 +127,31 @@ class Section:
     """(metrics) → its fixed readings of METRICS.md, [{name, meaning}], for the appendix."""
     template_dir: Path | None = None
     """The folder holding its partial (reached as ``sections/<file>``)."""
+    tables: tuple[TableSpec, ...] = ()
+    """The canonical tables it reads, with their columns (several sections may read one
+    table: their columns are merged)."""
+    rules: type[SectionRules] | None = None
+    """Its rules model: ``rules.<name>`` in the config, flat in metrics.json ``rules``."""
+    rule_texts: Mapping[str, RuleText] = field(default_factory=dict)
+    """Rule key → its name and meaning in the appendix, in the order listed there."""
+    extra_rules: Callable[[Mapping[str, Any]], list[dict[str, str]]] | None = None
+    """(metrics) → appendix rows for settings outside ``rules`` that it applies (e.g.
+    its segment columns), [{key, name, value, meaning}]."""
+    named_rules: tuple[tuple[str, str], ...] = ()
+    """Readings it adds where METRICS.md is silent: (slug, text), listed in its README."""
+    data_quality_labels: Mapping[str, str] = field(default_factory=dict)
+    """Its data_quality keys → what each counts, in plain words."""
+    part_title: Callable[[str], str | None] | None = None
+    """A ``skipped`` entry's name (``carts.segment.age_band``) → its display name."""
+    period_from: tuple[str, str] | None = None
+    """(table, column) whose newest value picks the default period, when it is the first
+    registered section whose table the source has."""
+    history_note: str | None = None
+    """Set when its headline KPIs are left out of the cover's history: the sentence the
+    cover prints instead."""
+    check_config: Callable[[Mapping[str, Any]], list[tuple[str, str]]] | None = None
+    """(the config mapping as read) → problems with the settings outside ``rules`` that it
+    owns, [(key, message)]."""
 
 
 def imported_on_use(module: str, name: str) -> Callable[..., Any]:

@@ -3,14 +3,26 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from reportgen.report.assumptions import NAMED_RULES
+from reportgen.sections import all_sections
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _named_rules_table(path: Path) -> list[tuple[str, str]]:
+    return re.findall(r"^\| `([^`]+)` \| (.+) \|$", path.read_text(), re.M)
+
+
 def test_docs_rules_page_lists_exactly_the_named_rules():
-    rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", (REPO / "docs" / "rules.md").read_text(), re.M)
-    assert rows == list(NAMED_RULES)
+    assert _named_rules_table(REPO / "docs" / "rules.md") == list(NAMED_RULES)
+
+
+@pytest.mark.parametrize("section", all_sections(), ids=lambda s: s.name)
+def test_each_section_readme_lists_exactly_its_named_rules(section):
+    readme = REPO / "reportgen" / "sections" / section.name / "README.md"
+    assert _named_rules_table(readme) == list(section.named_rules)
 
 
 def test_readme_names_the_install_and_test_commands_ci_runs():

@@ -6,6 +6,7 @@ whose denominator was zero) is always shown as ``n/a``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -158,3 +159,23 @@ def fmt_date_range(start: str | date | datetime | None, end: str | date | dateti
             return fmt_date(first)
         return f"{fmt_date(first)} {EN_DASH} {fmt_date(last)}"
     return f"{fmt_datetime(first)} {EN_DASH} {fmt_datetime(stop)}"
+
+
+def fmt_count(value: object) -> str:
+    """Return a count from the config as text (a number grouped, anything else as is)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return fmt_number(value)
+    return str(value)
+
+
+def fmt_rule_value(value: object) -> str:
+    """Return a rule's value as the config would spell it, lists comma-separated."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{key}: {fmt_rule_value(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt_rule_value(item) for item in value) or "none"
+    return str(value)

@@ -41,53 +41,14 @@ from reportgen.render.formatters import (
 )
 from reportgen.render.viewparts import card, number
 from reportgen.report.assumptions import interpretive_rules, rules_in_force
-from reportgen.report.trends import RANGE_WINDOW, SLOW_HISTORY, sparkline_svg, usual_range
-from reportgen.sections.carts.view import SEGMENT_LABELS
+from reportgen.report.trends import RANGE_WINDOW, sparkline_svg, usual_range
+from reportgen.sections import all_sections
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 FONT_DIR = PACKAGE_DIR / "assets" / "fonts"
 FONTS = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
 GENERATOR = f"reportgen {__version__}"
-
-
-DATA_QUALITY_LABELS = {
-    "carts.null_cart_ids": "Cart rows with no cart_id (whole table, left out)",
-    "carts.duplicate_cart_ids": "Cart ids appearing more than once",
-    "carts.duplicate_cart_rows": "Extra rows of duplicated carts (collapsed)",
-    "carts.other_statuses": "Carts with a status outside the configured lists",
-    "carts.duplicate_lines": "Cart lines merged from more than one row",
-    "carts.invalid_lines": "Cart lines left out (bad quantity or price)",
-    "carts.orphan_lines": "Cart lines whose cart does not exist (whole table)",
-    "carts.carts_without_lines": "Carts with no valid line (value 0)",
-    "carts.null_customer_carts": "Carts with no customer",
-    "carts.unknown_customer_carts": "Carts whose customer is missing from customers",
-    "carts.order_before_cart": "Converted carts whose orders all precede the cart",
-    "carts.linked_by_cart_id": "Converted carts linked to an order by cart_id",
-    "carts.linked_by_next_order": "Converted carts linked to the customer's next order",
-    "carts.duplicate_customer_ids": "Customer ids appearing more than once (whole table)",
-    "carts.duplicate_product_ids": "Product ids appearing more than once (whole table)",
-    "carts.unparsed_created_at": "Carts with an unreadable created_at (whole table)",
-    "events.unparsed_event_time": "Events with an unreadable event_time (whole table)",
-    "events.duplicates_removed": "Duplicate events removed",
-    "events.bad_price_removed": "Events removed for a missing or bad price or quantity",
-    "events.unmapped_removed": "Events removed for an unmapped event type",
-    "events.unmapped_types": "Unmapped event types",
-    "experiments.crossover_sessions": "Experiment sessions seen under two variants (dropped)",
-}
-"""Plain-English labels for the data_quality keys of METRICS.md §8."""
-
-PART_NAMES = {
-    "carts": "Cart & customer behaviour",
-    "carts.products": "Product names and categories",
-    "events": "Events and funnels",
-    "events.top_brands": "Top brands",
-    "events.top_categories": "Top categories",
-    "events.abandoned_brands": "Abandoned brands",
-    "experiments": "Experiments",
-    "marketing": "Marketing",
-}
-"""Display names for ``skipped`` entries that are not a section of this report."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +80,6 @@ def make_environment(template_dir: Path | None = None) -> Environment:
     A section's partials live in its own folder (``sections/<name>/templates/``) and are
     reached as ``sections/<file>``, so a user folder overrides them like any template.
     """
-    from reportgen.sections import all_sections
-
     section_dirs = [str(section.template_dir) for section in all_sections() if section.template_dir]
     packaged = ChoiceLoader(
         [
@@ -224,8 +183,8 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         "sections": sections,
         "data_quality": _data_quality(metrics.get("data_quality") or {}),
         "skipped": extras,
-        "rules": rules_in_force(metrics),
-        "interpretive_rules": interpretive_rules(metrics),
+        "rules": rules_in_force(metrics, content.sections),
+        "interpretive_rules": interpretive_rules(metrics, content.sections),
     }
 
 
@@ -285,11 +244,11 @@ def _trends_note(content: ReportContent, headline: list[tuple[Section, KpiSpec]]
             f"{period.get('label')}."
         )
     left_out = dict.fromkeys(
-        section.name
+        section.history_note
         for (section, _), found in zip(headline, history, strict=True)
-        if not found and section.name in SLOW_HISTORY
+        if not found and section.history_note
     )
-    sentences += [SLOW_HISTORY[name] for name in left_out]
+    sentences += list(left_out)
     return " ".join(sentences) or None
 
 
@@ -351,13 +310,17 @@ def _skipped_reasons(metrics: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _skipped_row(entry: Mapping[str, Any], sections: Sequence[Section]) -> dict[str, str]:
-    titles = {section.name: section.title for section in sections}
+    """Name a skipped section or part as its section calls it (or by its key)."""
     name = str(entry.get("section"))
-    if name.startswith("carts.segment."):
-        column = name.removeprefix("carts.segment.")
-        title = f"Segments by {SEGMENT_LABELS.get(column, column.replace('_', ' '))}"
-    else:
-        title = titles.get(name) or PART_NAMES.get(name) or name
+    title = None
+    for section in all_sections():
+        if name == section.name:
+            title = section.title
+        elif section.part_title is not None and name.startswith(f"{section.name}."):
+            title = section.part_title(name)
+        if title:
+            break
+    title = title or name.replace("_", " ").replace(".", " \u203a ").capitalize()
     return {
         "name": title,
         "reason": _sentence(str(entry.get("reason") or "no reason given")),
@@ -388,9 +351,10 @@ def _section_view(
 
 def _data_quality(quality: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Return each data_quality entry with a label; a dict becomes a small table."""
+    labels = {k: v for section in all_sections() for k, v in section.data_quality_labels.items()}
     rows = []
     for key, value in quality.items():
-        label = DATA_QUALITY_LABELS.get(key) or key.split(".", 1)[-1].replace("_", " ")
+        label = labels.get(key) or key.split(".", 1)[-1].replace("_", " ")
         entry: dict[str, Any] = {"key": key, "label": label[:1].upper() + label[1:]}
         if isinstance(value, Mapping):
             entry["value"] = fmt_number(sum(v for v in value.values() if number(v)))

@@ -29,9 +29,8 @@ def card(spec: KpiSpec, metrics: Mapping[str, Any], currency: str) -> dict[str, 
                 tone = "good" if direction == spec.better else "bad"
     delta = fmt_delta(current, previous, spec.kind, currency)
     label = spec.label
-    days = (metrics.get("rules") or {}).get("reengagement_days")
-    if spec.key == "carts.reengagement_rate" and isinstance(days, int):
-        label = f"{days}-day re-engagement rate"
+    if spec.label_from_rules is not None:
+        label = spec.label_from_rules(metrics.get("rules") or {}) or label
     return {
         "key": spec.key,
         "label": label,

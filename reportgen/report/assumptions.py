@@ -1,160 +1,50 @@
 """Plain-English descriptions of the rules behind the numbers, for the Assumptions appendix.
 
-Two kinds: the configurable rules (``Config.rules`` and ``segments``, as metrics.json
-records them in ``rules``) and the fixed interpretive rules METRICS.md §3 and §8 apply to
-every report.
+Two kinds: the configurable rules (each section's rules model, as metrics.json records them
+in ``rules``, plus settings a section owns such as ``segments``) and the fixed readings of
+METRICS.md every report applies (the core's named rules and each section's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reportgen.render.formatters import fmt_number
-from reportgen.sections.carts.kpis import segment_columns
-
-Describe = Callable[[Any], str]
-
-EXPERIMENT_METRICS = {
-    "ctr": "click-through rate",
-    "add_to_cart_rate": "add-to-cart rate",
-    "purchase_rate": "purchase rate",
-}
-
-ORDER_LINKS = {
-    "auto": (
-        "A converted cart is linked to the earliest order carrying its cart_id at or after "
-        "it; when no order carries its cart_id, to the customer's first order at or after "
-        "the cart among orders without a cart_id."
-    ),
-    "cart_id": "A converted cart is linked only to an order carrying its cart_id.",
-    "next_order": (
-        "A converted cart is linked to the customer's first order at or after the cart, "
-        "whatever cart_id the order carries."
-    ),
-}
-
-DUPLICATE_LINES = {
-    "sum": (
-        "The same product added to one cart twice is one line whose quantity is the sum of "
-        "the rows (as cart totals count it); unit price is the highest of the rows."
-    ),
-    "max": (
-        "Repeated rows for one product in one cart are ingestion copies: the line keeps the "
-        "largest quantity and the highest unit price."
-    ),
-}
-
-RULES: dict[str, tuple[str, Describe]] = {
-    "converted_statuses": (
-        "Converted statuses",
-        lambda v: "A cart whose status, trimmed and lower-cased, is one of these is converted.",
-    ),
-    "abandoned_statuses": (
-        "Abandoned statuses",
-        lambda v: (
-            "A cart with one of these statuses is abandoned (an emptied cart is an abandoned "
-            "cart whose items were removed)."
-        ),
-    ),
-    "open_statuses": (
-        "Open statuses",
-        lambda v: (
-            "A cart with one of these statuses is still open. Any other status is 'other' "
-            "and listed under Data quality."
-        ),
-    ),
-    "duplicate_lines": (
-        "Duplicate cart lines",
-        lambda v: DUPLICATE_LINES.get(v, "How repeated rows of one product in a cart merge."),
-    ),
-    "top_n": (
-        "Rows in top tables",
-        lambda v: (
-            f"Top SKU, category and savable-customer tables show {_count(v)} rows; "
-            "the CSV export has all savable customers."
-        ),
-    ),
-    "reengagement_days": (
-        "Re-engagement window",
-        lambda v: (
-            f"An abandoner is re-engaged when they order within {_count(v)} days after an "
-            "abandoned cart of the period."
-        ),
-    ),
-    "order_link": (
-        "Cart-to-order link",
-        lambda v: ORDER_LINKS.get(v, "How converted carts are linked to orders."),
-    ),
-    "event_types": (
-        "Event types",
-        lambda v: "Event types, trimmed and lower-cased, that count as each funnel step.",
-    ),
-    "zero_purchase_min_views": (
-        "Never-bought threshold",
-        lambda v: f"Products with at least {_count(v)} views and no purchase are listed.",
-    ),
-    "experiment_primary_metric": (
-        "Experiment primary metric",
-        lambda v: f"Experiments are judged on their {EXPERIMENT_METRICS.get(v, v)}.",
-    ),
-    "alpha": (
-        "Significance level",
-        lambda v: f"A result is significant when its Holm-adjusted p-value is below {v}.",
-    ),
-    "segments": (
-        "Segments",
-        lambda v: (
-            "Customer attributes the cart segment tables split by; a missing value is 'Unknown'."
-        ),
-    ),
-}
-"""Config key → (name, meaning given the value), in the order the appendix lists them."""
+from reportgen.plugin import Section
+from reportgen.render.formatters import fmt_rule_value
 
 
-def rules_in_force(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Return every rule recorded in ``metrics["rules"]`` with its value and meaning.
+def rules_in_force(metrics: Mapping[str, Any], sections: Sequence[Section]) -> list[dict[str, str]]:
+    """Return the rules of the report's sections with their value and meaning.
 
-    Known rules come first in a fixed order; any other key is listed after them as is.
+    Each section's rules in the order its texts list them (a rule two sections read is
+    listed once); a rule without a text is listed after them as is.
     """
     rules = metrics.get("rules") or {}
-    keys = [key for key in RULES if key in rules] + [key for key in rules if key not in RULES]
-    out = []
-    for key in keys:
-        name, describe = RULES.get(key, (key.replace("_", " ").capitalize(), lambda v: ""))
-        out.append(
-            {
-                "key": key if key == "segments" else f"rules.{key}",
-                "name": name,
-                "value": format_rule_value(rules[key]),
-                "meaning": describe(rules[key]),
-            }
-        )
-    columns = segment_columns(metrics)
-    if columns:
-        name, describe = RULES["segments"]
-        out.append(
-            {
-                "key": "segments",
-                "name": name,
-                "value": format_rule_value(columns),
-                "meaning": describe(columns),
-            }
-        )
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for section in sections:
+        if section.rules is None:
+            continue
+        keys = [k for k in section.rule_texts if k in section.rules.model_fields]
+        keys += [k for k in section.rules.model_fields if k not in section.rule_texts]
+        for key in keys:
+            if key in seen or key not in rules:
+                continue
+            seen.add(key)
+            text = section.rule_texts.get(key)
+            out.append(
+                {
+                    "key": f"rules.{key}",
+                    "name": text.name if text else key.replace("_", " ").capitalize(),
+                    "value": fmt_rule_value(rules[key]),
+                    "meaning": text.meaning(rules[key]) if text else "",
+                }
+            )
+    for section in sections:
+        if section.extra_rules is not None:
+            out.extend(section.extra_rules(metrics))
     return out
-
-
-def format_rule_value(value: Any) -> str:
-    """Return a rule's value as the config would spell it, lists comma-separated."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Mapping):
-        return "; ".join(f"{key}: {format_rule_value(item)}" for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(format_rule_value(item) for item in value) or "none"
-    return str(value)
 
 
 NAMED_RULES: tuple[tuple[str, str], ...] = (
@@ -170,50 +60,10 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "statuses; empty after stripping is NULL, shown as Unknown.",
     ),
     (
-        "orphan-lines",
-        "carts.orphan_lines counts merged (cart_id, product_id) lines of the "
-        "whole cart_items table whose cart_id matches no cart (a NULL cart_id included).",
-    ),
-    (
-        "unparsed-created-at",
-        "carts.unparsed_created_at counts rows of the whole carts table "
-        "(NULL cart_ids excluded, before duplicates collapse) whose created_at is NULL or not "
-        "an accepted timestamp.",
-    ),
-    (
-        "duplicate-carts-in-period",
-        "A duplicated cart_id belongs to the period of the row "
-        "that is kept (the most advanced status); duplicate_cart_ids and duplicate_cart_rows "
-        "count those.",
-    ),
-    (
-        "reengagement-elapsed",
-        "created_at + N days is N times 24 hours of elapsed time; by "
-        "calendar day when either column is date-only.",
-    ),
-    (
-        "unparsed-orders-ignored",
-        "Orders whose order_date cannot be parsed take part in no "
-        "link, window or newest-order comparison: they cannot be placed in time.",
-    ),
-    (
-        "immature-without-orders",
-        "With no parseable order at all, no cart is counted as "
-        "immature: there is no newest order_date to compare with.",
-    ),
-    (
-        "next-order-by-day",
-        "With date-only values, next_order's order_date >= created_at "
-        "compares calendar days, like the cart_id link.",
-    ),
-    (
         "default-period",
-        "A build with no period option covers the last complete month before the newest "
-        "cart (the newest event when the source has no carts table).",
-    ),
-    (
-        "sku-category",
-        "A SKU whose product has no category shows category Unknown, as in the category table.",
+        "A build with no period option covers the last complete month (or week) before "
+        "the newest timestamp of the first registered section whose table the source has "
+        "(carts.created_at, else events.event_time, as each section's README says).",
     ),
     (
         "money-rounding",
@@ -232,26 +82,9 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "as if written with a UTC suffix, then shown in report.timezone.",
     ),
     (
-        "event-keys-hashed-on-duckdb",
-        "On DuckDB, exact duplicate events and distinct text user and session ids are "
-        "compared through 64-bit hashes of their values (SQLite and PostgreSQL compare the "
-        "values): two different values share a hash with odds of about n²/2^65, 3 in a "
-        "million for 10M events.",
-    ),
-    (
         "csv-as-text",
         "CSV files are read with every value as text, then parsed by the §8 rules like a "
         "text column (a sniffed type would drop a UTC suffix or fail on one odd value).",
-    ),
-    (
-        "unmapped-after-price",
-        'events.unmapped_types counts, by normalised type (NULL as "NULL"), the rows the '
-        "mapped_type step removes: deduplicated rows with a valid price.",
-    ),
-    (
-        "events-null-ids",
-        "A purchase without a product_id counts in the brand and category tables; views "
-        "without a user_id count in a product's views for the never-bought list.",
     ),
     (
         "usual-range",
@@ -266,22 +99,23 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "reports/history/<kind>/<label>/<built at>/; --force replaces it.",
     ),
 )
-"""Readings reportgen adds where METRICS.md is silent (mirrored in docs/rules.md)."""
+"""Readings the core adds where METRICS.md is silent (mirrored in docs/rules.md); each
+section adds its own (``Section.named_rules``, listed in its README)."""
 
 
-def interpretive_rules(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Return the fixed rules every report applies (METRICS.md §8) in plain English: the
-    time zone, each computed section's readings, then the named rules."""
-    from reportgen.sections import all_sections
-
+def interpretive_rules(
+    metrics: Mapping[str, Any], sections: Sequence[Section]
+) -> list[dict[str, str]]:
+    """Return the fixed rules the report applies (METRICS.md §8) in plain English: the
+    time zone, each section's readings, then the core's and the sections' named rules."""
     zone = (metrics.get("period") or {}).get("timezone") or "UTC"
-    computed = {key.split(".", 1)[0] for key in metrics.get("kpis") or {}}
     readings = [
         reading
-        for section in all_sections()
-        if section.readings and section.name in computed
+        for section in sections
+        if section.readings is not None
         for reading in section.readings(metrics)
     ]
+    named = [*NAMED_RULES, *(rule for section in sections for rule in section.named_rules)]
     return [
         {
             "name": "Time zone",
@@ -296,9 +130,5 @@ def interpretive_rules(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
             "name": "Zero denominators",
             "meaning": "A rate whose denominator is zero is shown as n/a, never as 0.",
         },
-        *({"name": name, "meaning": reading} for name, reading in NAMED_RULES),
+        *({"name": name, "meaning": reading} for name, reading in named),
     ]
-
-
-def _count(value: Any) -> str:
-    return fmt_number(value) if isinstance(value, int | float) else str(value)

@@ -23,8 +23,9 @@ from reportgen.source.sqlexpr import (
 
 
 def effective_rules(config: Config) -> dict[str, Any]:
-    """Return the full rule set in force (the config's ``rules``), as metrics.json holds it."""
-    return config.rules.model_dump(mode="json")
+    """Return the full rule set in force (every registered section's rules), as metrics.json
+    holds it."""
+    return config.rules.as_json()
 
 
 def compute_metrics(
@@ -70,23 +71,25 @@ def _compute(
 
 def skip_reason(source: Source, section: Section) -> str | None:
     """Skip a section whose main table is absent; fail loudly when it is half there."""
-    main = section.tables[0]
+    main = section.requires[0]
     if not source.has_table(main):
         return f"no table {source.real_table_name(main)}"
-    problems = source.missing_columns(section.tables)
+    problems = source.missing_columns(section.requires)
     if problems:
         raise SourceError(f"{source.config.origin}: " + "; ".join(problems))
     return None
 
 
-NEWEST_COLUMNS = (("carts", "created_at"), ("events", "event_time"))
-"""Where the default period is read from: the first of these tables the source has."""
+def period_columns() -> list[tuple[str, str]]:
+    """Where the default period is read from: each section's (table, column), in report
+    order; the first whose table the source has decides."""
+    return [section.period_from for section in all_sections() if section.period_from]
 
 
 def newest_local(config: Config) -> datetime | None:
-    """Return the newest carts.created_at (or events.event_time without carts) in local time."""
+    """Return the newest value of the first period column the source has, in local time."""
     with open_source(config) as source:
-        found = [(t, c) for t, c in NEWEST_COLUMNS if source.has_table(t)]
+        found = [(t, c) for t, c in period_columns() if source.has_table(t)]
         return newest_in(source, *found[0]) if found else None
 
 
@@ -146,10 +149,8 @@ def default_period(config: Config, kind: PeriodKind) -> Period:
     """Return the last complete period before the newest cart (or event)."""
     newest = newest_local(config)
     if newest is None:
-        raise SourceError(
-            f"{config.origin}: no parseable carts.created_at or events.event_time "
-            "to choose a period from"
-        )
+        columns = " or ".join(f"{table}.{column}" for table, column in period_columns())
+        raise SourceError(f"{config.origin}: no parseable {columns} to choose a period from")
     return latest_complete(kind, newest, config.report.timezone)
 
 

@@ -28,15 +28,6 @@ RANGE_WINDOW = 8
 RANGE_MIN_VALUES = 3
 """Fewer earlier values than this (nulls left out) give no usual range."""
 
-SLOW_HISTORY: dict[str, str] = {
-    "events": "Event figures have none: recomputing their history would take longer than "
-    "the rest of the report.",
-}
-"""Sections a build leaves out of the history, and the cover's sentence saying so. The
-events section parses every row of the events table on each call (its whole-table counts
-come from the same scan): on the demo's 1.2 million events (SQLite) 6 calls took 52 s against
-about 20 s for the whole build without them."""
-
 SPARK_WIDTH, SPARK_HEIGHT = 90, 24
 """Sparkline size in CSS px (24 by 6 mm)."""
 SPARK_PAD = 3
@@ -70,7 +61,7 @@ def history_sections(sections: Sequence[str] | None = None) -> list[str]:
     return [
         s.name
         for s in all_sections()
-        if s.name not in SLOW_HISTORY and (sections is None or s.name in sections)
+        if s.history_note is None and (sections is None or s.name in sections)
     ]
 
 

@@ -20,32 +20,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from reportgen.config import Config
 from reportgen.errors import SourceError
+from reportgen.sections import canonical_tables
 from reportgen.source.sqlexpr import register_functions
 
-# Columns each canonical table must have (METRICS.md §1); bracketed ones there are optional.
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "carts": ("cart_id", "customer_id", "created_at", "status"),
-    "cart_items": ("cart_id", "product_id", "quantity", "unit_price"),
-    "orders": ("order_id", "customer_id", "order_date"),
-    "customers": ("customer_id",),
-    "products": ("product_id",),
-    "events": ("event_time", "event_type", "user_id", "session_id", "product_id", "price"),
-}
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "orders": ("cart_id", "order_total", "status", "campaign_id", "discount_code"),
-    "customers": ("signup_date", "signup_channel", "loyalty_tier", "clv_bucket", "age"),
-    "products": ("name", "category", "brand", "price"),
-    "events": ("category_code", "brand", "quantity"),
-}
-
-
-TIMESTAMP_COLUMNS = {
-    "carts": "created_at",
-    "orders": "order_date",
-    "events": "event_time",
-    "experiment_sessions": "started_at",
-    "campaign_activity": "activity_date",
-}
 ZONED_TIMESTAMP_TEXT = {
     "postgresql": "(to_char({column} at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC')",
     "duckdb": "(strftime(timezone('UTC', {column}), '%Y-%m-%d %H:%M:%S.%f') || ' UTC')",
@@ -156,12 +133,13 @@ class Source:
         renames = self.config.source.columns.get(canonical, {})
         lowered = {c.lower(): c for c in real_columns}
         info = TableInfo(canonical, real, self.quote_dotted(self._existing.get(real.lower(), real)))
-        wanted = REQUIRED_COLUMNS.get(canonical, ()) + OPTIONAL_COLUMNS.get(canonical, ())
-        for column in wanted:
+        spec = canonical_tables().get(canonical)
+        required = spec.required if spec else ()
+        for column in required + (spec.optional if spec else ()):
             name = renames.get(column, column)
             if name.lower() in lowered:
                 info.columns[column] = self.quote(lowered[name.lower()])
-            elif column in REQUIRED_COLUMNS.get(canonical, ()):
+            elif column in required:
                 problems.append(
                     f"column {name!r} missing from table {real!r}; map it with "
                     f"source.columns.{canonical}.{column}"
@@ -176,7 +154,8 @@ class Source:
         A typed ``timestamptz`` prints as ``…+00`` on PostgreSQL and DuckDB, a form
         METRICS.md §8 does not accept; its instant is what counts, so give it one that is.
         """
-        column = TIMESTAMP_COLUMNS.get(info.canonical)
+        spec = canonical_tables().get(info.canonical)
+        column = spec.timestamp if spec else None
         if column not in info.columns or self.dialect not in ZONED_TIMESTAMP_TEXT:
             return
         typeof = "pg_typeof" if self.dialect == "postgresql" else "typeof"

@@ -17,3 +17,13 @@ def strip_text(value: object) -> str:
 def normalise_token(value: object) -> str:
     """Return a status or event type as the rules compare it: stripped, lower-case."""
     return strip_text(value).lower()
+
+
+def normalised_list(values: list[str]) -> list[str]:
+    """Strip and lower-case rule values as the data is (METRICS.md §8), dropping empties."""
+    out: list[str] = []
+    for value in values:
+        token = normalise_token(value)
+        if token and token not in out:
+            out.append(token)
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reportgen.plugin import Section, imported_on_use
+from reportgen.sections.carts import declaration, rules
 from reportgen.sections.carts.compute import compute
 from reportgen.sections.carts.kpis import CART_KPIS
 from reportgen.sections.carts.view import carts_view
@@ -12,7 +13,7 @@ from reportgen.sections.carts.view import carts_view
 SECTION = Section(
     name="carts",
     title="Cart & customer behaviour",
-    tables=("carts", "cart_items", "orders"),
+    requires=("carts", "cart_items", "orders"),
     compute=compute,
     charts=imported_on_use("reportgen.sections.carts.charts", "build_charts"),
     recommend=imported_on_use("reportgen.sections.carts.recommend", "recommend"),
@@ -39,4 +40,13 @@ SECTION = Section(
         ),
     },
     readings=imported_on_use("reportgen.sections.carts.readings", "cart_readings"),
+    tables=declaration.TABLES,
+    rules=rules.CartRules,
+    rule_texts=rules.RULE_TEXTS,
+    extra_rules=imported_on_use("reportgen.sections.carts.readings", "segment_rule"),
+    named_rules=declaration.NAMED_RULES,
+    data_quality_labels=declaration.DATA_QUALITY_LABELS,
+    part_title=declaration.part_title,
+    period_from=("carts", "created_at"),
+    check_config=rules.check_config,
 )

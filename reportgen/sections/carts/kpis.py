@@ -6,13 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from reportgen.plugin import KpiSpec
+from reportgen.sections.carts.declaration import reengagement_label
 
 CART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("carts.carts_total", "Carts created", "number", "up", headline=True),
     KpiSpec("carts.cart_conversion_rate", "Cart conversion rate", "rate", "up", headline=True),
     KpiSpec("carts.abandonment_rate", "Abandonment rate", "rate", "down", headline=True),
     KpiSpec("carts.abandoned_cart_value", "Abandoned cart value", "money", "down", headline=True),
-    KpiSpec("carts.reengagement_rate", "7-day re-engagement rate", "rate", "up", headline=True),
+    KpiSpec(
+        "carts.reengagement_rate",
+        "7-day re-engagement rate",
+        "rate",
+        "up",
+        headline=True,
+        label_from_rules=reengagement_label,
+    ),
     KpiSpec(
         "carts.median_time_to_order_days", "Median time to order", "days", "down", headline=True
     ),

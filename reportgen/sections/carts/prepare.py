@@ -29,6 +29,7 @@ from datetime import timedelta
 
 from reportgen.config import Config
 from reportgen.periods import Period
+from reportgen.sections.carts.rules import segments_setting
 from reportgen.sections.carts.whole_table import WholeTable
 from reportgen.source.connection import Source
 from reportgen.source.query import execute, scalar
@@ -79,7 +80,7 @@ def prepare(
     _lines(source, expr, config, previous.start_text, period.end_text)
     has_products = _products(source, expr)
     has_customers, segments = _customers(source, expr, config)
-    wanted = list(config.segments)
+    wanted = segments_setting(config)
     _period_carts(conn, period, segments, wanted)
     checks = whole_table()
     date_only = checks.carts_date_only or checks.orders_date_only
@@ -343,7 +344,7 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
     customers = source.table("customers")
     cu = customers.columns
     picks, segments = [], []
-    for name in config.segments:
+    for name in segments_setting(config):
         column = "age" if name == "age_band" else name
         if column in cu:
             value = expr.number(cu[column]) if column == "age" else expr.strip(cu[column])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reportgen.render.formatters import fmt_number
-from reportgen.report.assumptions import ORDER_LINKS
+from reportgen.render.formatters import fmt_number, fmt_rule_value
+from reportgen.sections.carts.kpis import segment_columns
+from reportgen.sections.carts.rules import ORDER_LINKS
 
 
 def cart_readings(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -88,4 +89,22 @@ def cart_readings(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
                 "(percentile_cont); with no values they are n/a."
             ),
         },
+    ]
+
+
+def segment_rule(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Return the appendix row of the top-level ``segments`` setting, if any column is set."""
+    columns = segment_columns(metrics)
+    if not columns:
+        return []
+    return [
+        {
+            "key": "segments",
+            "name": "Segments",
+            "value": fmt_rule_value(columns),
+            "meaning": (
+                "Customer attributes the cart segment tables split by; a missing value is "
+                "'Unknown'."
+            ),
+        }
     ]

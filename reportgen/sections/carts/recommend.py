@@ -2,7 +2,7 @@
 
 Each rule is a small function ``(metrics, currency) -> Recommendation | None`` listed in
 ``RULES``; adding a rule is adding one function there. A rule reads only ``metrics.json``
-(docs/metrics-carts.md), formats every number with ``reportgen.render.formatters`` so the text
+(the section README), formats every number with ``reportgen.render.formatters`` so the text
 says what the tables show, and simply does not fire when what it needs is missing, empty
 or null. Thresholds and priorities are the constants below (lower priority comes first).
 """

@@ -7,6 +7,7 @@ from typing import Any
 
 from reportgen.render.formatters import fmt_number
 from reportgen.render.viewparts import cards, figure, notes, number, table
+from reportgen.sections.carts.declaration import SEGMENT_LABELS
 from reportgen.sections.carts.kpis import CART_KPIS, segment_columns, segment_tables
 
 ABANDONED_COLUMNS = (
@@ -18,15 +19,8 @@ ABANDONED_COLUMNS = (
 """The measures the SKU and category tables share (METRICS.md §3)."""
 NO_ABANDONED_PRODUCT = "No abandoned cart held a product in this period."
 
-SEGMENT_LABELS = {
-    "signup_channel": "signup channel",
-    "loyalty_tier": "loyalty tier",
-    "clv_bucket": "CLV bucket",
-    "age_band": "age band",
-}
 
-
-# The cart section (docs/metrics-carts.md).
+# The cart section (reportgen/sections/carts/README.md).
 
 
 def carts_view(

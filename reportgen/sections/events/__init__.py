@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reportgen.plugin import Section, imported_on_use
+from reportgen.sections.events import declaration, rules
 from reportgen.sections.events.compute import TABLE_COLUMNS, compute
 from reportgen.sections.events.kpis import EVENT_KPIS
 from reportgen.sections.events.view import events_view
@@ -12,7 +13,7 @@ from reportgen.sections.events.view import events_view
 SECTION = Section(
     name="events",
     title="Event funnels",
-    tables=("events",),
+    requires=("events",),
     compute=compute,
     charts=imported_on_use("reportgen.sections.events.charts", "build_charts"),
     recommend=imported_on_use("reportgen.sections.events.recommend", "recommend"),
@@ -22,4 +23,12 @@ SECTION = Section(
     view=events_view,
     columns=TABLE_COLUMNS,
     readings=imported_on_use("reportgen.sections.events.readings", "event_readings"),
+    tables=declaration.TABLES,
+    rules=rules.EventRules,
+    rule_texts=rules.RULE_TEXTS,
+    named_rules=declaration.NAMED_RULES,
+    data_quality_labels=declaration.DATA_QUALITY_LABELS,
+    part_title=declaration.PART_NAMES.get,
+    period_from=("events", "event_time"),
+    history_note=declaration.HISTORY_NOTE,
 )

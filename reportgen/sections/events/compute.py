@@ -54,7 +54,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "share_of_revenue",
     ),
 }
-"""Every table the section writes and its columns (docs/metrics-events.md)."""
+"""Every table the section writes and its columns (reportgen/sections/events/README.md)."""
 SEGMENTS = ("view_only", "cart_abandoners", "single_purchase", "multi_purchase", "high_value")
 
 

@@ -98,7 +98,7 @@ class _Context:
         return table(found, columns, self.currency, **options)
 
 
-# The event section (docs/metrics-events.md).
+# The event section (reportgen/sections/events/README.md).
 
 
 def events_view(

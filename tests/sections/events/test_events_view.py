@@ -6,14 +6,15 @@ Every expected string is worked out by hand from ``event_metrics()`` below.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 
-from reportgen.plugin import Section
 from reportgen.render.html import ReportContent, render_html
+from reportgen.sections.events import SECTION
 from reportgen.sections.events.charts import build_charts
 from reportgen.sections.events.kpis import EVENT_KPIS, is_empty_period, largest_drop
 from reportgen.sections.events.recommend import recommend
@@ -280,7 +281,7 @@ def empty_metrics() -> dict[str, Any]:
 
 
 def without_brand() -> dict[str, Any]:
-    """Return the month as computed from events with no brand column (docs/metrics-events.md)."""
+    """Return the month as computed from events with no brand column (the section README)."""
     metrics = event_metrics()
     del metrics["tables"]["events.top_brands"]
     del metrics["tables"]["events.abandoned_brands"]
@@ -311,18 +312,13 @@ def texts(table: dict[str, Any]) -> list[list[str]]:
     return [[cell["text"] for cell in row] for row in table["rows"]]
 
 
-EVENTS_SECTION = Section(
-    name="events",
-    title="Events and funnels",
-    tables=("events",),
+EVENTS_SECTION = dataclasses.replace(
+    SECTION,
     compute=lambda *args: pytest.fail("no computing in a view test"),
     charts=build_charts,
     recommend=recommend,
-    template="sections/_events.html",
-    kpis=EVENT_KPIS,
-    view=events_view,
 )
-"""The section as its package will declare it, minus the computation (another module)."""
+"""The section as its package declares it, minus the computation."""
 
 
 def render(metrics: dict[str, Any]) -> BeautifulSoup:

@@ -1,0 +1,122 @@
+"""What the cart section declares about itself beyond its code: tables, labels, readings.
+
+Kept apart from ``__init__.py`` so the registration reads as a table of contents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reportgen.plugin import TableSpec
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("carts", ("cart_id", "customer_id", "created_at", "status"), (), "created_at", True),
+    TableSpec("cart_items", ("cart_id", "product_id", "quantity", "unit_price")),
+    TableSpec(
+        "orders",
+        ("order_id", "customer_id", "order_date"),
+        ("cart_id", "order_total", "status", "campaign_id", "discount_code"),
+        "order_date",
+        True,
+    ),
+    TableSpec(
+        "customers",
+        ("customer_id",),
+        ("signup_date", "signup_channel", "loyalty_tier", "clv_bucket", "age"),
+    ),
+    TableSpec("products", ("product_id",), ("name", "category", "brand", "price")),
+)
+"""METRICS.md §1, the carts family."""
+
+DATA_QUALITY_LABELS = {
+    "carts.null_cart_ids": "Cart rows with no cart_id (whole table, left out)",
+    "carts.duplicate_cart_ids": "Cart ids appearing more than once",
+    "carts.duplicate_cart_rows": "Extra rows of duplicated carts (collapsed)",
+    "carts.other_statuses": "Carts with a status outside the configured lists",
+    "carts.duplicate_lines": "Cart lines merged from more than one row",
+    "carts.invalid_lines": "Cart lines left out (bad quantity or price)",
+    "carts.orphan_lines": "Cart lines whose cart does not exist (whole table)",
+    "carts.carts_without_lines": "Carts with no valid line (value 0)",
+    "carts.null_customer_carts": "Carts with no customer",
+    "carts.unknown_customer_carts": "Carts whose customer is missing from customers",
+    "carts.order_before_cart": "Converted carts whose orders all precede the cart",
+    "carts.linked_by_cart_id": "Converted carts linked to an order by cart_id",
+    "carts.linked_by_next_order": "Converted carts linked to the customer's next order",
+    "carts.duplicate_customer_ids": "Customer ids appearing more than once (whole table)",
+    "carts.duplicate_product_ids": "Product ids appearing more than once (whole table)",
+    "carts.unparsed_created_at": "Carts with an unreadable created_at (whole table)",
+}
+"""Plain-English labels for the section's data_quality keys (METRICS.md §8)."""
+
+SEGMENT_LABELS = {
+    "signup_channel": "signup channel",
+    "loyalty_tier": "loyalty tier",
+    "clv_bucket": "CLV bucket",
+    "age_band": "age band",
+}
+
+PART_NAMES = {
+    "carts": "Cart & customer behaviour",
+    "carts.products": "Product names and categories",
+}
+
+
+def part_title(name: str) -> str | None:
+    """Return the display name of a ``skipped`` entry of this section."""
+    if name.startswith("carts.segment."):
+        column = name.removeprefix("carts.segment.")
+        return f"Segments by {SEGMENT_LABELS.get(column, column.replace('_', ' '))}"
+    return PART_NAMES.get(name)
+
+
+def reengagement_label(rules: Mapping[str, Any]) -> str | None:
+    """Return the re-engagement KPI's label with its window: ``7-day re-engagement rate``."""
+    days = rules.get("reengagement_days")
+    return f"{days}-day re-engagement rate" if isinstance(days, int) else None
+
+
+NAMED_RULES: tuple[tuple[str, str], ...] = (
+    (
+        "orphan-lines",
+        "carts.orphan_lines counts merged (cart_id, product_id) lines of the "
+        "whole cart_items table whose cart_id matches no cart (a NULL cart_id included).",
+    ),
+    (
+        "unparsed-created-at",
+        "carts.unparsed_created_at counts rows of the whole carts table "
+        "(NULL cart_ids excluded, before duplicates collapse) whose created_at is NULL or not "
+        "an accepted timestamp.",
+    ),
+    (
+        "duplicate-carts-in-period",
+        "A duplicated cart_id belongs to the period of the row "
+        "that is kept (the most advanced status); duplicate_cart_ids and duplicate_cart_rows "
+        "count those.",
+    ),
+    (
+        "reengagement-elapsed",
+        "created_at + N days is N times 24 hours of elapsed time; by "
+        "calendar day when either column is date-only.",
+    ),
+    (
+        "unparsed-orders-ignored",
+        "Orders whose order_date cannot be parsed take part in no "
+        "link, window or newest-order comparison: they cannot be placed in time.",
+    ),
+    (
+        "immature-without-orders",
+        "With no parseable order at all, no cart is counted as "
+        "immature: there is no newest order_date to compare with.",
+    ),
+    (
+        "next-order-by-day",
+        "With date-only values, next_order's order_date >= created_at "
+        "compares calendar days, like the cart_id link.",
+    ),
+    (
+        "sku-category",
+        "A SKU whose product has no category shows category Unknown, as in the category table.",
+    ),
+)
+"""Readings the cart section adds where METRICS.md is silent (listed in its README)."""
