@@ -57,3 +57,4 @@ def test_the_wheel_ships_templates_css_and_fonts(tmp_path):
     for path in shipped:
         assert path.relative_to(REPO).as_posix() in names
     assert "reportgen/sections/carts/templates/_carts.html" in names
+    assert not [name for name in names if "/tests/" in name]  # section tests stay home

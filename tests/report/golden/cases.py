@@ -38,7 +38,9 @@ def cases(folder: Path) -> dict[str, tuple[Any, Any]]:
         "demo-month-2026-11": (config_from_dict(demo), month_period("2026-11")),
         "demo-week-2026-W47": (config_from_dict(demo), week_period("2026-W47")),
         "rees46-2021-01": (
-            load_config(ROOT / "tests" / "fixtures" / "rees46.yaml"),
+            load_config(
+                ROOT / "reportgen" / "sections" / "events" / "tests" / "fixtures" / "rees46.yaml"
+            ),
             month_period("2021-01"),
         ),
     }

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from reportgen.cli import main
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
