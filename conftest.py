@@ -44,6 +44,17 @@ def _write_table(
     db.executemany(f'insert into "{name}" values ({marks})', padded)
 
 
+def assert_clean_failure(result: Any, out: Path, *fragments: str) -> None:
+    """Assert a CLI run failed with one clear message, no traceback, nothing written."""
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+    written = [p for p in out.rglob("*")] if out.exists() else []
+    assert written == [], written
+
+
 @pytest.fixture
 def make_db(tmp_path: Path) -> Callable[..., Path]:
     """Return a function that writes the cart tables to a new SQLite file and returns its path.

@@ -36,6 +36,17 @@ _D2 = "[0-9][0-9]"
 _DATE_GLOB = f"{_D4}-{_D2}-{_D2}"
 
 
+def sql_literal(value: str) -> str:
+    """Return ``value`` as an SQL string literal: the one way a literal is written into SQL.
+
+    Values are bound as parameters wherever the engine allows; this is for the places it
+    does not (a file path in DuckDB's ``read_csv``, names inside a statement that creates a
+    table, which PostgreSQL cannot prepare). Standard SQL doubles the quote; none of the
+    engines reads a backslash as an escape in a plain literal.
+    """
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def parse_timestamp(text: str | None, timezone: str) -> tuple[str, int] | None:
     """Return (local canonical text, epoch microseconds) or None when unparsed.
 
@@ -169,7 +180,7 @@ class Expr:
             raise NotImplementedError(dialect)
         self.dialect = dialect
         self.timezone = timezone
-        self._ws = "'" + WHITESPACE.replace("'", "''") + "'"
+        self._ws = sql_literal(WHITESPACE)
 
     def text(self, column: str) -> str:
         """Return the column as text (ids are compared as text)."""
@@ -266,7 +277,7 @@ class Expr:
     def unparsed(self, raw: str) -> str:
         """Return 1 when ``raw`` is NULL or not a timestamp of METRICS.md §8, else 0."""
         stripped = self.strip(raw)
-        slow = f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
+        slow = f"{self._fn('rg_local')}({stripped}, {sql_literal(self.timezone)})"
         suffixed = ""
         if self.timezone == "UTC" and self.dialect != "postgresql":
             suffixed = f"when {self.utc_suffixed(self.raw_text(raw))[1]} then 0 "
@@ -338,7 +349,7 @@ class Expr:
 
     def slow_local(self, stripped: str) -> str:
         """Return the full (Python or pg_temp) parse of stripped text to local text."""
-        return f"{self._fn('rg_local')}({stripped}, {self._literal(self.timezone)})"
+        return f"{self._fn('rg_local')}({stripped}, {sql_literal(self.timezone)})"
 
     def _validated(self, candidate: str, x: str) -> str:
         """Keep a fast-parsed value only if it is a real date and time; else parse slowly."""
@@ -373,7 +384,7 @@ class Expr:
             return f"({seconds} * 1000000 + cast(substr({local}, 21, 6) as integer))"
         if self.timezone == "UTC" and self.dialect == "duckdb":
             return f"epoch_us(strptime({local}, '%Y-%m-%d %H:%M:%S.%f'))"
-        return f"{self._fn('rg_epoch')}({stripped}, {self._literal(self.timezone)})"
+        return f"{self._fn('rg_epoch')}({stripped}, {sql_literal(self.timezone)})"
 
     def day_number(self, local: str) -> str:
         """Return the local calendar day as days since 1970-01-01."""
@@ -383,10 +394,6 @@ class Expr:
 
     def _fn(self, name: str) -> str:
         return f"pg_temp.{name}" if self.dialect == "postgresql" else name
-
-    @staticmethod
-    def _literal(value: str) -> str:
-        return "'" + value.replace("'", "''") + "'"
 
 
 _DUCK_FORMATS: dict[int, tuple[bool, tuple[str, ...]]] = {
@@ -443,7 +450,7 @@ def duckdb_local_instant(native: str, zoned: str, timezone: str) -> tuple[str, s
     """
     if timezone == "UTC":
         return native, native
-    zone = Expr._literal(timezone)
+    zone = sql_literal(timezone)
     return (
         f"(case when {zoned} then timezone({zone}, timezone('UTC', {native})) end)",
         f"(case when {zoned} then {native} end)",
@@ -452,7 +459,7 @@ def duckdb_local_instant(native: str, zoned: str, timezone: str) -> tuple[str, s
 
 def duckdb_slow_timestamps(text: str, timezone: str) -> tuple[str, str]:
     """Return DuckDB (local, instant) TIMESTAMPs of text through the registered parser."""
-    zone = Expr._literal(timezone)
+    zone = sql_literal(timezone)
     stripped = f"nullif(trim({text}, '{WHITESPACE}'), '')"
     return (
         f"cast(rg_local({stripped}, {zone}) as timestamp)",

@@ -8,21 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import assert_clean_failure
 from reportgen.cli import main
 
 
 def run(*args: str):
     return CliRunner().invoke(main, list(args))
-
-
-def assert_clean_failure(result, out: Path, *fragments: str) -> None:
-    assert result.exit_code != 0, result.output
-    assert "Traceback" not in result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
-    for fragment in fragments:
-        assert fragment in result.output, result.output
-    written = [p for p in out.rglob("*")] if out.exists() else []
-    assert written == [], written
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from reportgen.source.sqlexpr import (
     duckdb_local_instant,
     duckdb_slow_timestamps,
     duckdb_timestamps,
+    sql_literal,
 )
 
 KIND_CODES = {"view": 1, "cart": 2, "remove": 3, "purchase": 4}
@@ -115,13 +116,12 @@ def _coerced(
     ``_classified`` derives ``rg_ev``'s columns from them one level up."""
     types = config.rules.event_types
     exact = " ".join(
-        f"when '{name}' then {KIND_CODES[kind]}"
+        f"when {sql_literal(name)} then {KIND_CODES[kind]}"
         for kind, names in types.items()
         for name in names
-        if "'" not in name
     )
     listed = " ".join(
-        f"when {expr.lower_strip(raw['event_type'])} in ({', '.join(_quoted(names))}) "
+        f"when {expr.lower_strip(raw['event_type'])} in ({', '.join(map(sql_literal, names))}) "
         f"then {KIND_CODES[kind]}"
         for kind, names in types.items()
         if names
@@ -172,10 +172,6 @@ def _classified(expr: Expr) -> str:
         case when kind in ({cart}, {purchase}) then brand_s end as brand,
         case when kind = {purchase} then cat_s end as cat
     """
-
-
-def _quoted(names: list[str]) -> list[str]:
-    return ["'" + name.replace("'", "''") + "'" for name in names]
 
 
 def _grouped_rows(

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_cli_errors import assert_clean_failure
 
+from conftest import assert_clean_failure
 from reportgen.cli import main
 
 HEADER = "event_time,event_type,product_id,category_code,brand,price,user_id,user_session\n"
