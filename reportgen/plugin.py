@@ -68,6 +68,16 @@ class Recommendation:
     """metrics.json keys (or table cells) and the values the rule read."""
     priority: int = 50
     """Lower comes first in the report."""
+    kpi: str | None = None
+    """The metrics.json KPI the advice acts on (``carts.abandonment_rate``), if one."""
+    pull: Literal["up", "down"] | None = None
+    """Which way acting on it should move ``kpi``: two recommendations of one report
+    never pull one KPI opposite ways."""
+    expected_value: float | None = None
+    """Money the action may bring in the report's currency, where it can be estimated."""
+    expected_value_basis: str | None = None
+    """How ``expected_value`` was estimated, in words (``savable value times the re-engagement
+    rate``)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,10 @@ class KpiSpec:
     label_from_rules: Callable[[Mapping[str, Any]], str | None] | None = None
     """(metrics.json ``rules``) → the label when a rule's value belongs in it (``7-day
     re-engagement rate``); None keeps ``label``."""
+    provisional_when: Callable[[Mapping[str, Any]], str | None] | None = None
+    """(metrics) → why the value is not final yet (its window has not closed for every row
+    behind it: ``873 of 992 abandoned carts are still inside their 7-day window``), or
+    None when it is final. Read from metrics.json only."""
 
 
 SectionView = Callable[[dict[str, Any], str, Mapping[str, str], Mapping[str, str]], dict[str, Any]]
