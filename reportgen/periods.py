@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from reportgen.errors import PeriodError
 
@@ -20,6 +21,10 @@ class Period:
     start: date
     end: date
     timezone: str = "UTC"
+    to_date: bool = False
+    """A month or week so far: ``end`` is the cut (the day after the last whole day in
+    it), not the calendar end; it is compared with the same elapsed part of the previous
+    one and archived apart from complete periods."""
 
     @property
     def label(self) -> str:
@@ -41,7 +46,15 @@ class Period:
         return f"{self.end.isoformat()} 00:00:00.000000"
 
     def previous(self) -> Period:
-        """Return the previous calendar month, ISO week, or same-length window before."""
+        """Return the previous calendar month, ISO week, or same-length window before.
+
+        Of a period to date: the same elapsed part of the previous month or week (for a
+        month, the same number of days, cut at that month's end).
+        """
+        if self.to_date:
+            full = dataclasses.replace(self, end=self.full_end, to_date=False).previous()
+            cut = min(full.start + (self.end - self.start), full.end)
+            return dataclasses.replace(full, end=cut, to_date=True)
         if self.kind == "month":
             start = _add_months(self.start, -1)
             return Period("month", start, self.start, self.timezone)
@@ -59,15 +72,27 @@ class Period:
         length = self.end - self.start
         return Period("custom", self.end, self.end + length, self.timezone)
 
-    def as_json(self) -> dict[str, str]:
-        """Return the ``period`` block of metrics.json."""
-        return {
+    @property
+    def full_end(self) -> date:
+        """Return the calendar end of a period to date (its ``end`` when complete)."""
+        if not self.to_date:
+            return self.end
+        if self.kind == "month":
+            return _add_months(self.start, 1)
+        return self.start + timedelta(days=7)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the ``period`` block of metrics.json (``to_date`` only when it is one)."""
+        found: dict[str, Any] = {
             "kind": self.kind,
             "label": self.label,
             "start": f"{self.start.isoformat()}T00:00:00",
             "end": f"{self.end.isoformat()}T00:00:00",
             "timezone": self.timezone,
         }
+        if self.to_date:
+            found["to_date"] = True
+        return found
 
     def buckets(self) -> list[date]:
         """Return the first day of each trend bucket (rows outside the period never count).
@@ -147,6 +172,25 @@ def custom_period(start: str, end: str, timezone: str = "UTC") -> Period:
     if last <= first:
         raise PeriodError(f"--to {end} must be after --from {start} (the window is half-open)")
     return Period("custom", first, last, timezone)
+
+
+def to_date_period(kind: PeriodKind, today: date, timezone: str = "UTC") -> Period:
+    """Return the month or ISO week holding ``today``, so far: its whole days before today.
+
+    Raises PeriodError on its first day, when no whole day has elapsed yet.
+    """
+    if kind == "month":
+        start = today.replace(day=1)
+    elif kind == "week":
+        start = today - timedelta(days=today.weekday())
+    else:
+        raise PeriodError(f"--to-date applies to a month or a week, not a {kind} window")
+    if today <= start:
+        raise PeriodError(
+            f"--to-date: {today.isoformat()} is the first day of the {kind}: no whole day of "
+            "it has elapsed yet; build the previous one instead"
+        )
+    return Period(kind, start, today, timezone, to_date=True)
 
 
 def latest_complete(kind: PeriodKind, newest: datetime | date, timezone: str = "UTC") -> Period:

@@ -82,3 +82,35 @@ def test_latest_complete_period_ends_before_the_newest_row():
     assert latest_complete("month", datetime(2025, 8, 23, 23, 59)).label == "2025-07"
     assert latest_complete("month", datetime(2025, 8, 1, 0, 0)).label == "2025-07"
     assert latest_complete("week", datetime(2026, 10, 28, 12, 0)).label == "2026-W43"
+
+
+def test_a_month_to_date_compares_with_the_same_elapsed_days_of_the_one_before():
+    from reportgen.periods import to_date_period
+
+    period = to_date_period("month", date(2026, 12, 15))
+    assert (period.start, period.end, period.full_end) == (
+        date(2026, 12, 1),
+        date(2026, 12, 15),
+        date(2027, 1, 1),
+    )
+    assert period.as_json()["to_date"] is True
+    previous = period.previous()
+    assert (previous.label, previous.start, previous.end) == (
+        "2026-11",
+        date(2026, 11, 1),
+        date(2026, 11, 15),
+    )
+    # 30 elapsed days of March against February: cut at February's end.
+    assert to_date_period("month", date(2026, 3, 31)).previous().end == date(2026, 3, 1)
+
+
+def test_a_week_to_date_lists_only_its_elapsed_days_and_not_on_its_first_day():
+    from reportgen.errors import PeriodError
+    from reportgen.periods import to_date_period
+
+    period = to_date_period("week", date(2026, 12, 3))  # a Thursday
+    assert period.label == "2026-W49"
+    assert period.buckets() == [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)]
+    assert period.previous().end == date(2026, 11, 26)
+    with pytest.raises(PeriodError, match="first day of the week"):
+        to_date_period("week", date(2026, 11, 30))
