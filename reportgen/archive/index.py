@@ -227,6 +227,11 @@ def relink(output: Path, folders: Iterable[Path], *, template_dir: Path | None =
             write_atomic(page, relinked.encode("utf-8"))
 
 
+def history_folders(output: Path, period: Period) -> list[Path]:
+    """Return the earlier builds of ``period`` kept under ``history/``, newest first."""
+    return list(_superseded(Path(output), period))
+
+
 def neighbour_folders(output: Path, period: Period) -> list[Path]:
     """Return the live folders of the reports just before and after ``period``."""
     labels = period_neighbours(output, period.kind, period.label, with_html=True)

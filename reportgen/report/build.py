@@ -21,7 +21,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from reportgen import __version__
-from reportgen.archive.index import navigation_links, neighbour_folders, relink, write_index
+from reportgen.archive.index import (
+    history_folders,
+    navigation_links,
+    neighbour_folders,
+    relink,
+    write_index,
+)
 from reportgen.archive.publish import (
     archive_lock,
     file_sha256,
@@ -209,13 +215,15 @@ def build_report(
         with timer.stage("publish"), archive_lock(output):
             published = staging.swap_in(force=force)
             folder = published.folder
+            # Links first: the reports whose previous or next this one may have become, and
+            # the versions of this period under history (their links moved with them).
+            kept = [r.path for r in published.repairs if r.action == "kept as history"]
+            changed = [folder, *neighbour_folders(output, period), *kept]
+            changed += history_folders(output, period)
+            relink(output, dict.fromkeys(changed), template_dir=templates)
             # The archive's front page lists every report: regenerated after every build.
             title = config.report.title
             write_index(output, currency=currency, title=title, template_dir=templates)
-            moved = [published.history] if published.history else []
-            moved += [r.path for r in published.repairs if r.action == "kept as history"]
-            changed = [folder, *neighbour_folders(output, period), *moved]
-            relink(output, changed, template_dir=templates)
             sha = file_sha256(folder / "report.pdf") if pdf else None
     return BuildResult(
         folder=folder,
