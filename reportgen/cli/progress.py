@@ -15,6 +15,7 @@ Any verb with stages can use it::
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +50,7 @@ def progress_display(
     expect, the length of the bar on a terminal (more are shown, the bar stays full).
     ``stream`` defaults to stdout. Events may come from any thread.
     """
-    stream = stream or click.get_text_stream("stdout")
+    stream = stream or sys.stdout  # looked up now: click's test runner replaces it
     lock = threading.Lock()
     if not _is_terminal(stream):
 
