@@ -220,7 +220,10 @@ def relink(output: Path, folders: Iterable[Path], *, template_dir: Path | None =
         period = period_from_label(kind, label)
         if period is None or not page.is_file():
             continue
-        html = page.read_text(encoding="utf-8")
+        try:
+            html = page.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # not a page this build can fix; the index still lists the folder
         nav = partial.render(nav=navigation_links(output, period, folder)).strip()
         relinked = NAV_BLOCK.sub(lambda _: nav, html, count=1)
         if relinked != html:

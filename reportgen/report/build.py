@@ -215,15 +215,21 @@ def build_report(
         with timer.stage("publish"), archive_lock(output):
             published = staging.swap_in(force=force)
             folder = published.folder
-            # Links first: the reports whose previous or next this one may have become, and
-            # the versions of this period under history (their links moved with them).
-            kept = [r.path for r in published.repairs if r.action == "kept as history"]
-            changed = [folder, *neighbour_folders(output, period), *kept]
-            changed += history_folders(output, period)
-            relink(output, dict.fromkeys(changed), template_dir=templates)
-            # The archive's front page lists every report: regenerated after every build.
-            title = config.report.title
-            write_index(output, currency=currency, title=title, template_dir=templates)
+            try:
+                # Links first: the reports whose previous or next this one may have become,
+                # and the versions of this period under history (their links moved too).
+                kept = [r.path for r in published.repairs if r.action == "kept as history"]
+                changed = [folder, *neighbour_folders(output, period), *kept]
+                changed += history_folders(output, period)
+                relink(output, dict.fromkeys(changed), template_dir=templates)
+                # The archive's front page lists every report: regenerated after every build.
+                title = config.report.title
+                write_index(output, currency=currency, title=title, template_dir=templates)
+            except OSError as exc:
+                raise ArchiveError(
+                    f"the report is at {folder}, but the archive index under {output} could "
+                    f"not be written: {exc.strerror}; the next build writes it"
+                ) from None
             sha = file_sha256(folder / "report.pdf") if pdf else None
     return BuildResult(
         folder=folder,
@@ -244,7 +250,9 @@ def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
         fill(folder)
     except OSError as exc:
         where = exc.filename or folder
-        raise ArchiveError(f"cannot write the report under {output}: {exc.strerror} ({where})")
+        raise ArchiveError(
+            f"cannot write the report under {output}: {exc.strerror} ({where})"
+        ) from None
 
 
 def _timed_trends(
