@@ -9,7 +9,9 @@ link in it is relative, so the whole archive can be moved as one folder.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -152,54 +154,91 @@ def _href(*parts: str) -> str:
     return "/".join(quote(part) for part in parts)
 
 
-def _sibling(period: Period | None) -> dict[str, str] | None:
-    if period is None:
-        return None
-    return {"label": period.label, "href": _href("..", period.label, "report.html")}
+def _link(output: Path, folder: Path, *target: str) -> str:
+    """Return the relative URL from ``folder``'s report.html to ``target`` (under ``output``)."""
+    here = folder.relative_to(output).as_posix()
+    return _href(*posixpath.relpath(posixpath.join(*target), here).split("/"))
 
 
-def report_nav(period: Period) -> dict[str, Any]:
-    """Return the nav bar of ``period``'s report, for ``templates/_nav.html``.
-
-    Previous and next come from period arithmetic (the calendar month, ISO week or
-    same-length window before and after), not from the archive: the next report does not
-    exist yet when this one is built, and the link starts working once it does. Every
-    href is relative to ``<output>/<kind>/<label>/report.html``.
-    """
-    return {
-        "index": _href("..", "..", INDEX_NAME),
-        "previous": _sibling(period.previous()),
-        "next": _sibling(period.next()),
-    }
-
-
-def period_neighbours(output: Path, kind: str, label: str) -> tuple[str | None, str | None]:
+def period_neighbours(
+    output: Path, kind: str, label: str, *, with_html: bool = False
+) -> tuple[str | None, str | None]:
     """Return the labels of the archived reports of ``kind`` just before and after ``label``.
 
     ``label`` itself need not be archived. Custom windows are ordered by start, then end.
+    ``with_html``: only reports that have a report.html (the ones a link can open).
     """
     period = period_from_label(kind, label)
     if period is None:
         raise PeriodError(f"{label!r} is not a {kind} period label")
     key = _sort_key(period)
     others = [p for p in _report_periods(output, kind) if p.label != period.label]
+    if with_html:
+        others = [p for p in others if (output / kind / p.label / "report.html").is_file()]
     before = [p for p in others if _sort_key(p) < key]
     after = [p for p in others if _sort_key(p) > key]
     return (before[-1].label if before else None, after[0].label if after else None)
 
 
-def navigation_links(output: Path, period: Period) -> dict[str, Any]:
-    """Return the nav bar of ``period``'s report from the reports actually archived.
+def navigation_links(output: Path, period: Period, folder: Path | None = None) -> dict[str, Any]:
+    """Return the nav bar of ``period``'s report, for ``templates/_nav.html``.
 
-    The same shape as ``report_nav``, but previous and next are the nearest archived
-    reports of the same kind (None at either end), so no link is ever broken.
+    Previous and next are the nearest archived reports of the same kind that exist (None
+    at either end), never a period that was not built. Hrefs are relative to ``folder``
+    (default: the live ``<output>/<kind>/<label>/``; a history copy lives deeper).
     """
-    previous, following = period_neighbours(output, period.kind, period.label)
-    return {
-        "index": _href("..", "..", INDEX_NAME),
-        "previous": _sibling(period_from_label(period.kind, previous) if previous else None),
-        "next": _sibling(period_from_label(period.kind, following) if following else None),
-    }
+    output = Path(output)
+    folder = folder or output / period.kind / period.label
+    links: dict[str, Any] = {"index": _link(output, folder, INDEX_NAME)}
+    neighbours = period_neighbours(output, period.kind, period.label, with_html=True)
+    for name, label in zip(("previous", "next"), neighbours, strict=True):
+        target = (period.kind, label, "report.html")
+        links[name] = {"label": label, "href": _link(output, folder, *target)} if label else None
+    return links
+
+
+NAV_BLOCK = re.compile(r'<nav class="nav no-print".*?</nav>', re.DOTALL)
+"""The nav bar as ``_nav.html`` renders it inside a report.html."""
+
+
+def relink(output: Path, folders: Iterable[Path], *, template_dir: Path | None = None) -> None:
+    """Rewrite the nav bar of each report folder given (live or under history) to link the
+    reports archived now; the caller holds the archive lock.
+
+    After a build: its own report and its two neighbours (whose previous or next it may
+    have become), and the version it moved to history (whose relative links moved with
+    it). A report.html without the default nav bar (a user template) is left as it is.
+    """
+    from reportgen.render.html import make_environment
+
+    output = Path(output)
+    partial = make_environment(template_dir).get_template("_nav.html")
+    for folder in folders:
+        page = folder / "report.html"
+        parts = folder.relative_to(output).parts
+        kind, label = parts[1:3] if parts[0] == "history" else parts[:2]
+        period = period_from_label(kind, label)
+        if period is None or not page.is_file():
+            continue
+        try:
+            html = page.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # not a page this build can fix; the index still lists the folder
+        nav = partial.render(nav=navigation_links(output, period, folder)).strip()
+        relinked = NAV_BLOCK.sub(lambda _: nav, html, count=1)
+        if relinked != html:
+            write_atomic(page, relinked.encode("utf-8"))
+
+
+def history_folders(output: Path, period: Period) -> list[Path]:
+    """Return the earlier builds of ``period`` kept under ``history/``, newest first."""
+    return list(_superseded(Path(output), period))
+
+
+def neighbour_folders(output: Path, period: Period) -> list[Path]:
+    """Return the live folders of the reports just before and after ``period``."""
+    labels = period_neighbours(output, period.kind, period.label, with_html=True)
+    return [output / period.kind / label for label in labels if label]
 
 
 # The index page.

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reportgen.cli.app import CONFIG_OPTION, load, main, period_options, resolve_period, user_errors
+from reportgen.cli.progress import progress_display
 from reportgen.config import Config, config_from_dict
 from reportgen.periods import Period
+
+if TYPE_CHECKING:
+    from reportgen.report.build import BuildResult
 
 
 @main.command()
@@ -96,7 +102,10 @@ def demo(
         raise click.BadParameter(
             f"expected YYYY-MM-DD, found {end_date!r}", param_hint="--end"
         ) from None
-    summary = generate_demo(data_path, seed=seed, scale=scale, end=end)
+    with progress_display("demo", stages=1) as progress:
+        started = time.perf_counter()
+        summary = generate_demo(data_path, seed=seed, scale=scale, end=end)
+        progress("data", time.perf_counter() - started)
     click.echo(f"demo data: {summary.path} ({summary.carts:,} carts)")
     config = config_from_dict(
         {
@@ -120,10 +129,11 @@ def _build_and_report(
     from reportgen.report.build import build_report
     from reportgen.sections import all_sections
 
-    result = build_report(config, period, output=out, pdf=pdf, force=force)
+    stages = 5 + bool(config.report.trend_periods) + pdf
+    with progress_display(f"build {period.label}", stages=stages) as progress:
+        result = build_report(config, period, output=out, pdf=pdf, force=force, progress=progress)
     kpis = result.metrics["kpis"]
     currency = config.report.currency
-    click.echo(f"report {period.kind} {period.label}: {result.folder}")
     for section in all_sections():
         shown = [spec for spec in section.kpis if spec.headline and spec.key in kpis][:3]
         if shown:
@@ -132,3 +142,16 @@ def _build_and_report(
                 for spec in shown
             )
             click.echo(f"  {section.title}: {values}")
+    for repair in result.repairs:
+        click.echo(f"repaired after an interrupted build: {repair}")
+    click.echo(f"report {period.kind} {period.label}: {result.folder}")
+    click.echo(f"history: {_history_text(result, force)}")
+
+
+def _history_text(result: BuildResult, force: bool) -> str:
+    """Say what became of the version this build replaced."""
+    if result.history is not None:
+        return f"previous version kept in {result.history}"
+    if result.replaced:
+        return "replaced (--force)" if force else "replaced an incomplete folder (not kept)"
+    return "nothing to keep (first build of this period)"

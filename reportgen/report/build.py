@@ -1,6 +1,7 @@
 """One build: config + period → metrics → charts → recommendations → HTML → PDF → archive.
 
-Each stage runs once and is timed, so the benchmark can print where the time goes.
+Each stage runs once and is timed, so the benchmark can print where the time goes and
+the CLI can show a build's progress (``Progress``) as each stage finishes.
 """
 
 from __future__ import annotations
@@ -20,22 +21,37 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from reportgen import __version__
-from reportgen.archive.index import report_nav, write_index
+from reportgen.archive.index import (
+    history_folders,
+    navigation_links,
+    neighbour_folders,
+    relink,
+    write_index,
+)
 from reportgen.archive.publish import (
     archive_lock,
     file_sha256,
-    publish,
+    staged,
     write_atomic,
     write_json,
     write_tables_csv,
 )
 from reportgen.config import Config
-from reportgen.errors import SourceError
+from reportgen.errors import ArchiveError, SourceError
 from reportgen.periods import Period
 from reportgen.plugin import Recommendation, Section
 from reportgen.report.metrics import compute_metrics
 from reportgen.report.trends import RANGE_WINDOW, history_sections, kpi_history
 from reportgen.sections import all_sections
+
+Progress = Callable[[str, float], None]
+"""Told ``(stage, seconds)`` as each stage of a build finishes: ``("queries", 3.2)``.
+
+The stages of ``build_report``, in the order they usually finish: ``queries``, ``charts``,
+``trends (beside charts)`` (when the config asks for sparklines), ``html``, ``files``,
+``pdf`` (unless ``pdf=False``), ``publish``. Called from the build's threads, one call at
+a time; it should return quickly. A stage that fails is not reported (its error is).
+"""
 
 
 @dataclass
@@ -43,6 +59,9 @@ class StageTimer:
     """Wall time per stage and the process's peak resident memory when it ended."""
 
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    progress: Progress | None = None
+    """Told each stage as it finishes (see ``Progress``)."""
+    _told: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -50,10 +69,14 @@ class StageTimer:
         try:
             yield
         finally:
+            seconds = time.perf_counter() - started
             self.stages[name] = {
-                "seconds": time.perf_counter() - started,
+                "seconds": seconds,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
+        if self.progress is not None:
+            with self._told:
+                self.progress(name, seconds)
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,12 @@ class BuildResult:
     timings: dict[str, dict[str, float]]
     pdf_sha256: str | None = None
     """The SHA-256 of the PDF as published (read under the archive lock)."""
+    history: Path | None = None
+    """Where the version this build replaced was kept (None: first build, or replaced)."""
+    replaced: bool = False
+    """The previous version was deleted (``--force``, or it was no complete report)."""
+    repairs: tuple[str, ...] = ()
+    """What this build repaired of builds that were killed (one line each)."""
 
 
 def build_report(
@@ -78,9 +107,15 @@ def build_report(
     force: bool = False,
     timer: StageTimer | None = None,
     sections: Sequence[str] | None = None,
+    progress: Progress | None = None,
 ) -> BuildResult:
-    """Build ``period``'s report (all sections, or those named) and publish it."""
+    """Build ``period``'s report (all sections, or those named) and publish it.
+
+    ``progress`` is told each stage as it finishes (see ``Progress``); so is ``timer``'s.
+    """
     timer = timer or StageTimer()
+    if progress is not None:
+        timer.progress = progress
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
     with timer.stage("queries"):
@@ -136,7 +171,7 @@ def build_report(
             title=config.report.title,
             author=config.report.author,
             trends=trends or None,
-            nav=report_nav(period),
+            nav=navigation_links(output, period),
         )
         templates = config.resolve(config.report.templates) if config.report.templates else None
         html = render_html(content, templates)
@@ -148,6 +183,7 @@ def build_report(
         "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
         "generator": f"reportgen {__version__}",
         "config": config.origin,
+        "pdf": pdf,
         "recommendations": [asdict(r) for r in recommendations],
     }
 
@@ -161,21 +197,40 @@ def build_report(
     }
 
     def fill(folder: Path) -> None:
-        write_json(folder / "metrics.json", metrics)
-        write_json(folder / "build.json", build_facts)
-        write_json(folder / "trends.json", trends_file)
-        headers = {name: cols for s in all_sections() for name, cols in s.columns.items()}
-        write_tables_csv(folder / "csv", metrics["tables"], headers)
-        write_atomic(folder / "report.html", html.encode("utf-8"))
+        with timer.stage("files"):
+            write_json(folder / "metrics.json", metrics)
+            write_json(folder / "build.json", build_facts)
+            write_json(folder / "trends.json", trends_file)
+            headers = {name: cols for s in all_sections() for name, cols in s.columns.items()}
+            write_tables_csv(folder / "csv", metrics["tables"], headers)
+            write_atomic(folder / "report.html", html.encode("utf-8"))
         if pdf:
             with timer.stage("pdf"):
                 write_pdf(print_html, folder / "report.pdf")
 
-    with archive_lock(output):
-        folder = publish(output, period, fill, force=force)
-        # The archive's front page lists every report: regenerated after every build.
-        write_index(output, currency=currency, title=config.report.title, template_dir=templates)
-        sha = file_sha256(folder / "report.pdf") if pdf else None
+    # Filled outside the archive lock (the PDF takes seconds); swapped in, with the
+    # repairs of killed builds, the index and the links between reports, under it.
+    with staged(output, period) as staging:
+        _writing(output, fill, staging.folder)
+        with timer.stage("publish"), archive_lock(output):
+            published = staging.swap_in(force=force)
+            folder = published.folder
+            try:
+                # Links first: the reports whose previous or next this one may have become,
+                # and the versions of this period under history (their links moved too).
+                kept = [r.path for r in published.repairs if r.action == "kept as history"]
+                changed = [folder, *neighbour_folders(output, period), *kept]
+                changed += history_folders(output, period)
+                relink(output, dict.fromkeys(changed), template_dir=templates)
+                # The archive's front page lists every report: regenerated after every build.
+                title = config.report.title
+                write_index(output, currency=currency, title=title, template_dir=templates)
+            except OSError as exc:
+                raise ArchiveError(
+                    f"the report is at {folder}, but the archive index under {output} could "
+                    f"not be written: {exc.strerror}; the next build writes it"
+                ) from None
+            sha = file_sha256(folder / "report.pdf") if pdf else None
     return BuildResult(
         folder=folder,
         metrics=metrics,
@@ -183,7 +238,21 @@ def build_report(
         pdf=folder / "report.pdf" if pdf else None,
         timings=timer.stages,
         pdf_sha256=sha,
+        history=published.history,
+        replaced=published.replaced,
+        repairs=tuple(str(repair) for repair in published.repairs),
     )
+
+
+def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
+    """Fill the staging folder; a full disk or a denied write becomes one ArchiveError."""
+    try:
+        fill(folder)
+    except OSError as exc:
+        where = exc.filename or folder
+        raise ArchiveError(
+            f"cannot write the report under {output}: {exc.strerror} ({where})"
+        ) from None
 
 
 def _timed_trends(

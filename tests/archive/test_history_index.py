@@ -16,7 +16,7 @@ from reportgen.archive.index import (
     navigation_links,
     period_neighbours,
     read_archive,
-    report_nav,
+    relink,
     write_index,
 )
 from reportgen.errors import PeriodError
@@ -259,23 +259,59 @@ def test_navigation_links_use_the_archived_neighbours(archive):
     }
 
 
-def test_report_nav_is_period_arithmetic():
-    assert report_nav(month_period("2026-01")) == {
-        "index": "../../index.html",
-        "previous": {"label": "2025-12", "href": "../2025-12/report.html"},
-        "next": {"label": "2026-02", "href": "../2026-02/report.html"},
-    }
-    week = report_nav(week_period("2026-W01"))
-    assert (week["previous"]["label"], week["next"]["label"]) == ("2025-W52", "2026-W02")
-    window = report_nav(custom_period("2026-01-01", "2026-04-01"))
+def test_nav_links_only_reports_that_exist(archive):
+    """Regression: the nav linked the calendar neighbours (2026-11, never built)."""
+    november = navigation_links(archive, month_period("2026-11"))
+    assert (november["previous"]["label"], november["next"]) == ("2026-10", None)
+    week = navigation_links(archive, week_period("2026-W20"))
+    assert (week["previous"]["label"], week["next"]["label"]) == ("2026-W01", "2026-W43")
+    window = navigation_links(archive, custom_period("2026-01-01", "2026-04-01"))
     assert window["previous"]["href"] == "../2025-10-03..2026-01-01/report.html"
-    assert window["next"]["href"] == "../2026-04-01..2026-06-30/report.html"
+    assert window["next"] is None
+    # 2026-07 is an empty folder, 2026-08 has a report.html: the nearest one that opens.
+    assert navigation_links(archive, month_period("2026-09"))["previous"]["label"] == "2026-08"
+
+
+def test_nav_of_a_history_copy_links_from_its_own_depth(archive):
+    folder = archive / "history" / "month" / "2026-09" / "2026-10-01T060000Z"
+    assert navigation_links(archive, month_period("2026-09"), folder) == {
+        "index": "../../../../index.html",
+        "previous": {"label": "2026-08", "href": "../../../../month/2026-08/report.html"},
+        "next": {"label": "2026-10", "href": "../../../../month/2026-10/report.html"},
+    }
+
+
+def test_relink_rewrites_the_nav_bar_to_the_archived_neighbours(archive):
+    env = make_environment()
+    stale = {
+        "index": "../../index.html",
+        "previous": {"label": "2026-08", "href": "../2026-08/report.html"},
+        "next": {"label": "2026-11", "href": "../2026-11/report.html"},
+    }
+    page = archive / "month" / "2026-10" / "report.html"
+    body = env.from_string('<body>{% include "_nav.html" %}<p>kept</p></body>')
+    page.write_text(body.render(nav=stale))
+    write_index(archive)
+    relink(archive, [archive / "month" / "2026-10"])
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    assert soup.select_one("a[rel=prev]")["href"] == "../2026-09/report.html"
+    assert soup.select_one("a[rel=next]") is None
+    assert soup.select_one("p").get_text() == "kept"
+    for a in soup.select("nav a[href]"):
+        assert (page.parent / a["href"]).resolve().is_file(), a["href"]
+
+
+OCTOBER_NAV = {
+    "index": "../../index.html",
+    "previous": {"label": "2026-09", "href": "../2026-09/report.html"},
+    "next": {"label": "2026-11", "href": "../2026-11/report.html"},
+}
 
 
 def test_nav_partial_links_and_is_empty_without_nav():
     env = make_environment()
     template = env.from_string('{% include "_nav.html" %}')
-    nav = BeautifulSoup(template.render(nav=report_nav(month_period("2026-10"))), "html.parser")
+    nav = BeautifulSoup(template.render(nav=OCTOBER_NAV), "html.parser")
     assert nav.select_one("nav")["class"] == ["nav", "no-print"]
     assert nav.select_one("a[rel=prev]")["href"] == "../2026-09/report.html"
     assert nav.select_one("a[rel=next]").get_text() == "2026-11 \u2192"
@@ -291,7 +327,7 @@ def test_nav_is_hidden_in_the_pdf(tmp_path, caplog):
         '<body>{% include "_nav.html" %}<p>Report body</p></body></html>'
     )
     fonts = {weight: (FONT_DIR / name).as_uri() for weight, name in FONTS.items()}
-    html = page.render(nav=report_nav(month_period("2026-10")), fonts=fonts)
+    html = page.render(nav=OCTOBER_NAV, fonts=fonts)
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
         write_pdf(html, tmp_path / "nav.pdf")
     assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []

@@ -101,3 +101,15 @@ def test_every_command_has_help():
         result = run(command, "-h")
         assert result.exit_code == 0, result.output
         assert "Example" in result.output, command
+
+
+def test_an_archive_that_cannot_be_written_is_one_line(tmp_path, shop_config):
+    out = tmp_path / "not-a-folder"
+    out.write_text("a file where the archive should be")
+    result = run(
+        "build", "--config", str(shop_config), "--month", "2024-03", "--no-pdf", "--out", str(out)
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"Error: cannot write under {out}" in result.output
+    assert out.read_text() == "a file where the archive should be"

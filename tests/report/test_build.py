@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,13 @@ def demo_build(tmp_path_factory):
 def test_demo_builds_the_last_complete_month(demo_build):
     folder, output, _ = demo_build
     assert "report month 2026-10" in output
+    # Not a terminal: one timestamped line per stage, then where it went.
+    assert re.search(r"^\S+Z demo: data done in \d+\.\d s$", output, re.MULTILINE)
+    assert re.search(r"^\S+Z build 2026-10: pdf done in \d+\.\d s$", output, re.MULTILINE)
+    assert output.splitlines()[-2:] == [
+        f"report month 2026-10: {folder}",
+        "history: nothing to keep (first build of this period)",
+    ]
     for name in ("report.html", "report.pdf", "metrics.json", "csv"):
         assert (folder / name).exists(), name
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
@@ -195,6 +204,58 @@ def test_a_crash_mid_build_leaves_nothing_half_written(small_shop, tmp_path, mon
         build_report(small_shop, month_period("2024-03"))
     month = tmp_path / "reports" / "month"
     assert list(month.iterdir()) == []
+
+
+def test_nav_links_the_reports_archived_not_the_calendar(small_shop, tmp_path):
+    """Regression: each report linked its calendar neighbours, which were never built."""
+    from bs4 import BeautifulSoup
+
+    def nav(label: str) -> dict[str, str | None]:
+        page = tmp_path / "reports" / "month" / label / "report.html"
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        links = {rel: soup.select_one(f"nav.nav a[rel={rel}]") for rel in ("prev", "next")}
+        for link in links.values():
+            assert link is None or (page.parent / link["href"]).is_file(), link["href"]
+        return {rel: link["href"] if link else None for rel, link in links.items()}
+
+    build_report(small_shop, month_period("2024-03"), pdf=False)
+    assert nav("2024-03") == {"prev": None, "next": None}
+    build_report(small_shop, month_period("2024-01"), pdf=False)
+    # The later build links both ways: March's page was relinked to January.
+    assert nav("2024-01") == {"prev": None, "next": "../2024-03/report.html"}
+    assert nav("2024-03") == {"prev": "../2024-01/report.html", "next": None}
+    build_report(small_shop, month_period("2024-02"), pdf=False)
+    assert nav("2024-01")["next"] == "../2024-02/report.html"
+    assert nav("2024-03")["prev"] == "../2024-02/report.html"
+    # A rebuild moves the old version under history, links rewritten for its depth.
+    build_report(small_shop, month_period("2024-02"), pdf=False)
+    (old,) = (tmp_path / "reports" / "history" / "month" / "2024-02").iterdir()
+    soup = BeautifulSoup((old / "report.html").read_text(), "html.parser")
+    hrefs = [a["href"] for a in soup.select("nav.nav a[href]")]
+    assert hrefs == [
+        "../../../../month/2024-01/report.html",
+        "../../../../index.html",
+        "../../../../month/2024-03/report.html",
+    ]
+    assert all((old / href).is_file() for href in hrefs)
+
+
+EXAMPLES = [*sorted(REPO.glob("config/examples/*.yaml")), REPO / "tests/fixtures/rees46.yaml"]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_each_example_config_writes_its_own_ignored_archive(path):
+    """Regression: the examples wrote into the demo's archive (ecom_retailer_v3) or into
+    tests/fixtures/reports/, which git did not ignore."""
+    output = load_config(path).output_dir.resolve()
+    assert output == REPO / "reports" / "examples" / path.stem
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(output / "month" / "2025-07" / "report.html")],
+        cwd=REPO,
+    )
+    assert ignored.returncode == 0, f"{output} is not ignored by git"
 
 
 def test_an_empty_period_is_a_report_saying_so(small_shop):
