@@ -7,11 +7,16 @@ quoted real identifiers, after the config's ``tables`` / ``columns`` renames and
 
 from __future__ import annotations
 
+import codecs
+import fnmatch
 import glob
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -69,9 +74,13 @@ class TableInfo:
 class Source:
     """An open connection to the user's data with the canonical mapping resolved."""
 
-    def __init__(self, config: Config, connection: Connection) -> None:
+    def __init__(
+        self, config: Config, connection: Connection, *, now: datetime | None = None
+    ) -> None:
         self.config = config
         self.connection = connection
+        self.now = now or datetime.now(UTC)
+        """The build's clock (UTC): rows dated after it are counted as future-dated."""
         self.dialect = connection.dialect.name
         self._preparer = connection.dialect.identifier_preparer
         self._existing = self._existing_relations()
@@ -257,19 +266,103 @@ def engine_for(config: Config) -> Engine:
 
 
 @contextmanager
-def open_source(config: Config) -> Iterator[Source]:
-    """Connect, register ``source.files`` as DuckDB views, and yield a Source."""
+def open_source(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
+    """Connect, register ``source.files`` as DuckDB views, and yield a Source.
+
+    ``now`` is the build's clock (default: this moment), against which future-dated rows
+    are counted; a second connection of one build passes the first one's.
+    """
     engine = engine_for(config)
     try:
         with engine.connect() as connection:
             # Before any temp object exists: SQLite's temp_store pragma drops them all.
             register_functions(connection)
             _register_files(config, connection)
-            yield Source(config, connection)
+            yield Source(config, connection, now=now)
     except SQLAlchemyError as exc:
-        raise SourceError(f"{config.origin}: source.url: {_first_line(exc)}") from None
+        raise SourceError(describe_source_error(config, exc)) from None
     finally:
         engine.dispose()
+
+
+def describe_source_error(config: Config, exc: BaseException, canonical: str | None = None) -> str:
+    """Return one line naming what failed: the ``source.files`` entry (and the file) when
+    DuckDB says which CSV it could not read, else ``source.url``.
+
+    DuckDB's reason is kept; for an encoding error the line says how to set the encoding.
+    """
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    named = re.search(r"^\s*file = (.+?)\s*$", text, re.MULTILINE)
+    entry = canonical or (named and _entry_of(config, named.group(1)))
+    if not entry:
+        where = "source.url" if config.source.url else "source"
+        return f"{config.origin}: {where}: {_first_line(exc)}"
+    spec = config.source.file(entry)
+    shown = _shown_path(config, named.group(1)) if named else spec.path
+    reason = _csv_reason(text)
+    head = f"{config.origin}: source.files.{entry} ({shown})"
+    if re.search(r"not (utf-8|utf-16|latin-1) encoded|invalid unicode", text, re.IGNORECASE):
+        wanted = spec.encoding or "utf-8"
+        # A file that is not UTF-8 is most often latin-1 (or cp1252) export text.
+        other = "latin-1" if _duckdb_encoding(wanted) == "utf-8" else "utf-8"
+        return (
+            f"{head}: not valid {wanted.upper()} ({reason}); set source.encoding: {other} or "
+            f"source.files.{entry}: {{path: {spec.path}, encoding: {other}}}"
+        )
+    return f"{head}: {reason}"
+
+
+def _csv_reason(text: str) -> str:
+    """Keep DuckDB's reason for a failed CSV read: the line and what was wrong with it."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    head = lines[0].removeprefix("Invalid Input Error: ") if lines else "unreadable"
+    where = re.match(r"CSV Error on Line: (\d+)", head)
+    if not where:
+        return head
+    detail = next(
+        (
+            line
+            for line in lines[1:]
+            if not line.startswith(("Original Line:", "Possible Solution:", "LINE "))
+        ),
+        "",
+    )
+    return f"line {where.group(1)}: {detail}".rstrip(": ")
+
+
+def _entry_of(config: Config, path: str) -> str | None:
+    """Return the ``source.files`` entry whose pattern matches a file DuckDB names."""
+    for canonical in config.source.files:
+        pattern = str(config.resolve(config.source.file(canonical).path))
+        resolved = str(Path(path).resolve())
+        if fnmatch.fnmatch(resolved, pattern) or any(
+            str(Path(t).resolve()) == resolved for t in _transcoded.get(pattern, {}).values()
+        ):
+            return canonical
+    return None
+
+
+def _shown_path(config: Config, path: str) -> str:
+    """A file as the user wrote it: relative to the config's folder when inside it (for a
+    transcoded copy, the original file)."""
+    resolved = Path(path).resolve()
+    for copies in _transcoded.values():
+        for original, copy in copies.items():
+            if Path(copy).resolve() == resolved:
+                resolved = Path(original)
+    try:
+        return str(resolved.relative_to(config.base_dir))
+    except ValueError:
+        return str(resolved)
+
+
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
+"""Python's name of an encoding → the name DuckDB's read_csv reads natively."""
+
+
+def _duckdb_encoding(encoding: str) -> str | None:
+    """Return DuckDB's name for an encoding it reads itself, None for one it does not."""
+    return DUCKDB_ENCODINGS.get(codecs.lookup(encoding).name)
 
 
 def _register_files(config: Config, connection: Connection) -> None:
@@ -281,19 +374,85 @@ def _register_files(config: Config, connection: Connection) -> None:
             f"{config.origin}: source.files needs a DuckDB source (omit source.url or use duckdb:///)"
         )
     preparer = connection.dialect.identifier_preparer
-    for canonical, pattern in config.source.files.items():
-        path = str(config.resolve(pattern))
-        if not glob.glob(path):
+    for canonical in config.source.files:
+        spec = config.source.file(canonical)
+        path = str(config.resolve(spec.path))
+        matches = sorted(glob.glob(path))
+        if not matches:
             raise SourceError(f"{config.origin}: source.files.{canonical}: no file matches {path}")
-        escaped = path.replace("'", "''")
-        if Path(pattern).suffix.lower() == ".parquet":
-            reader = f"read_parquet('{escaped}', union_by_name = true)"
+        if Path(spec.path).suffix.lower() == ".parquet":
+            reader = f"read_parquet({_literal(path)}, union_by_name = true)"
         else:
-            # Every CSV value as text, parsed by the §8 rules like any text column: the
-            # sniffer would read `2020-09-24 11:57:06 UTC` as a naive time (dropping its
-            # zone) and fail the whole read on one odd value past its sample.
-            reader = f"read_csv('{escaped}', union_by_name = true, all_varchar = true)"
+            reader = _csv_reader(config, canonical, path, matches, spec.encoding or "utf-8")
         name = config.source.tables.get(canonical, canonical)
-        connection.exec_driver_sql(
-            f"create or replace temporary view {preparer.quote(name)} as select * from {reader}"
-        )
+        try:
+            connection.exec_driver_sql(
+                f"create or replace temporary view {preparer.quote(name)} as select * from {reader}"
+            )
+        except SQLAlchemyError as exc:
+            raise SourceError(describe_source_error(config, exc, canonical)) from None
+
+
+def _csv_reader(
+    config: Config, canonical: str, path: str, matches: list[str], encoding: str
+) -> str:
+    """Return the read_csv call for a CSV entry, in its encoding.
+
+    Every CSV value is read as text, parsed by the §8 rules like any text column: the
+    sniffer would read `2020-09-24 11:57:06 UTC` as a naive time (dropping its zone) and
+    fail the whole read on one odd value past its sample. An encoding DuckDB cannot read
+    (cp1252, utf-16-le…) is transcoded to UTF-8 copies first, a chunk at a time.
+    """
+    native = _duckdb_encoding(encoding)
+    if native is None:
+        files = [_utf8_copy(config, canonical, path, match, encoding) for match in matches]
+        source, option = "[" + ", ".join(_literal(f) for f in files) + "]", ""
+    else:
+        source = _literal(path)
+        option = "" if native == "utf-8" else f", encoding = {_literal(native)}"
+    return f"read_csv({source}, union_by_name = true, all_varchar = true{option})"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_transcoded: dict[str, dict[str, str]] = {}
+"""Glob pattern → {original file → its UTF-8 copy}, for messages about the original."""
+_copies: dict[tuple[str, str, int, int], str] = {}
+"""(file, encoding, size, mtime) → its UTF-8 copy: a build opens its source several times."""
+_copy_dir: tempfile.TemporaryDirectory[str] | None = None
+CHUNK_BYTES = 1 << 20
+"""Bytes decoded at a time while transcoding (a few MB of memory whatever the file)."""
+
+
+def _utf8_copy(config: Config, canonical: str, pattern: str, path: str, encoding: str) -> str:
+    """Return a UTF-8 copy of a CSV in another encoding, made once per file version."""
+    global _copy_dir
+    stat = os.stat(path)
+    key = (os.path.realpath(path), codecs.lookup(encoding).name, stat.st_size, stat.st_mtime_ns)
+    if key not in _copies:
+        if _copy_dir is None:
+            _copy_dir = tempfile.TemporaryDirectory(prefix="reportgen-csv-")
+        target = Path(_copy_dir.name) / f"{len(_copies)}-{Path(path).name}"
+        decoder = codecs.getincrementaldecoder(encoding)()
+        lines = 0
+        with open(path, "rb") as original, open(target, "w", encoding="utf-8", newline="") as out:
+            while True:
+                chunk = original.read(CHUNK_BYTES)
+                try:
+                    out.write(decoder.decode(chunk, final=not chunk))
+                except UnicodeDecodeError as exc:
+                    line = lines + chunk[: exc.start].count(b"\n") + 1
+                    raise SourceError(
+                        f"{config.origin}: source.files.{canonical} "
+                        f"({_shown_path(config, path)}): not valid {encoding} (line {line}: "
+                        f"{exc.reason}); set source.files.{canonical}: "
+                        "{path: …, encoding: …} to the encoding the file is written in"
+                    ) from None
+                if not chunk:
+                    break
+                lines += chunk.count(b"\n")
+        _copies[key] = str(target)
+    _transcoded.setdefault(pattern, {})[os.path.realpath(path)] = _copies[key]
+    return _copies[key]

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from reportgen.render import charts
 from reportgen.render.formatters import (
     CURRENCY_SYMBOLS,
     fmt_date,
@@ -18,7 +19,6 @@ from reportgen.render.formatters import (
     fmt_percent,
     fmt_text,
 )
-from reportgen.render import charts
 from reportgen.sections.carts.kpis import segment_tables
 
 Rows = Sequence[Mapping[str, Any]]

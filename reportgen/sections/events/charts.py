@@ -11,6 +11,7 @@ from typing import Any
 
 import altair as alt
 
+from reportgen.render import charts
 from reportgen.render.formatters import (
     CURRENCY_SYMBOLS,
     fmt_money,
@@ -18,7 +19,6 @@ from reportgen.render.formatters import (
     fmt_percent,
     fmt_text,
 )
-from reportgen.render import charts
 from reportgen.sections.events.kpis import (
     FUNNEL_STAGES,
     SEGMENT_LABELS,

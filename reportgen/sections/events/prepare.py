@@ -267,11 +267,11 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
            or (lts >= cast(:ps as timestamp) and lts < cast(:ce as timestamp))
     """
     # DuckDB's filter pushdown would copy the parse into the window filter, twice over.
+    # Reset only after success: a failed read (a bad CSV) aborts the transaction, and a
+    # reset then would replace DuckDB's reason with "transaction is aborted".
     execute(conn, "set disabled_optimizers = 'filter_pushdown'")
-    try:
-        execute(conn, sql, **bounds)
-    finally:
-        execute(conn, "reset disabled_optimizers")
+    execute(conn, sql, **bounds)
+    execute(conn, "reset disabled_optimizers")
     if scalar(conn, "select count(*) from rg_ev where slow_text is not null"):
         slow_local, slow_instant = duckdb_slow_timestamps("slow_text", config.report.timezone)
         execute(
