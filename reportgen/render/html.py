@@ -41,6 +41,7 @@ from reportgen.render.formatters import (
 )
 from reportgen.render.viewparts import card, number
 from reportgen.report.assumptions import interpretive_rules, rules_in_force
+from reportgen.report.metrics import DataAlert
 from reportgen.report.trends import RANGE_WINDOW, SLOW_HISTORY, sparkline_svg, usual_range
 from reportgen.sections.carts.view import SEGMENT_LABELS
 
@@ -74,6 +75,16 @@ DATA_QUALITY_LABELS = {
     "events.unmapped_removed": "Events removed for an unmapped event type",
     "events.unmapped_types": "Unmapped event types",
     "experiments.crossover_sessions": "Experiment sessions seen under two variants (dropped)",
+    "carts.table_rows": "Rows in the carts table (whole table)",
+    "carts.period_lines": "Cart lines of the period's carts (after merging)",
+    "carts.future_created_at": "Carts dated after this report was built (whole table)",
+    "cart_items.table_rows": "Rows in the cart_items table (whole table)",
+    "orders.table_rows": "Rows in the orders table (whole table)",
+    "orders.unparsed_order_date": "Orders with an unreadable order_date (whole table, unlinked)",
+    "orders.future_order_date": "Orders dated after this report was built (whole table)",
+    "events.table_rows": "Rows in the events table (whole table)",
+    "events.period_rows": "Events of the period before cleaning",
+    "events.future_event_time": "Events dated after this report was built (whole table)",
 }
 """Plain-English labels for the data_quality keys of METRICS.md §8."""
 
@@ -111,6 +122,9 @@ class ReportContent:
     nav: dict[str, Any] | None = None
     """Links to the previous and next report of its kind and to the archive index
     (``history_index.report_nav``); shown on screen, not in the PDF."""
+    alerts: Sequence[DataAlert] = ()
+    """Data problems too large for the data-quality page alone (``data_alerts``): the
+    cover's banner."""
 
 
 def make_environment(template_dir: Path | None = None) -> Environment:
@@ -223,6 +237,8 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         ],
         "sections": sections,
         "data_quality": _data_quality(metrics.get("data_quality") or {}),
+        "alerts": [alert.message for alert in content.alerts],
+        "future_rows": _future_rows(metrics.get("data_quality") or {}),
         "skipped": extras,
         "rules": rules_in_force(metrics),
         "interpretive_rules": interpretive_rules(metrics),
@@ -409,3 +425,27 @@ def _quality_value(value: Any) -> str:
     if number(value) is not None:
         return fmt_number(value) if float(value).is_integer() else fmt_number(value, 2)
     return fmt_text(value)
+
+
+FUTURE_KEYS = {
+    "carts.future_created_at": "carts",
+    "orders.future_order_date": "orders",
+    "events.future_event_time": "events",
+}
+"""Counts of rows dated after the build, and the noun the data-quality page uses."""
+
+
+def _future_rows(quality: Mapping[str, Any]) -> str | None:
+    """Return the data-quality page's sentence on rows dated after the build, if any."""
+    found = [
+        f"{fmt_number(quality[key])} {noun}"
+        for key, noun in FUTURE_KEYS.items()
+        if number(quality.get(key))
+    ]
+    if not found:
+        return None
+    listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    return (
+        f"{listed} are dated after the moment this report was built (in its time zone): "
+        "a clock or export error. They fall in no past period."
+    )

@@ -16,8 +16,9 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -25,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from reportgen.config import Config
 from reportgen.errors import SourceError
-from reportgen.source.sqlexpr import register_functions
+from reportgen.source.sqlexpr import Expr, register_functions
 
 # Columns each canonical table must have (METRICS.md §1); bracketed ones there are optional.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -195,6 +196,30 @@ class Source:
         ).scalar()
         if kind and "with time zone" in kind.lower():
             info.columns[column] = ZONED_TIMESTAMP_TEXT[self.dialect].format(column=quoted)
+
+    # -- the build's clock ---------------------------------------------------------------
+    def clock_binds(self) -> dict[str, str]:
+        """Bind values for ``later_than_now``: the clock in local canonical text, and the
+        text bounds of its cheap pre-filter (a day of margin: offsets are under a day)."""
+        local = self.now.astimezone(ZoneInfo(self.config.report.timezone)).replace(tzinfo=None)
+        return {
+            "rg_now": local.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "rg_now_lo": (local - timedelta(days=1)).date().isoformat(),
+            "rg_now_hi": ":",  # every text that starts with a digit sorts below ':'
+        }
+
+    def later_than_now(self, expr: Expr, raw: str) -> str:
+        """Return SQL that is 1 where a raw timestamp is later than the build's clock, in
+        ``report.timezone`` local time (0 for NULL and unparsed values).
+
+        Only values that may be that recent are parsed (a text comparison picks them);
+        the rest of the column costs one comparison a row.
+        """
+        maybe = expr.may_fall_between(raw, "rg_now_lo", "rg_now_hi")
+        local = expr.slow_local(expr.strip(raw))
+        return (
+            f"(case when {maybe} then (case when {local} > :rg_now then 1 else 0 end) else 0 end)"
+        )
 
     def column_type(self, canonical: str, column: str) -> str:
         """Return the engine's type name of a mapped column (lower case; '' when the table
