@@ -306,15 +306,15 @@ def data_alerts(metrics: Mapping[str, Any], quality: QualitySettings) -> list[Da
             message = f"{count:,} of {total:,} {noun} ({_percent(share)}) {problem}"
             alerts.append(DataAlert(table, key, "bad_rows", problem, count, total, share, message))
     periods = (
-        ("carts", "carts.carts_total", kpis.get("carts.carts_total"), "created_at"),
-        ("events", "events.period_rows", dq.get("events.period_rows"), "event_time"),
+        ("carts", "carts.carts_total", kpis.get("carts.carts_total"), "a created_at"),
+        ("events", "events.period_rows", dq.get("events.period_rows"), "an event_time"),
     )
     for table, key, found, column in periods:
         total = _whole(dq.get(f"{table}.table_rows"))
         if found == 0 and total and table not in empty:
             rows = f"{total:,} row{'s' if total != 1 else ''}"
             message = (
-                f"No {table} have a {column} in {label} ({rows} in the {table} table): "
+                f"No {table} have {column} in {label} ({rows} in the {table} table): "
                 f"the {table} figures are empty"
             )
             alerts.append(
