@@ -112,12 +112,18 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 NON_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 """Characters XML 1.0 cannot hold: vl-convert aborts the whole process on one in a label."""
+MAX_TEXT = 300
+"""Longest string a chart is given. Labels are cut to ``labelLimit`` (230 px, about 40
+characters) anyway, and vl-convert measures the whole text to cut it: seven 10 KB product
+names took a minute of chart rendering."""
 
 
 def xml_safe(value: Any) -> Any:
-    """Return a chart spec whose every string is XML text (others become U+FFFD)."""
+    """Return a chart spec whose every string is XML text (others become U+FFFD) of at most
+    ``MAX_TEXT`` characters."""
     if isinstance(value, str):
-        return NON_XML.sub("\ufffd", value)
+        text = NON_XML.sub("\ufffd", value)
+        return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
     if isinstance(value, dict):
         return {key: xml_safe(item) for key, item in value.items()}
     if isinstance(value, list):

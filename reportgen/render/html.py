@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from jinja2 import (
     PrefixLoader,
     StrictUndefined,
 )
+from markupsafe import Markup
 
 from reportgen import __version__
 from reportgen.plugin import KpiSpec, Recommendation, Section
@@ -50,6 +52,9 @@ TEMPLATE_DIR = PACKAGE_DIR / "templates"
 FONT_DIR = PACKAGE_DIR / "assets" / "fonts"
 FONTS = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
 GENERATOR = f"reportgen {__version__}"
+NON_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters no HTML or XML text may hold (as ``render.charts.NON_XML``; not imported from
+there, which would load Altair with every page)."""
 
 
 DATA_QUALITY_LABELS = {
@@ -152,11 +157,25 @@ def make_environment(template_dir: Path | None = None) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=printable,
     )
     env.filters.update(
         {name: func for name, func in vars(formatters).items() if name.startswith("fmt_")}
     )
     return env
+
+
+def printable(value: Any) -> Any:
+    """Replace the control characters no document can hold (U+FFFD shows where they were).
+
+    One in a product name made WeasyPrint write a text layer that PDF readers (and
+    search) decode as garbage for the whole document. Every ``{{ }}`` passes here, before
+    escaping; markup (chart SVG, already cleaned) keeps its type.
+    """
+    if isinstance(value, str) and NON_XML.search(value):
+        cleaned = NON_XML.sub("\ufffd", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
 
 
 def render_html(
