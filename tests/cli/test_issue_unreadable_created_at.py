@@ -166,3 +166,15 @@ def test_demo_accepts_strict(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "reports" / "month" / "2026-10" / "report.html").is_file()
+
+
+def test_the_pdf_cover_carries_the_banner_above_the_headline_figures(shop, tmp_path):
+    from pypdf import PdfReader
+
+    result = build(shop)
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "reports" / "month" / "2024-03" / "report.pdf"
+    cover = " ".join(PdfReader(pdf).pages[0].extract_text().split())
+    assert f"{ALERT}." in cover
+    assert cover.index(ALERT) < cover.index("HEADLINE FIGURES")  # upper case by CSS
+    assert "CARTS CREATED 12" in cover  # the headline cards stay on the cover
