@@ -106,8 +106,9 @@ class Source:
         try:
             names += inspector.get_table_names() + inspector.get_view_names()
         except SQLAlchemyError as exc:
+            where = "source.url" if self.config.source.url else "source.files"
             raise SourceError(
-                f"cannot list tables of {self.config.source.url}: {_first_line(exc)}"
+                f"{self.config.origin}: {where}: cannot list tables: {_first_line(exc)}"
             ) from None
         return {n.lower(): n for n in names}
 
@@ -241,6 +242,8 @@ class Source:
             result = self.connection.exec_driver_sql(f"select * from {name} where 1 = 0")
             return list(result.keys())
         except SQLAlchemyError as exc:
+            if canonical in self.config.source.files:
+                raise SourceError(describe_source_error(self.config, exc, canonical)) from None
             where = (
                 f"source.views.{canonical}: the SQL failed"
                 if canonical in self.config.source.views
@@ -267,7 +270,9 @@ def engine_for(config: Config) -> Engine:
     if not url:
         if config.source.files:
             return sa.create_engine("duckdb:///:memory:")
-        raise SourceError(f"{config.origin}: source.url: no data source configured")
+        raise SourceError(
+            f"{config.origin}: source: no data source configured; set source.url or source.files"
+        )
     match = _SQLITE_PATH.match(url)
     if match and match["path"] != ":memory:":
         path = config.resolve(match["path"])
