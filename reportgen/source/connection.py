@@ -13,6 +13,7 @@ import glob
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -449,40 +450,60 @@ def _literal(text: str) -> str:
 
 _transcoded: dict[str, dict[str, str]] = {}
 """Glob pattern → {original file → its UTF-8 copy}, for messages about the original."""
-_copies: dict[tuple[str, str, int, int], str] = {}
-"""(file, encoding, size, mtime) → its UTF-8 copy: a build opens its source several times."""
+_copies: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
+"""(file, encoding) → ((size, mtime), its UTF-8 copy): a build opens its source several
+times (a second connection, the trends), and each copy is made once per file version."""
+_copy_lock = threading.Lock()
 _copy_dir: tempfile.TemporaryDirectory[str] | None = None
+"""Where the copies live: removed when the process exits."""
 CHUNK_BYTES = 1 << 20
 """Bytes decoded at a time while transcoding (a few MB of memory whatever the file)."""
 
 
 def _utf8_copy(config: Config, canonical: str, pattern: str, path: str, encoding: str) -> str:
-    """Return a UTF-8 copy of a CSV in another encoding, made once per file version."""
+    """Return a UTF-8 copy of a CSV in an encoding DuckDB cannot read itself."""
     global _copy_dir
-    stat = os.stat(path)
-    key = (os.path.realpath(path), codecs.lookup(encoding).name, stat.st_size, stat.st_mtime_ns)
-    if key not in _copies:
-        if _copy_dir is None:
-            _copy_dir = tempfile.TemporaryDirectory(prefix="reportgen-csv-")
-        target = Path(_copy_dir.name) / f"{len(_copies)}-{Path(path).name}"
-        decoder = codecs.getincrementaldecoder(encoding)()
-        lines = 0
-        with open(path, "rb") as original, open(target, "w", encoding="utf-8", newline="") as out:
-            while True:
-                chunk = original.read(CHUNK_BYTES)
-                try:
-                    out.write(decoder.decode(chunk, final=not chunk))
-                except UnicodeDecodeError as exc:
-                    line = lines + chunk[: exc.start].count(b"\n") + 1
-                    raise SourceError(
-                        f"{config.origin}: source.files.{canonical} "
-                        f"({_shown_path(config, path)}): not valid {encoding} (line {line}: "
-                        f"{exc.reason}); set source.files.{canonical}: "
-                        "{path: …, encoding: …} to the encoding the file is written in"
-                    ) from None
-                if not chunk:
-                    break
-                lines += chunk.count(b"\n")
-        _copies[key] = str(target)
-    _transcoded.setdefault(pattern, {})[os.path.realpath(path)] = _copies[key]
-    return _copies[key]
+    real = os.path.realpath(path)
+    stat = os.stat(real)
+    key, version = (real, codecs.lookup(encoding).name), (stat.st_size, stat.st_mtime_ns)
+    with _copy_lock:
+        known = _copies.get(key)
+        if known is None or known[0] != version:
+            if _copy_dir is None:
+                _copy_dir = tempfile.TemporaryDirectory(prefix="reportgen-csv-")
+            if known is not None:
+                Path(known[1]).unlink(missing_ok=True)  # the file changed: a new copy
+            target = Path(_copy_dir.name) / f"{len(_copies)}-{Path(path).name}"
+            try:
+                _transcode(real, target, encoding)
+            except UnicodeDecodeError as exc:
+                target.unlink(missing_ok=True)
+                raise SourceError(
+                    f"{config.origin}: source.files.{canonical} ({_shown_path(config, path)}): "
+                    f"not valid {encoding} ({exc.reason}); set source.files.{canonical}: "
+                    "{path: …, encoding: …} to the encoding the file is written in"
+                ) from None
+            _copies[key] = (version, str(target))
+        _transcoded.setdefault(pattern, {})[real] = _copies[key][1]
+        return _copies[key][1]
+
+
+def _transcode(path: str, target: Path, encoding: str) -> None:
+    """Write ``path`` decoded from ``encoding`` to ``target`` as UTF-8, a chunk at a time.
+
+    A byte that does not decode raises UnicodeDecodeError whose reason names its line.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    with open(path, "rb") as original, open(target, "w", encoding="utf-8", newline="") as out:
+        while True:
+            chunk = original.read(CHUNK_BYTES)
+            try:
+                out.write(decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError as exc:
+                line = lines + chunk[: exc.start].count(b"\n") + 1
+                exc.reason = f"line {line}: {exc.reason}"
+                raise
+            if not chunk:
+                return
+            lines += chunk.count(b"\n")

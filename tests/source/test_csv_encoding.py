@@ -124,3 +124,15 @@ def test_an_unknown_encoding_is_a_config_error(tmp_path):
         config_from_dict({"source": {"files": {"events": {"path": "a.csv", "encoding": "x"}}}})
     with pytest.raises(ConfigError, match=r"source.files.events.encodin: unknown key"):
         config_from_dict({"source": {"files": {"events": {"path": "a.csv", "encodin": "x"}}}})
+
+
+def test_a_transcoded_copy_follows_the_file_when_it_changes(tmp_path):
+    """The UTF-8 copy is made once per file version: a rewritten file is read afresh."""
+    path = tmp_path / "data" / "ev.csv"
+    path.parent.mkdir()
+    source = {"files": {"events": "data/ev.csv"}, "encoding": "cp1252"}
+    path.write_bytes((HEADER + ROWS).encode("cp1252"))
+    first = metrics_for(tmp_path, source)["tables"]["events.top_brands"][0]["brand"]
+    path.write_bytes((HEADER + ROWS.replace("Crème Brûlée Ltd", "Gâteau SA")).encode("cp1252"))
+    second = metrics_for(tmp_path, source)["tables"]["events.top_brands"][0]["brand"]
+    assert (first, second) == ("Crème Brûlée Ltd", "Gâteau SA")
