@@ -456,15 +456,15 @@ FUTURE_KEYS = {
 
 def _future_rows(quality: Mapping[str, Any]) -> str | None:
     """Return the data-quality page's sentence on rows dated after the build, if any."""
-    found = [
-        f"{fmt_number(quality[key])} {noun}"
-        for key, noun in FUTURE_KEYS.items()
-        if number(quality.get(key))
+    counts = [
+        (int(quality[key]), noun) for key, noun in FUTURE_KEYS.items() if number(quality.get(key))
     ]
-    if not found:
+    if not counts:
         return None
+    found = [f"{fmt_number(n)} {noun if n != 1 else noun[:-1]}" for n, noun in counts]
     listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    verb = "is" if counts == [(1, counts[0][1])] else "are"
     return (
-        f"{listed} are dated after the moment this report was built (in its time zone): "
+        f"{listed} {verb} dated after the moment this report was built (in its time zone): "
         "a clock or export error. They fall in no past period."
     )
