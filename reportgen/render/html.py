@@ -466,5 +466,5 @@ def _future_rows(quality: Mapping[str, Any]) -> str | None:
     verb = "is" if counts == [(1, counts[0][1])] else "are"
     return (
         f"{listed} {verb} dated after the moment this report was built (in its time zone): "
-        "a clock or export error. They fall in no past period."
+        "a clock or export error. Such rows fall in no past period."
     )

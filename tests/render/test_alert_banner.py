@@ -58,7 +58,7 @@ def test_future_dated_rows_and_alerts_are_said():
     page = soup.select_one("section.data-quality")
     assert page.select_one(".future-rows").get_text() == (
         "40 carts and 1 order are dated after the moment this report was built (in its time "
-        "zone): a clock or export error. They fall in no past period."
+        "zone): a clock or export error. Such rows fall in no past period."
     )
     labels = [row.td.get_text() for row in page.select("tbody tr")]
     assert "Carts dated after this report was built (whole table)" in labels
