@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import fnmatch
 import glob
+import itertools
 import os
 import re
 import tempfile
@@ -454,6 +455,7 @@ _copies: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
 """(file, encoding) → ((size, mtime), its UTF-8 copy): a build opens its source several
 times (a second connection, the trends), and each copy is made once per file version."""
 _copy_lock = threading.Lock()
+_copy_numbers = itertools.count()
 _copy_dir: tempfile.TemporaryDirectory[str] | None = None
 """Where the copies live: removed when the process exits."""
 CHUNK_BYTES = 1 << 20
@@ -473,7 +475,7 @@ def _utf8_copy(config: Config, canonical: str, pattern: str, path: str, encoding
                 _copy_dir = tempfile.TemporaryDirectory(prefix="reportgen-csv-")
             if known is not None:
                 Path(known[1]).unlink(missing_ok=True)  # the file changed: a new copy
-            target = Path(_copy_dir.name) / f"{len(_copies)}-{Path(path).name}"
+            target = Path(_copy_dir.name) / f"{next(_copy_numbers)}-{Path(path).name}"
             try:
                 _transcode(real, target, encoding)
             except UnicodeDecodeError as exc:
