@@ -89,7 +89,7 @@ def built(tmp_path_factory) -> tuple[Path, str]:
         "segments: [signup_channel]\nrules:\n  zero_purchase_min_views: 1\n"
     )
     records: list[logging.LogRecord] = []
-    handler = logging.Handler(level=logging.ERROR)
+    handler = logging.Handler(level=logging.WARNING)
     handler.emit = records.append  # type: ignore[method-assign]
     logging.getLogger("weasyprint").addHandler(handler)
     try:
@@ -100,7 +100,8 @@ def built(tmp_path_factory) -> tuple[Path, str]:
         logging.getLogger("weasyprint").removeHandler(handler)
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
-    assert [r.getMessage() for r in records] == []
+    # WeasyPrint's own tests fail on any warning; only the machine's HarfBuzz may speak.
+    assert [r.getMessage() for r in records if "HarfBuzz-Subset" not in r.getMessage()] == []
     return root / "reports" / "month" / "2024-03", result.output
 
 
