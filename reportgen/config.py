@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,43 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _known_encoding(value: str | None) -> str | None:
+    """Accept any text encoding Python knows (utf-8, latin-1, cp1252, utf-16…)."""
+    if value is None:
+        return None
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(
+            f"unknown text encoding {value!r}; expected a name such as utf-8, latin-1, "
+            "cp1252 or utf-16"
+        ) from None
+    return value.strip()
+
+
+class FileSource(_Strict):
+    """One ``source.files`` entry in its long form: where the file is and how it is written."""
+
+    path: str
+    encoding: str | None = None
+    """The CSV's text encoding; default ``source.encoding``. Parquet is always UTF-8."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """``events: data/ev.csv`` is ``events: {path: data/ev.csv}``."""
+        if isinstance(value, str):
+            return {"path": value}
+        if not isinstance(value, dict | FileSource):
+            raise ValueError("expected a path or {path: …, encoding: …}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _valid_encoding(cls, value: str | None) -> str | None:
+        return _known_encoding(value)
+
+
 class SourceSettings(_Strict):
     """Where the data lives and how its names map to the canonical tables."""
 
@@ -35,7 +73,22 @@ class SourceSettings(_Strict):
     tables: dict[str, str] = Field(default_factory=dict)
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)
     views: dict[str, str] = Field(default_factory=dict)
-    files: dict[str, str] = Field(default_factory=dict)
+    files: dict[str, FileSource] = Field(default_factory=dict)
+    """Canonical table → a CSV/Parquet path or glob, or ``{path, encoding}``."""
+    encoding: str = "utf-8"
+    """The text encoding of every CSV in ``files`` that does not name its own."""
+
+    @field_validator("encoding")
+    @classmethod
+    def _valid_encoding(cls, value: str) -> str:
+        return _known_encoding(value) or "utf-8"
+
+    def file(self, canonical: str) -> FileSource:
+        """Return the ``files`` entry of a table in its long form, encoding filled in."""
+        entry = self.files[canonical]
+        if entry.encoding is None:
+            return entry.model_copy(update={"encoding": self.encoding})
+        return entry
 
     @field_validator("tables", "columns", "views", "files")
     @classmethod
@@ -166,6 +219,14 @@ def _is_section_block(key: str, value: Any) -> bool:
     return isinstance(value, dict) and section is not None and section.rules is not None
 
 
+class QualitySettings(_Strict):
+    """When data problems stop being a footnote (named rule ``bad-row-share``)."""
+
+    max_bad_row_share: float = Field(0.005, ge=0, le=1)
+    """A table whose unreadable or dropped rows exceed this share of it raises a data alert:
+    a warning from the CLI, a banner on the cover, ``data_alerts`` in build.json."""
+
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -262,6 +323,7 @@ class Config(_Strict):
     """Customer attributes the cart segment tables split by (None: the section's default)."""
     rules: Any = Field(default_factory=lambda: build_rules({}))
     """A ``RuleSet``, validated by ``build_rules`` (the sections own their rules)."""
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     base_dir: Path = Field(default=Path("."), exclude=True)

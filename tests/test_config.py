@@ -25,11 +25,13 @@ def test_default_yaml_documents_exactly_the_model_defaults():
     assert config.rules == defaults.rules
     assert config.segments == list(DEFAULT_SEGMENTS)
     assert config.report.timezone == defaults.report.timezone
+    assert config.source.encoding == defaults.source.encoding
+    assert config.quality == defaults.quality
 
 
 def test_default_yaml_lists_every_key_of_the_model():
     data = yaml.safe_load((REPO / "config" / "default.yaml").read_text())
-    for section in ("source", "report"):
+    for section in ("source", "report", "quality"):
         model = getattr(Config(), section)
         assert set(data[section]) == set(type(model).model_fields), section
     rule_keys = {key for s in all_sections() if s.rules for key in s.rules.model_fields}

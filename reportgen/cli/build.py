@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 @click.option(
     "--force", is_flag=True, help="Replace an existing report instead of keeping it as history."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1, nothing published) instead of warning when the data raises alerts.",
+)
 @user_errors
 def build(
     config_path: Path | None,
@@ -38,6 +43,7 @@ def build(
     out: Path | None,
     no_pdf: bool,
     force: bool,
+    strict: bool,
 ) -> None:
     """Build one period's report into the archive.
 
@@ -47,10 +53,11 @@ def build(
         reportgen build --week 2026-W43 --config config/shop.yaml
         reportgen build --from 2024-01-01 --to 2025-01-01 --no-pdf
         reportgen build --month            # the last complete month
+        reportgen build --month 2026-10 --strict   # data alerts are errors
     """
     config = load(config_path)
     period = resolve_period(config, month, week, start, end)
-    _build_and_report(config, period, out, not no_pdf, force)
+    _build_and_report(config, period, out, not no_pdf, force, strict)
 
 
 @main.command()
@@ -78,6 +85,11 @@ def build(
 @click.option(
     "--force", is_flag=True, help="Replace an existing report instead of keeping it as history."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1, nothing published) instead of warning when the data raises alerts.",
+)
 @user_errors
 def demo(
     seed: int,
@@ -87,6 +99,7 @@ def demo(
     out: Path,
     no_pdf: bool,
     force: bool,
+    strict: bool,
 ) -> None:
     """Generate the demo database and build its last complete month's report.
 
@@ -119,19 +132,25 @@ def demo(
     )
     from reportgen.report.metrics import default_period
 
-    _build_and_report(config, default_period(config, "month"), out, not no_pdf, force)
+    _build_and_report(config, default_period(config, "month"), out, not no_pdf, force, strict)
 
 
 def _build_and_report(
-    config: Config, period: Period, out: Path | None, pdf: bool, force: bool
+    config: Config, period: Period, out: Path | None, pdf: bool, force: bool, strict: bool
 ) -> None:
     from reportgen.render.formatters import fmt_value
     from reportgen.report.build import build_report
+    from reportgen.report.metrics import data_alerts
     from reportgen.sections import all_sections
 
     stages = 5 + bool(config.report.trend_periods) + pdf
     with progress_display(f"build {period.label}", stages=stages) as progress:
-        result = build_report(config, period, output=out, pdf=pdf, force=force, progress=progress)
+        result = build_report(
+            config, period, output=out, pdf=pdf, force=force, progress=progress, strict=strict
+        )
+    # One line per data alert on stderr (--strict made them an error before publishing).
+    for alert in data_alerts(result.metrics, config.quality):
+        click.echo(f"warning: {alert.message}", err=True)
     kpis = result.metrics["kpis"]
     currency = config.report.currency
     for section in all_sections():

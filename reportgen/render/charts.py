@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import altair as alt
 import vl_convert as vlc
@@ -106,7 +107,34 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     register_fonts()
     spec = chart.to_dict()
     spec["config"] = _merged(THEME["config"], spec.get("config", {}))
-    return clean_svg(vlc.vegalite_to_svg(spec))
+    return clean_svg(vlc.vegalite_to_svg(xml_safe(spec)))
+
+
+NON_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold: vl-convert aborts the whole process on one in a label."""
+MAX_TEXT = 300
+"""Longest string a chart is given. Labels are cut to ``labelLimit`` (230 px, about 40
+characters) anyway, and vl-convert measures the whole text to cut it: seven 10 KB product
+names took a minute of chart rendering."""
+
+
+def xml_safe(value: Any) -> Any:
+    """Return a chart spec whose every string is XML text (others become U+FFFD) of at most
+    ``MAX_TEXT`` characters."""
+    if isinstance(value, str):
+        text = NON_XML.sub("\ufffd", value)
+        return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+    if isinstance(value, dict):
+        return {key: xml_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [xml_safe(item) for item in value]
+    return value
+
+
+_TAG = re.compile(r"""<(?:[^"'>]|"[^"]*"|'[^']*')*>""")
+"""One markup tag, quoted attribute values (which may hold ``>``) included."""
+_LINKS = ("href", "src")
+_ACTIVE = ("script", "foreignobject", "iframe", "object", "embed")
 
 
 def clean_svg(svg: str) -> str:
@@ -114,19 +142,55 @@ def clean_svg(svg: str) -> str:
 
     Several charts share one HTML page, and vl-convert numbers clip paths and
     gradients from 1 in every chart: the prefix keeps ``url(#clip1)`` pointing into
-    its own chart.
+    its own chart. Ids are rewritten inside tags only and the check reads elements and
+    attributes, never text: a product named ``<img src="x">`` is a label, not a link.
     """
     svg = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", svg)
     svg = re.sub(r"^\s*<!DOCTYPE[^>]*>\s*", "", svg).strip()
     prefix = "c" + hashlib.sha1(svg.encode("utf-8")).hexdigest()[:8] + "-"
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
-    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
-    if re.search(r"<script|\bon[a-z]+\s*=", svg, re.IGNORECASE):
-        raise ValueError("chart SVG contains script")
-    if re.search(r'(?:href|src)\s*=\s*"(?!#)', svg):
-        raise ValueError("chart SVG refers to an external resource")
+
+    def prefixed(tag: re.Match[str]) -> str:
+        text = re.sub(r'(?<=\s)id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', tag[0])
+        text = re.sub(r'(?<=\s)([\w:-]+)="url\(#', rf'\1="url(#{prefix}', text)
+        return re.sub(r'(?<=\s)((?:xlink:)?href)="#', rf'\1="#{prefix}', text)
+
+    svg = _TAG.sub(prefixed, svg)
+    problem = active_content(svg)
+    if problem:
+        raise ValueError(f"chart SVG {problem}")
     return svg
+
+
+def active_content(svg: str) -> str | None:
+    """Say what in an SVG could run or fetch something, or None when nothing can.
+
+    Refused: script, foreignObject and embedding elements; ``on*`` handlers; href, src
+    or xlink:href other than a fragment (``#clip1``); CSS ``url()``/``@import`` outside
+    the document.
+    """
+    try:
+        root = ElementTree.fromstring(svg)
+    except ElementTree.ParseError as exc:
+        return f"is not well-formed XML ({exc})"
+    for element in root.iter():
+        tag = str(element.tag).rsplit("}", 1)[-1].lower()
+        if tag in _ACTIVE:
+            return f"contains a <{tag}> element"
+        if tag == "style" and _external_css(element.text or ""):
+            return "has a stylesheet that refers to an external resource"
+        for name, value in element.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on"):
+                return f"has an event handler attribute {local!r}"
+            if local in _LINKS and not value.strip().startswith("#"):
+                return f"refers to an external resource ({local}={value[:80]!r})"
+            if local == "style" and _external_css(value):
+                return "has a style that refers to an external resource"
+    return None
+
+
+def _external_css(css: str) -> bool:
+    return bool(re.search(r"@import|url\(\s*['\"]?(?!#)", css, re.IGNORECASE))
 
 
 def placeholder(message: str, height: int = 90) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from jinja2 import (
     PrefixLoader,
     StrictUndefined,
 )
+from markupsafe import Markup
 
 from reportgen import __version__
 from reportgen.plugin import KpiSpec, Recommendation, Section
@@ -41,6 +43,7 @@ from reportgen.render.formatters import (
 )
 from reportgen.render.viewparts import card, number
 from reportgen.report.assumptions import interpretive_rules, rules_in_force
+from reportgen.report.metrics import DataAlert
 from reportgen.report.trends import RANGE_WINDOW, sparkline_svg, usual_range
 from reportgen.sections import all_sections
 
@@ -49,6 +52,9 @@ TEMPLATE_DIR = PACKAGE_DIR / "templates"
 FONT_DIR = PACKAGE_DIR / "assets" / "fonts"
 FONTS = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
 GENERATOR = f"reportgen {__version__}"
+NON_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters no HTML or XML text may hold (as ``render.charts.NON_XML``; not imported from
+there, which would load Altair with every page)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,9 @@ class ReportContent:
     nav: dict[str, Any] | None = None
     """Links to the previous and next report of its kind and to the archive index
     (``history_index.report_nav``); shown on screen, not in the PDF."""
+    alerts: Sequence[DataAlert] = ()
+    """Data problems too large for the data-quality page alone (``data_alerts``): the
+    cover's banner."""
 
 
 def make_environment(template_dir: Path | None = None) -> Environment:
@@ -97,11 +106,25 @@ def make_environment(template_dir: Path | None = None) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=printable,
     )
     env.filters.update(
         {name: func for name, func in vars(formatters).items() if name.startswith("fmt_")}
     )
     return env
+
+
+def printable(value: Any) -> Any:
+    """Replace the control characters no document can hold (U+FFFD shows where they were).
+
+    One in a product name made WeasyPrint write a text layer that PDF readers (and
+    search) decode as garbage for the whole document. Every ``{{ }}`` passes here, before
+    escaping; markup (chart SVG, already cleaned) keeps its type.
+    """
+    if isinstance(value, str) and NON_XML.search(value):
+        cleaned = NON_XML.sub("\ufffd", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
 
 
 def render_html(
@@ -182,6 +205,8 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         ],
         "sections": sections,
         "data_quality": _data_quality(metrics.get("data_quality") or {}),
+        "alerts": [alert.message for alert in content.alerts],
+        "future_rows": _future_rows(metrics.get("data_quality") or {}),
         "skipped": extras,
         "rules": rules_in_force(metrics, content.sections),
         "interpretive_rules": interpretive_rules(metrics, content.sections),
@@ -373,3 +398,27 @@ def _quality_value(value: Any) -> str:
     if number(value) is not None:
         return fmt_number(value) if float(value).is_integer() else fmt_number(value, 2)
     return fmt_text(value)
+
+
+FUTURE_KEYS = {
+    "carts.future_created_at": "carts",
+    "orders.future_order_date": "orders",
+    "events.future_event_time": "events",
+}
+"""Counts of rows dated after the build, and the noun the data-quality page uses."""
+
+
+def _future_rows(quality: Mapping[str, Any]) -> str | None:
+    """Return the data-quality page's sentence on rows dated after the build, if any."""
+    counts = [
+        (int(quality[key]), noun) for key, noun in FUTURE_KEYS.items() if number(quality.get(key))
+    ]
+    if not counts:
+        return None
+    found = [f"{fmt_number(n)} {noun if n != 1 else noun[:-1]}" for n, noun in counts]
+    listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    verb = "is" if counts == [(1, counts[0][1])] else "are"
+    return (
+        f"{listed} {verb} dated after the moment this report was built (in its time zone): "
+        "a clock or export error. Such rows fall in no past period."
+    )

@@ -98,6 +98,41 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "Building a period that already exists moves the old report to "
         "reports/history/<kind>/<label>/<built at>/; --force replaces it.",
     ),
+    (
+        "bad-row-share",
+        "A data alert is raised when unreadable or dropped rows exceed "
+        "quality.max_bad_row_share (default 0.5%) of their denominator: "
+        "carts.unparsed_created_at, carts.null_cart_ids and carts.future_created_at of "
+        "carts.table_rows; carts.invalid_lines of carts.period_lines (the period's merged"
+        " lines); orders.unparsed_order_date and orders.future_order_date of "
+        "orders.table_rows; events.unparsed_event_time and events.future_event_time of "
+        "events.table_rows; events.bad_price_removed of events.period_rows. An empty "
+        "carts, cart_items, orders or events table, and a period with no carts or no "
+        "events, are alerts too. Not weighed: duplicates (collapsed, not lost), unmapped "
+        "event types (listed by name), orphan lines (no cart's figure loses them) and "
+        "other statuses (counted as other). Alerts are warnings from the CLI, a banner on"
+        " the cover and data_alerts in build.json; build --strict publishes nothing "
+        "instead.",
+    ),
+    (
+        "future-dated-rows",
+        "carts.future_created_at, orders.future_order_date and events.future_event_time "
+        "count rows of the whole table (carts with a cart_id) whose timestamp is later "
+        "than the moment the build started, compared as local time in report.timezone; "
+        "they stay in whatever period they fall in.",
+    ),
+    (
+        "out-of-range-instants",
+        "A timestamp whose instant or local time falls outside the years 1 to 9999 in "
+        "report.timezone (9999-12-31 23:30 UTC seen from Asia/Tokyo) is unparsed.",
+    ),
+    (
+        "csv-encoding",
+        "CSV files are read in their source.files entry's encoding, else source.encoding "
+        "(default utf-8). DuckDB reads utf-8, utf-16 and latin-1 itself; any other Python"
+        " codec (cp1252…) is first copied to UTF-8 a chunk at a time. Bytes that do not "
+        "decode are an error naming the file and the encoding, never silently replaced.",
+    ),
 )
 """Readings the core adds where METRICS.md is silent (mirrored in docs/rules.md); each
 section adds its own (``Section.named_rules``, listed in its README)."""

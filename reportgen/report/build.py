@@ -40,7 +40,7 @@ from reportgen.config import Config
 from reportgen.errors import ArchiveError, SourceError
 from reportgen.periods import Period
 from reportgen.plugin import Recommendation, Section
-from reportgen.report.metrics import compute_metrics
+from reportgen.report.metrics import DataAlertError, compute_metrics, data_alerts
 from reportgen.report.trends import RANGE_WINDOW, history_sections, kpi_history
 from reportgen.sections import all_sections
 
@@ -108,10 +108,12 @@ def build_report(
     timer: StageTimer | None = None,
     sections: Sequence[str] | None = None,
     progress: Progress | None = None,
+    strict: bool = False,
 ) -> BuildResult:
     """Build ``period``'s report (all sections, or those named) and publish it.
 
     ``progress`` is told each stage as it finishes (see ``Progress``); so is ``timer``'s.
+    ``strict`` refuses to publish a report with data alerts (``DataAlertError``).
     """
     timer = timer or StageTimer()
     if progress is not None:
@@ -120,6 +122,9 @@ def build_report(
     generated_at = datetime.now(UTC).replace(microsecond=0)
     with timer.stage("queries"):
         metrics = _on_source(config, compute_metrics, config, period, sections)
+    alerts = data_alerts(metrics, config.quality)
+    if strict and alerts:
+        raise DataAlertError(config, alerts)
     # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two).
     # They run beside the charts (vl-convert and the database both work outside the GIL);
     # beside the queries the two only slowed each other down.
@@ -172,6 +177,7 @@ def build_report(
             author=config.report.author,
             trends=trends or None,
             nav=navigation_links(output, period),
+            alerts=alerts,
         )
         templates = config.resolve(config.report.templates) if config.report.templates else None
         html = render_html(content, templates)
@@ -185,6 +191,7 @@ def build_report(
         "config": config.origin,
         "pdf": pdf,
         "recommendations": [asdict(r) for r in recommendations],
+        "data_alerts": [alert.as_json() for alert in alerts],
     }
 
     # The sparklines' numbers, recomputed from the source for this build (so a restated

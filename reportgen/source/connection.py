@@ -7,12 +7,20 @@ quoted real identifiers, after the config's ``tables`` / ``columns`` renames and
 
 from __future__ import annotations
 
+import codecs
+import fnmatch
 import glob
+import itertools
+import os
 import re
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -21,7 +29,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from reportgen.config import Config
 from reportgen.errors import SourceError
 from reportgen.sections import canonical_tables
-from reportgen.source.sqlexpr import register_functions
+from reportgen.source.sqlexpr import Expr, register_functions
 
 ZONED_TIMESTAMP_TEXT = {
     "postgresql": "(to_char({column} at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC')",
@@ -46,9 +54,13 @@ class TableInfo:
 class Source:
     """An open connection to the user's data with the canonical mapping resolved."""
 
-    def __init__(self, config: Config, connection: Connection) -> None:
+    def __init__(
+        self, config: Config, connection: Connection, *, now: datetime | None = None
+    ) -> None:
         self.config = config
         self.connection = connection
+        self.now = now or datetime.now(UTC)
+        """The build's clock (UTC): rows dated after it are counted as future-dated."""
         self.dialect = connection.dialect.name
         self._preparer = connection.dialect.identifier_preparer
         self._existing = self._existing_relations()
@@ -73,8 +85,9 @@ class Source:
         try:
             names += inspector.get_table_names() + inspector.get_view_names()
         except SQLAlchemyError as exc:
+            where = "source.url" if self.config.source.url else "source.files"
             raise SourceError(
-                f"cannot list tables of {self.config.source.url}: {_first_line(exc)}"
+                f"{self.config.origin}: {where}: cannot list tables: {_first_line(exc)}"
             ) from None
         return {n.lower(): n for n in names}
 
@@ -166,6 +179,30 @@ class Source:
         if kind and "with time zone" in kind.lower():
             info.columns[column] = ZONED_TIMESTAMP_TEXT[self.dialect].format(column=quoted)
 
+    # -- the build's clock ---------------------------------------------------------------
+    def clock_binds(self) -> dict[str, str]:
+        """Bind values for ``later_than_now``: the clock in local canonical text, and the
+        text bounds of its cheap pre-filter (a day of margin: offsets are under a day)."""
+        local = self.now.astimezone(ZoneInfo(self.config.report.timezone)).replace(tzinfo=None)
+        return {
+            "rg_now": local.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "rg_now_lo": (local - timedelta(days=1)).date().isoformat(),
+            "rg_now_hi": ":",  # every text that starts with a digit sorts below ':'
+        }
+
+    def later_than_now(self, expr: Expr, raw: str) -> str:
+        """Return SQL that is 1 where a raw timestamp is later than the build's clock, in
+        ``report.timezone`` local time (0 for NULL and unparsed values).
+
+        Only values that may be that recent are parsed (a text comparison picks them);
+        the rest of the column costs one comparison a row.
+        """
+        maybe = expr.may_fall_between(raw, "rg_now_lo", "rg_now_hi")
+        local = expr.slow_local(expr.strip(raw))
+        return (
+            f"(case when {maybe} then (case when {local} > :rg_now then 1 else 0 end) else 0 end)"
+        )
+
     def column_type(self, canonical: str, column: str) -> str:
         """Return the engine's type name of a mapped column (lower case; '' when the table
         is empty), so a section can skip text coercion on natively typed columns."""
@@ -186,6 +223,8 @@ class Source:
             result = self.connection.exec_driver_sql(f"select * from {name} where 1 = 0")
             return list(result.keys())
         except SQLAlchemyError as exc:
+            if canonical in self.config.source.files:
+                raise SourceError(describe_source_error(self.config, exc, canonical)) from None
             where = (
                 f"source.views.{canonical}: the SQL failed"
                 if canonical in self.config.source.views
@@ -212,7 +251,9 @@ def engine_for(config: Config) -> Engine:
     if not url:
         if config.source.files:
             return sa.create_engine("duckdb:///:memory:")
-        raise SourceError(f"{config.origin}: source.url: no data source configured")
+        raise SourceError(
+            f"{config.origin}: source: no data source configured; set source.url or source.files"
+        )
     match = _SQLITE_PATH.match(url)
     if match and match["path"] != ":memory:":
         path = config.resolve(match["path"])
@@ -236,19 +277,103 @@ def engine_for(config: Config) -> Engine:
 
 
 @contextmanager
-def open_source(config: Config) -> Iterator[Source]:
-    """Connect, register ``source.files`` as DuckDB views, and yield a Source."""
+def open_source(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
+    """Connect, register ``source.files`` as DuckDB views, and yield a Source.
+
+    ``now`` is the build's clock (default: this moment), against which future-dated rows
+    are counted; a second connection of one build passes the first one's.
+    """
     engine = engine_for(config)
     try:
         with engine.connect() as connection:
             # Before any temp object exists: SQLite's temp_store pragma drops them all.
             register_functions(connection)
             _register_files(config, connection)
-            yield Source(config, connection)
+            yield Source(config, connection, now=now)
     except SQLAlchemyError as exc:
-        raise SourceError(f"{config.origin}: source.url: {_first_line(exc)}") from None
+        raise SourceError(describe_source_error(config, exc)) from None
     finally:
         engine.dispose()
+
+
+def describe_source_error(config: Config, exc: BaseException, canonical: str | None = None) -> str:
+    """Return one line naming what failed: the ``source.files`` entry (and the file) when
+    DuckDB says which CSV it could not read, else ``source.url``.
+
+    DuckDB's reason is kept; for an encoding error the line says how to set the encoding.
+    """
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    named = re.search(r"^\s*file = (.+?)\s*$", text, re.MULTILINE)
+    entry = canonical or (named and _entry_of(config, named.group(1)))
+    if not entry:
+        where = "source.url" if config.source.url else "source"
+        return f"{config.origin}: {where}: {_first_line(exc)}"
+    spec = config.source.file(entry)
+    shown = _shown_path(config, named.group(1)) if named else spec.path
+    reason = _csv_reason(text)
+    head = f"{config.origin}: source.files.{entry} ({shown})"
+    if re.search(r"not (utf-8|utf-16|latin-1) encoded|invalid unicode", text, re.IGNORECASE):
+        wanted = spec.encoding or "utf-8"
+        # A file that is not UTF-8 is most often latin-1 (or cp1252) export text.
+        other = "latin-1" if _duckdb_encoding(wanted) == "utf-8" else "utf-8"
+        return (
+            f"{head}: not valid {wanted.upper()} ({reason}); set source.encoding: {other} or "
+            f"source.files.{entry}: {{path: {spec.path}, encoding: {other}}}"
+        )
+    return f"{head}: {reason}"
+
+
+def _csv_reason(text: str) -> str:
+    """Keep DuckDB's reason for a failed CSV read: the line and what was wrong with it."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    head = lines[0].removeprefix("Invalid Input Error: ") if lines else "unreadable"
+    where = re.match(r"CSV Error on Line: (\d+)", head)
+    if not where:
+        return head
+    detail = next(
+        (
+            line
+            for line in lines[1:]
+            if not line.startswith(("Original Line:", "Possible Solution:", "LINE "))
+        ),
+        "",
+    )
+    return f"line {where.group(1)}: {detail}".rstrip(": ")
+
+
+def _entry_of(config: Config, path: str) -> str | None:
+    """Return the ``source.files`` entry whose pattern matches a file DuckDB names."""
+    for canonical in config.source.files:
+        pattern = str(config.resolve(config.source.file(canonical).path))
+        resolved = str(Path(path).resolve())
+        if fnmatch.fnmatch(resolved, pattern) or any(
+            str(Path(t).resolve()) == resolved for t in _transcoded.get(pattern, {}).values()
+        ):
+            return canonical
+    return None
+
+
+def _shown_path(config: Config, path: str) -> str:
+    """A file as the user wrote it: relative to the config's folder when inside it (for a
+    transcoded copy, the original file)."""
+    resolved = Path(path).resolve()
+    for copies in _transcoded.values():
+        for original, copy in copies.items():
+            if Path(copy).resolve() == resolved:
+                resolved = Path(original)
+    try:
+        return str(resolved.relative_to(config.base_dir))
+    except ValueError:
+        return str(resolved)
+
+
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
+"""Python's name of an encoding → the name DuckDB's read_csv reads natively."""
+
+
+def _duckdb_encoding(encoding: str) -> str | None:
+    """Return DuckDB's name for an encoding it reads itself, None for one it does not."""
+    return DUCKDB_ENCODINGS.get(codecs.lookup(encoding).name)
 
 
 def _register_files(config: Config, connection: Connection) -> None:
@@ -260,19 +385,106 @@ def _register_files(config: Config, connection: Connection) -> None:
             f"{config.origin}: source.files needs a DuckDB source (omit source.url or use duckdb:///)"
         )
     preparer = connection.dialect.identifier_preparer
-    for canonical, pattern in config.source.files.items():
-        path = str(config.resolve(pattern))
-        if not glob.glob(path):
+    for canonical in config.source.files:
+        spec = config.source.file(canonical)
+        path = str(config.resolve(spec.path))
+        matches = sorted(glob.glob(path))
+        if not matches:
             raise SourceError(f"{config.origin}: source.files.{canonical}: no file matches {path}")
-        escaped = path.replace("'", "''")
-        if Path(pattern).suffix.lower() == ".parquet":
-            reader = f"read_parquet('{escaped}', union_by_name = true)"
+        if Path(spec.path).suffix.lower() == ".parquet":
+            reader = f"read_parquet({_literal(path)}, union_by_name = true)"
         else:
-            # Every CSV value as text, parsed by the §8 rules like any text column: the
-            # sniffer would read `2020-09-24 11:57:06 UTC` as a naive time (dropping its
-            # zone) and fail the whole read on one odd value past its sample.
-            reader = f"read_csv('{escaped}', union_by_name = true, all_varchar = true)"
+            reader = _csv_reader(config, canonical, path, matches, spec.encoding or "utf-8")
         name = config.source.tables.get(canonical, canonical)
-        connection.exec_driver_sql(
-            f"create or replace temporary view {preparer.quote(name)} as select * from {reader}"
-        )
+        try:
+            connection.exec_driver_sql(
+                f"create or replace temporary view {preparer.quote(name)} as select * from {reader}"
+            )
+        except SQLAlchemyError as exc:
+            raise SourceError(describe_source_error(config, exc, canonical)) from None
+
+
+def _csv_reader(
+    config: Config, canonical: str, path: str, matches: list[str], encoding: str
+) -> str:
+    """Return the read_csv call for a CSV entry, in its encoding.
+
+    Every CSV value is read as text, parsed by the §8 rules like any text column: the
+    sniffer would read `2020-09-24 11:57:06 UTC` as a naive time (dropping its zone) and
+    fail the whole read on one odd value past its sample. An encoding DuckDB cannot read
+    (cp1252, utf-16-le…) is transcoded to UTF-8 copies first, a chunk at a time.
+    """
+    native = _duckdb_encoding(encoding)
+    if native is None:
+        files = [_utf8_copy(config, canonical, path, match, encoding) for match in matches]
+        source, option = "[" + ", ".join(_literal(f) for f in files) + "]", ""
+    else:
+        source = _literal(path)
+        option = "" if native == "utf-8" else f", encoding = {_literal(native)}"
+    return f"read_csv({source}, union_by_name = true, all_varchar = true{option})"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_transcoded: dict[str, dict[str, str]] = {}
+"""Glob pattern → {original file → its UTF-8 copy}, for messages about the original."""
+_copies: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
+"""(file, encoding) → ((size, mtime), its UTF-8 copy): a build opens its source several
+times (a second connection, the trends), and each copy is made once per file version."""
+_copy_lock = threading.Lock()
+_copy_numbers = itertools.count()
+_copy_dir: tempfile.TemporaryDirectory[str] | None = None
+"""Where the copies live: removed when the process exits."""
+CHUNK_BYTES = 1 << 20
+"""Bytes decoded at a time while transcoding (a few MB of memory whatever the file)."""
+
+
+def _utf8_copy(config: Config, canonical: str, pattern: str, path: str, encoding: str) -> str:
+    """Return a UTF-8 copy of a CSV in an encoding DuckDB cannot read itself."""
+    global _copy_dir
+    real = os.path.realpath(path)
+    stat = os.stat(real)
+    key, version = (real, codecs.lookup(encoding).name), (stat.st_size, stat.st_mtime_ns)
+    with _copy_lock:
+        known = _copies.get(key)
+        if known is None or known[0] != version:
+            if _copy_dir is None:
+                _copy_dir = tempfile.TemporaryDirectory(prefix="reportgen-csv-")
+            if known is not None:
+                Path(known[1]).unlink(missing_ok=True)  # the file changed: a new copy
+            target = Path(_copy_dir.name) / f"{next(_copy_numbers)}-{Path(path).name}"
+            try:
+                _transcode(real, target, encoding)
+            except UnicodeDecodeError as exc:
+                target.unlink(missing_ok=True)
+                raise SourceError(
+                    f"{config.origin}: source.files.{canonical} ({_shown_path(config, path)}): "
+                    f"not valid {encoding} ({exc.reason}); set source.files.{canonical}: "
+                    "{path: …, encoding: …} to the encoding the file is written in"
+                ) from None
+            _copies[key] = (version, str(target))
+        _transcoded.setdefault(pattern, {})[real] = _copies[key][1]
+        return _copies[key][1]
+
+
+def _transcode(path: str, target: Path, encoding: str) -> None:
+    """Write ``path`` decoded from ``encoding`` to ``target`` as UTF-8, a chunk at a time.
+
+    A byte that does not decode raises UnicodeDecodeError whose reason names its line.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    with open(path, "rb") as original, open(target, "w", encoding="utf-8", newline="") as out:
+        while True:
+            chunk = original.read(CHUNK_BYTES)
+            try:
+                out.write(decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError as exc:
+                line = lines + chunk[: exc.start].count(b"\n") + 1
+                exc.reason = f"line {line}: {exc.reason}"
+                raise
+            if not chunk:
+                return
+            lines += chunk.count(b"\n")

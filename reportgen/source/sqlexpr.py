@@ -72,16 +72,21 @@ def parse_timestamp(text: str | None, timezone: str) -> tuple[str, int] | None:
     except ValueError:
         return None
     zone = _zone(timezone)
-    if suffix in (" UTC", "Z"):
-        instant = naive.replace(tzinfo=UTC)
-    elif suffix:
-        sign = 1 if suffix[0] == "+" else -1
-        offset = timedelta(hours=int(suffix[1:3]), minutes=int(suffix[4:6])) * sign
-        instant = naive.replace(tzinfo=UTC) - offset
-    else:
-        # Round-trip through UTC so a non-existent (gap) time moves forward.
-        instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    local = instant.astimezone(zone).replace(tzinfo=None)
+    try:
+        if suffix in (" UTC", "Z"):
+            instant = naive.replace(tzinfo=UTC)
+        elif suffix:
+            sign = 1 if suffix[0] == "+" else -1
+            offset = timedelta(hours=int(suffix[1:3]), minutes=int(suffix[4:6])) * sign
+            instant = naive.replace(tzinfo=UTC) - offset
+        else:
+            # Round-trip through UTC so a non-existent (gap) time moves forward.
+            instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        local = instant.astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        # 9999-12-31 23:00 east of UTC (or 0001-01-01 west of it) has no instant or local
+        # time within years 1-9999: unparsed, not a crash ("string or blob too big").
+        return None
     delta = instant - _EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     return local.strftime("%Y-%m-%d %H:%M:%S.%f"), micros

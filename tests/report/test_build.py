@@ -240,7 +240,10 @@ def test_nav_links_the_reports_archived_not_the_calendar(small_shop, tmp_path):
     assert all((old / href).is_file() for href in hrefs)
 
 
-EXAMPLES = [*sorted(REPO.glob("config/examples/*.yaml")), REPO / "reportgen/sections/events/tests/fixtures/rees46.yaml"]
+EXAMPLES = [
+    *sorted(REPO.glob("config/examples/*.yaml")),
+    REPO / "reportgen/sections/events/tests/fixtures/rees46.yaml",
+]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

@@ -391,7 +391,8 @@ def _quality(
         conn,
         """
         select sum(case when l.n_rows > 1 then 1 else 0 end) as duplicate_lines,
-               sum(case when l.valid = 0 then 1 else 0 end) as invalid_lines
+               sum(case when l.valid = 0 then 1 else 0 end) as invalid_lines,
+               count(*) as lines
         from rg_lines l join rg_pc p on p.cart_id = l.cart_id where p.which = 'cur'
     """,
     )
@@ -420,4 +421,13 @@ def _quality(
         "carts.duplicate_customer_ids": prepared.whole_table.duplicate_customer_ids,
         "carts.duplicate_product_ids": prepared.whole_table.duplicate_product_ids,
         "carts.unparsed_created_at": prepared.whole_table.unparsed_created_at,
+        # Beyond METRICS.md §8 (docs/metrics-carts.md): denominators of the counts above
+        # and what the build's clock says, for the data alerts (rule bad-row-share).
+        "carts.table_rows": prepared.whole_table.cart_rows,
+        "carts.period_lines": lines["lines"] or 0,
+        "carts.future_created_at": prepared.whole_table.future_created_at,
+        "cart_items.table_rows": prepared.whole_table.line_rows,
+        "orders.table_rows": prepared.whole_table.order_rows,
+        "orders.unparsed_order_date": prepared.whole_table.unparsed_order_date,
+        "orders.future_order_date": prepared.whole_table.future_order_date,
     }

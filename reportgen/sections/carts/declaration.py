@@ -46,6 +46,13 @@ DATA_QUALITY_LABELS = {
     "carts.duplicate_customer_ids": "Customer ids appearing more than once (whole table)",
     "carts.duplicate_product_ids": "Product ids appearing more than once (whole table)",
     "carts.unparsed_created_at": "Carts with an unreadable created_at (whole table)",
+    "carts.table_rows": "Rows in the carts table (whole table)",
+    "carts.period_lines": "Cart lines of the period's carts (after merging)",
+    "carts.future_created_at": "Carts dated after this report was built (whole table)",
+    "cart_items.table_rows": "Rows in the cart_items table (whole table)",
+    "orders.table_rows": "Rows in the orders table (whole table)",
+    "orders.unparsed_order_date": "Orders with an unreadable order_date (whole table, unlinked)",
+    "orders.future_order_date": "Orders dated after this report was built (whole table)",
 }
 """Plain-English labels for the section's data_quality keys (METRICS.md §8)."""
 

@@ -26,6 +26,16 @@ class WholeTable:
     orphan_lines: int
     duplicate_customer_ids: int
     duplicate_product_ids: int
+    cart_rows: int
+    """Rows of the carts table (NULL cart_ids included): the denominator of its counts."""
+    future_created_at: int
+    """Carts (with a cart_id) created after the build's clock."""
+    line_rows: int
+    """Rows of the cart_items table."""
+    order_rows: int
+    unparsed_order_date: int
+    """Orders whose order_date is NULL or not a §8 timestamp: they link to nothing."""
+    future_order_date: int
 
 
 def whole_table_checks(main: Source) -> WholeTable:
@@ -34,7 +44,7 @@ def whole_table_checks(main: Source) -> WholeTable:
     url = main.config.source.url or ""
     if main.dialect == "sqlite" and (url in ("sqlite://", "sqlite:///:memory:")):
         return _checks(main)
-    with open_source(main.config) as source:
+    with open_source(main.config, now=main.now) as source:
         return _checks(source)
 
 
@@ -53,13 +63,22 @@ def _checks(source: Source) -> WholeTable:
         orphan_lines=_orphan_lines(source, expr),
         duplicate_customer_ids=_duplicate_ids(source, expr, "customers", "customer_id"),
         duplicate_product_ids=_duplicate_ids(source, expr, "products", "product_id"),
+        cart_rows=cart_audit["rows_"],
+        future_created_at=cart_audit["future"],
+        line_rows=scalar(
+            source.connection, f"select count(*) from {source.table('cart_items').sql}"
+        ),
+        order_rows=order_audit["rows_"],
+        unparsed_order_date=order_audit["unparsed"],
+        future_order_date=order_audit["future"],
     )
 
 
 def _audit(
     source: Source, expr: Expr, table: str, column: str, id_column: str | None
 ) -> dict[str, Any]:
-    """Audit a timestamp column over a whole table (rows with a NULL id apart).
+    """Audit a timestamp column over a whole table (rows with a NULL id apart): rows,
+    unparsed values, values later than the build's clock, and the date-only verdict.
 
     A column is date-only when every non-null value is a bare date (and one exists).
     """
@@ -68,12 +87,16 @@ def _audit(
     found = one(
         conn,
         f"""
-        select coalesce(sum(case when {no_id} then 1 else 0 end), 0) as null_ids,
+        select count(*) as rows_,
+               coalesce(sum(case when {no_id} then 1 else 0 end), 0) as null_ids,
                coalesce(sum(case when {no_id} then 0 else {expr.unparsed(column)} end), 0)
                    as unparsed,
+               coalesce(sum(case when {no_id} then 0 else {source.later_than_now(expr, column)}
+                            end), 0) as future,
                count(case when {no_id} then null else {column} end) as values_
         from {table}
     """,
+        **source.clock_binds(),
     )
     # Date-only needs one counter-example: the scan stops at the first non-bare value.
     found["others"] = scalar(

@@ -476,4 +476,9 @@ def _quality(conn, pipeline: list[dict[str, Any]], prepared: PreparedEvents) -> 
             r["type_"]: int(r["rows_"])
             for r in sorted(types, key=lambda r: (-int(r["rows_"]), r["type_"]))
         },
+        # Beyond METRICS.md §8 (docs/metrics-events.md): the denominators of the counts
+        # above and what the build's clock says, for the data alerts (rule bad-row-share).
+        "events.table_rows": prepared.table_rows,
+        "events.period_rows": left["raw"],
+        "events.future_event_time": prepared.future_event_time,
     }

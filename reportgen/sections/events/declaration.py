@@ -21,6 +21,9 @@ DATA_QUALITY_LABELS = {
     "events.bad_price_removed": "Events removed for a missing or bad price or quantity",
     "events.unmapped_removed": "Events removed for an unmapped event type",
     "events.unmapped_types": "Unmapped event types",
+    "events.table_rows": "Rows in the events table (whole table)",
+    "events.period_rows": "Events of the period before cleaning",
+    "events.future_event_time": "Events dated after this report was built (whole table)",
 }
 
 PART_NAMES = {

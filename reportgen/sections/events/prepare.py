@@ -24,7 +24,7 @@ import pandas as pd
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.source.connection import Source
-from reportgen.source.query import execute, scalar
+from reportgen.source.query import execute, one, scalar
 from reportgen.source.sqlexpr import (
     Expr,
     duckdb_local_instant,
@@ -50,6 +50,10 @@ class PreparedEvents:
     has_category: bool
     unparsed_event_time: int
     """Rows of the whole table whose event_time is NULL or not a §8 timestamp."""
+    table_rows: int
+    """Rows of the whole events table: the denominator of the whole-table counts."""
+    future_event_time: int
+    """Rows of the whole table whose event_time is later than the build's clock."""
 
 
 def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -> PreparedEvents:
@@ -66,14 +70,17 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
     }
     if source.dialect == "duckdb":
         _duckdb_rows(source, expr, config, bounds)
+        whole = _duckdb_table_counts(source, expr)
     else:
-        _grouped_rows(source, expr, config, period, bounds)
+        whole = _grouped_rows(source, expr, config, period, bounds)
     unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
     execute(conn, "delete from rg_ev where which is null")
     return PreparedEvents(
         has_brand="brand" in columns,
         has_category="category_code" in columns,
         unparsed_event_time=int(unparsed or 0),
+        table_rows=int(whole["rows_"] or 0),
+        future_event_time=int(whole["future"] or 0),
     )
 
 
@@ -176,8 +183,9 @@ def _classified(expr: Expr) -> str:
 
 def _grouped_rows(
     source: Source, expr: Expr, config: Config, period: Period, bounds: dict[str, str]
-) -> None:
-    """SQLite / PostgreSQL: parse, window and group identical rows (their count is ``n``)."""
+) -> dict[str, int]:
+    """SQLite / PostgreSQL: parse, window and group identical rows (their count is ``n``);
+    return the whole table's rows and future-dated rows."""
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=False)
     inner = ", ".join(f"{value} as {name}" for name, value in raw.items())
@@ -216,18 +224,95 @@ def _grouped_rows(
         lo=(period.previous().start - timedelta(days=1)).isoformat(),
         hi=(period.end + timedelta(days=1)).isoformat(),
     )
+    whole = _whole_table(source, expr, column)
     execute(
         source.connection,
         "insert into rg_ev (which, n) values (null, :n)",
-        n=_count_unparsed(source, expr, column),
+        n=int(whole["unparsed"] or 0),
+    )
+    return whole
+
+
+def _whole_table(source: Source, expr: Expr, column: str) -> dict[str, int]:
+    """Count rows, NULL or unreadable event_time values and future-dated ones over the
+    whole table, in one pass."""
+    table = source.table("events").sql
+    return one(
+        source.connection,
+        f"""
+        select count(*) as rows_, sum({expr.unparsed(column)}) as unparsed,
+               sum({source.later_than_now(expr, column)}) as future
+        from {table}
+    """,
+        **source.clock_binds(),
     )
 
 
-def _count_unparsed(source: Source, expr: Expr, column: str) -> int:
-    """Count NULL or unreadable event_time values over the whole table."""
-    table = source.table("events").sql
-    found = scalar(source.connection, f"select sum({expr.unparsed(column)}) from {table}")
-    return int(found or 0)
+def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
+    """DuckDB: the whole table's rows and future-dated rows, in one more pass.
+
+    The pass parses only values that may be recent (a text comparison, or a native
+    comparison on a typed column), natively; the rare recent text DuckDB cannot parse
+    (a numeric offset) takes a second, Python-parsed pass only when there is some.
+    """
+    conn = source.connection
+    info = source.table("events")
+    raw = info.columns["event_time"]
+    kind = source.column_type("events", "event_time") or "varchar"
+    binds = source.clock_binds()
+    zone = source.config.report.timezone
+    if kind.startswith("timestamp") and "time zone" not in kind:
+        # A naive typed value is local wall time already: one native comparison a row.
+        return one(
+            conn,
+            f"""
+            select count(*) as rows_,
+                   count(case when {raw} > cast(:rg_now as timestamp) then 1 end) as future
+            from {info.sql}
+        """,
+            **binds,
+        )
+    maybe = expr.may_fall_between(raw, "rg_now_lo", "rg_now_hi")
+    native, zoned, _ = duckdb_timestamps("raw_value", kind, zone)
+    local = (
+        "native"
+        if zone == "UTC"
+        else f"(case when zoned then timezone({_literal(zone)}, timezone('UTC', native)) "
+        "else native end)"
+    )
+    found = one(
+        conn,
+        f"""
+        select count(*) as rows_,
+               count(case when {local} > cast(:rg_now as timestamp) then 1 end) as future,
+               count(case when maybe and native is null and raw_value is not null then 1 end)
+                   as odd
+        from (
+            select maybe, raw_value, case when maybe then {native} end as native,
+                   case when maybe then {zoned} end as zoned
+            from (select {maybe} as maybe, {raw} as raw_value from {info.sql}) scanned
+        ) parsed
+    """,
+        **binds,
+    )
+    if found.pop("odd"):
+        later = source.later_than_now(expr, "raw_value")
+        slow = scalar(
+            conn,
+            f"""
+            select count(*) from (
+                select {native} as native, {later} as later
+                from (select {raw} as raw_value from {info.sql} where {maybe}) recent
+            ) parsed where native is null and later = 1
+        """,
+            **binds,
+        )
+        found["future"] += int(slow or 0)
+    return found
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
@@ -263,11 +348,11 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
            or (lts >= cast(:ps as timestamp) and lts < cast(:ce as timestamp))
     """
     # DuckDB's filter pushdown would copy the parse into the window filter, twice over.
+    # Reset only after success: a failed read (a bad CSV) aborts the transaction, and a
+    # reset then would replace DuckDB's reason with "transaction is aborted".
     execute(conn, "set disabled_optimizers = 'filter_pushdown'")
-    try:
-        execute(conn, sql, **bounds)
-    finally:
-        execute(conn, "reset disabled_optimizers")
+    execute(conn, sql, **bounds)
+    execute(conn, "reset disabled_optimizers")
     if scalar(conn, "select count(*) from rg_ev where slow_text is not null"):
         slow_local, slow_instant = duckdb_slow_timestamps("slow_text", config.report.timezone)
         execute(

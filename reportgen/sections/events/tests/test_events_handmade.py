@@ -302,6 +302,9 @@ def test_pipeline_and_data_quality(m):
         "events.bad_price_removed": 4,  # #10, #19, #21, #23
         "events.unmapped_removed": 3,  # #49, #50, #51
         "events.unmapped_types": {"wishlist": 2, "NULL": 1},  # ' WishList ' -> 'wishlist'
+        "events.table_rows": 63,  # 10 OUTSIDE + 53 PERIOD_ROWS
+        "events.period_rows": 53,  # the raw stage
+        "events.future_event_time": 0,  # nothing after the build's clock
     }
 
 
@@ -769,4 +772,7 @@ def test_empty_period(tmp_path, kind):
         "events.bad_price_removed": 0,
         "events.unmapped_removed": 0,
         "events.unmapped_types": {},
+        "events.table_rows": 63,  # whole table
+        "events.period_rows": 0,  # the empty period (a data alert says so)
+        "events.future_event_time": 0,
     }
