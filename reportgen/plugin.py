@@ -43,6 +43,37 @@ class TableSpec:
     """Its newest ``timestamp`` tells how far the data reaches (the delivery gate)."""
 
 
+@dataclass(frozen=True)
+class BadRows:
+    """A data_quality count of unreadable or dropped rows, weighed against its table by the
+    ``bad-row-share`` rule: above ``quality.max_bad_row_share`` it is a data alert."""
+
+    key: str
+    """The count (``carts.unparsed_created_at``)."""
+    total: str
+    """The data_quality key of its denominator (``carts.table_rows``)."""
+    table: str
+    noun: str
+    """What the rows are called in the alert: ``carts``, ``events of the period``."""
+    problem: str
+    """Completes "<count> of <total> <noun> (<share>) …": what happened to them."""
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """A data_quality count of a source table's rows: an empty table is a data alert."""
+
+    key: str
+    table: str
+    consequence: str
+    """What an empty table means for the report, completing "The <table> table is empty: …"."""
+    in_period: tuple[str, str] | None = None
+    """(``kpis`` or ``data_quality``, key) of the rows of the period: none there while the
+    table has rows is a data alert too."""
+    column: str = ""
+    """The column that places a row in the period, for that alert's sentence."""
+
+
 Describe = Callable[[Any], str]
 """A rule's value → what it means, in words a director reads."""
 
@@ -163,6 +194,10 @@ class Section:
     history_note: str | None = None
     """Set when its headline KPIs are left out of the cover's history: the sentence the
     cover prints instead."""
+    bad_rows: tuple[BadRows, ...] = ()
+    """Its counts of unreadable or dropped rows, for the data alerts."""
+    table_rows: tuple[TableRows, ...] = ()
+    """Its counts of source-table rows, for the data alerts."""
     check_config: Callable[[Mapping[str, Any]], list[tuple[str, str]]] | None = None
     """(the config mapping as read) → problems with the settings outside ``rules`` that it
     owns, [(key, message)]."""

@@ -139,8 +139,8 @@ def _build_and_report(
     config: Config, period: Period, out: Path | None, pdf: bool, force: bool, strict: bool
 ) -> None:
     from reportgen.render.formatters import fmt_value
+    from reportgen.report.alerts import data_alerts
     from reportgen.report.build import build_report
-    from reportgen.report.metrics import data_alerts
     from reportgen.sections import all_sections
 
     stages = 5 + bool(config.report.trend_periods) + pdf

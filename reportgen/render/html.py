@@ -42,8 +42,8 @@ from reportgen.render.formatters import (
     fmt_value,
 )
 from reportgen.render.viewparts import card, number
+from reportgen.report.alerts import DataAlert
 from reportgen.report.assumptions import interpretive_rules, rules_in_force
-from reportgen.report.metrics import DataAlert
 from reportgen.report.trends import RANGE_WINDOW, sparkline_svg, usual_range
 from reportgen.sections import all_sections
 

@@ -40,7 +40,8 @@ from reportgen.config import Config
 from reportgen.errors import ArchiveError, SourceError
 from reportgen.periods import Period
 from reportgen.plugin import Recommendation, Section
-from reportgen.report.metrics import DataAlertError, compute_metrics, data_alerts
+from reportgen.report.alerts import DataAlertError, data_alerts
+from reportgen.report.metrics import compute_metrics
 from reportgen.report.trends import RANGE_WINDOW, history_sections, kpi_history
 from reportgen.sections import all_sections
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from reportgen.config import Config, QualitySettings
-from reportgen.errors import ReportgenError, SourceError
+from reportgen.config import Config
+from reportgen.errors import SourceError
 from reportgen.periods import Period, PeriodKind, latest_complete
 from reportgen.plugin import Section
-from reportgen.render.formatters import fmt_percent
 from reportgen.sections import all_sections
 from reportgen.source.connection import Source, open_source
 from reportgen.source.query import scalar
@@ -177,168 +175,3 @@ def clean_json(value: Any) -> Any:
 
 
 # -- data alerts (named rule bad-row-share) -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class DataAlert:
-    """A data problem too large to leave on the data-quality page, read from metrics.json."""
-
-    table: str
-    """The source's canonical table: carts, cart_items, orders or events."""
-    key: str
-    """The data_quality key counted (``carts.unparsed_created_at``), or the denominator's
-    key for an empty table or period."""
-    kind: Literal["bad_rows", "empty_table", "empty_period"]
-    problem: str
-    """What happened to the rows, completing "<count> of <total> <noun> (<share>) …"."""
-    count: int
-    total: int
-    share: float | None
-    """count / total (None when total is 0)."""
-    message: str
-    """The sentence the CLI, the cover banner and delivery show."""
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-BAD_ROW_COUNTS: tuple[tuple[str, str, str, str, str], ...] = (
-    (
-        "carts.unparsed_created_at",
-        "carts.table_rows",
-        "carts",
-        "carts",
-        "have an unreadable created_at and are in no period",
-    ),
-    (
-        "carts.null_cart_ids",
-        "carts.table_rows",
-        "carts",
-        "carts",
-        "have no cart_id and are left out",
-    ),
-    (
-        "carts.future_created_at",
-        "carts.table_rows",
-        "carts",
-        "carts",
-        "are dated after this report was built and are in no past period",
-    ),
-    (
-        "carts.invalid_lines",
-        "carts.period_lines",
-        "cart_items",
-        "cart lines of the period",
-        "have a bad quantity or price and are left out of cart values",
-    ),
-    (
-        "orders.unparsed_order_date",
-        "orders.table_rows",
-        "orders",
-        "orders",
-        "have an unreadable order_date and link to no cart",
-    ),
-    (
-        "orders.future_order_date",
-        "orders.table_rows",
-        "orders",
-        "orders",
-        "are dated after this report was built",
-    ),
-    (
-        "events.unparsed_event_time",
-        "events.table_rows",
-        "events",
-        "events",
-        "have an unreadable event_time and are in no period",
-    ),
-    (
-        "events.future_event_time",
-        "events.table_rows",
-        "events",
-        "events",
-        "are dated after this report was built and are in no past period",
-    ),
-    (
-        "events.bad_price_removed",
-        "events.period_rows",
-        "events",
-        "events of the period",
-        "were removed for a missing or bad price or quantity",
-    ),
-)
-"""(data_quality count, its denominator, the table, the rows' noun, what happened to them): the
-unreadable or dropped rows rule ``bad-row-share`` weighs (docs/rules.md)."""
-
-TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("carts.table_rows", "carts", "every cart figure is zero or n/a"),
-    ("cart_items.table_rows", "cart_items", "every cart's value is 0"),
-    ("orders.table_rows", "orders", "no cart links to an order and no abandoner is re-engaged"),
-    ("events.table_rows", "events", "every event figure is zero or n/a"),
-)
-"""The whole-table row counts: an empty source table is an alert."""
-
-
-def data_alerts(metrics: Mapping[str, Any], quality: QualitySettings) -> list[DataAlert]:
-    """Return the data problems of a metrics.json that the report must not bury.
-
-    Pure: reads metrics.json only, so delivery can decide on an archived report. A count is
-    an alert when its share of its table (or of the period's rows) exceeds
-    ``quality.max_bad_row_share``; an empty source table, or a table with rows but none in
-    the period, is one too. Counts whose keys are absent (a skipped section, an older
-    metrics.json) are not judged.
-    """
-    dq = metrics.get("data_quality") or {}
-    kpis = metrics.get("kpis") or {}
-    label = (metrics.get("period") or {}).get("label") or "the period"
-    alerts: list[DataAlert] = []
-    empty: set[str] = set()
-    for key, table, consequence in TABLE_ROWS:
-        if dq.get(key) == 0:
-            empty.add(table)
-            message = f"The {table} table is empty: {consequence}"
-            alerts.append(DataAlert(table, key, "empty_table", "is empty", 0, 0, None, message))
-    for key, total_key, table, noun, problem in BAD_ROW_COUNTS:
-        count, total = _whole(dq.get(key)), _whole(dq.get(total_key))
-        if count is None or total is None or not count or not total:
-            continue
-        share = count / total
-        if share > quality.max_bad_row_share:
-            message = f"{count:,} of {total:,} {noun} ({_percent(share)}) {problem}"
-            alerts.append(DataAlert(table, key, "bad_rows", problem, count, total, share, message))
-    periods = (
-        ("carts", "carts.carts_total", kpis.get("carts.carts_total"), "a created_at"),
-        ("events", "events.period_rows", dq.get("events.period_rows"), "an event_time"),
-    )
-    for table, key, found, column in periods:
-        total = _whole(dq.get(f"{table}.table_rows"))
-        if found == 0 and total and table not in empty:
-            rows = f"{total:,} row{'s' if total != 1 else ''}"
-            message = (
-                f"No {table} have {column} in {label} ({rows} in the {table} table): "
-                f"the {table} figures are empty"
-            )
-            alerts.append(
-                DataAlert(table, key, "empty_period", f"none in {label}", 0, total, 0.0, message)
-            )
-    return alerts
-
-
-class DataAlertError(ReportgenError):
-    """A strict build found data alerts: it publishes nothing, in one line naming them."""
-
-    def __init__(self, config: Config, alerts: Sequence[DataAlert]) -> None:
-        self.alerts = list(alerts)
-        found = "; ".join(alert.message for alert in alerts)
-        count = f"{len(alerts)} data alert{'s' if len(alerts) != 1 else ''}"
-        super().__init__(f"{config.origin}: {count} (strict): {found}; nothing was published")
-
-
-def _whole(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _percent(share: float) -> str:
-    """1.0%, or 0.01% for a share too small for one decimal (never "0.0%")."""
-    shown = fmt_percent(share)
-    return shown if shown != "0.0%" else fmt_percent(share, places=2)

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 from reportgen.config import QualitySettings
 from reportgen.render.html import ReportContent, render_html
-from reportgen.report.metrics import data_alerts
+from reportgen.report.alerts import data_alerts
 from reportgen.sections.carts import SECTION
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "metrics_carts.json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reportgen.plugin import TableSpec
+from reportgen.plugin import BadRows, TableRows, TableSpec
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("carts", ("cart_id", "customer_id", "created_at", "status"), (), "created_at", True),
@@ -127,3 +127,67 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
     ),
 )
 """Readings the cart section adds where METRICS.md is silent (listed in its README)."""
+
+
+BAD_ROWS: tuple[BadRows, ...] = (
+    BadRows(
+        "carts.unparsed_created_at",
+        "carts.table_rows",
+        "carts",
+        "carts",
+        "have an unreadable created_at and are in no period",
+    ),
+    BadRows(
+        "carts.null_cart_ids",
+        "carts.table_rows",
+        "carts",
+        "carts",
+        "have no cart_id and are left out",
+    ),
+    BadRows(
+        "carts.future_created_at",
+        "carts.table_rows",
+        "carts",
+        "carts",
+        "are dated after this report was built and are in no past period",
+    ),
+    BadRows(
+        "carts.invalid_lines",
+        "carts.period_lines",
+        "cart_items",
+        "cart lines of the period",
+        "have a bad quantity or price and are left out of cart values",
+    ),
+    BadRows(
+        "orders.unparsed_order_date",
+        "orders.table_rows",
+        "orders",
+        "orders",
+        "have an unreadable order_date and link to no cart",
+    ),
+    BadRows(
+        "orders.future_order_date",
+        "orders.table_rows",
+        "orders",
+        "orders",
+        "are dated after this report was built",
+    ),
+)
+"""Its unreadable or dropped rows, weighed by the ``bad-row-share`` rule."""
+
+TABLE_ROWS: tuple[TableRows, ...] = (
+    TableRows(
+        "carts.table_rows",
+        "carts",
+        "every cart figure is zero or n/a",
+        ("kpis", "carts.carts_total"),
+        "a created_at",
+    ),
+    TableRows("cart_items.table_rows", "cart_items", "every cart's value is 0"),
+    TableRows(
+        "orders.table_rows",
+        "orders",
+        "no cart links to an order and no abandoner is re-engaged",
+    ),
+)
+"""Its source tables' row counts: an empty one (or a period without carts) is an alert."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reportgen.plugin import TableSpec
+from reportgen.plugin import BadRows, TableRows, TableSpec
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
@@ -61,3 +61,40 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
     ),
 )
 """Readings the event section adds where METRICS.md is silent (listed in its README)."""
+
+
+BAD_ROWS: tuple[BadRows, ...] = (
+    BadRows(
+        "events.unparsed_event_time",
+        "events.table_rows",
+        "events",
+        "events",
+        "have an unreadable event_time and are in no period",
+    ),
+    BadRows(
+        "events.future_event_time",
+        "events.table_rows",
+        "events",
+        "events",
+        "are dated after this report was built and are in no past period",
+    ),
+    BadRows(
+        "events.bad_price_removed",
+        "events.period_rows",
+        "events",
+        "events of the period",
+        "were removed for a missing or bad price or quantity",
+    ),
+)
+"""Its unreadable or dropped rows, weighed by the ``bad-row-share`` rule."""
+
+TABLE_ROWS: tuple[TableRows, ...] = (
+    TableRows(
+        "events.table_rows",
+        "events",
+        "every event figure is zero or n/a",
+        ("data_quality", "events.period_rows"),
+        "an event_time",
+    ),
+)
+"""Its source table's row count: an empty one (or a period without events) is an alert."""
