@@ -12,110 +12,20 @@ import email
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
-from email import policy
-from email.message import Message
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from delivery_support import WEEKLY, ledger_rows, record_sent, shop_rows, write_config
 
 from reportgen.cli import main
 from reportgen.config import load_config
-from reportgen.delivery.ledger import Ledger
 from reportgen.delivery.run import run_due
 from reportgen.delivery.schedules import due_at, waiting_periods
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every accepted message; ``reply`` forces an answer."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.reply: str | None = None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        if self.reply:
-            return self.reply
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 2.0.0 Ok: queued"
-
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
-
-
-@pytest.fixture
-def smtp():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
-
-
-def shop_rows(first: date, last: date) -> dict[str, list[tuple]]:
-    """A small shop with a few carts and orders every day from ``first`` to ``last``."""
-    carts, items, orders = [], [], []
-    day, n = first, 0
-    while day <= last:
-        for hour, status in ((9, "converted"), (13, "abandoned"), (18, "abandoned")):
-            n += 1
-            stamp = f"{day} {hour:02d}:00:00"
-            carts.append((f"c{n}", f"u{n % 7}", stamp, status))
-            items.append((f"c{n}", f"p{n % 5}", 1, 10 + n % 5))
-            if status == "converted":
-                orders.append((f"o{n}", f"u{n % 7}", f"{day} {hour:02d}:30:00", f"c{n}"))
-        day += timedelta(days=1)
-    return {"carts": carts, "cart_items": items, "orders": orders}
-
-
-def write_config(tmp_path: Path, db: Path, port: int, schedule: str, extra: str = "") -> Path:
-    config = tmp_path / "shop.yaml"
-    config.write_text(
-        f"source:\n  url: sqlite:///{db}\n"
-        "report:\n  output: reports\n  title: Shop weekly\n"
-        "delivery:\n"
-        f"  smtp: {{host: 127.0.0.1, port: {port}, starttls: false, sender: rg@example.com}}\n"
-        "  retries: 1\n  retry_backoff_seconds: 0\n"
-        f"{extra}"
-        "schedules:\n"
-        f"{schedule}"
-    )
-    return config
-
-
-WEEKLY = (
-    "  weekly-director:\n"
-    "    period: week\n    due: monday 07:00\n    timezone: Europe/London\n"
-    "    recipients: [director@example.com]\n    sections: [carts]\n"
-)
-
-
-def ledger_rows(config: Path) -> list[dict]:
-    ledger = Ledger(load_config(config).ledger_path)
-    try:
-        return ledger.rows()
-    finally:
-        ledger.close()
-
-
-def record_sent(config: Path, report: str, label: str, start: str) -> None:
-    ledger = Ledger(load_config(config).ledger_path)
-    try:
-        row = ledger.start(report, label, start, config_hash="x", fingerprint="{}", recipients=[])
-        ledger.finish(row, "sent", smtp_response="250 earlier")
-    finally:
-        ledger.close()
 
 
 def test_missed_weeks_are_caught_up_oldest_first_and_never_twice(tmp_path, make_db, smtp):

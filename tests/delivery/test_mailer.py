@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from bs4 import BeautifulSoup
 
+from reportgen.delivery import mailer
 from reportgen.delivery.mailer import (
     DeliveryError,
     SendResult,
@@ -28,7 +29,6 @@ from reportgen.delivery.mailer import (
     send,
     write_eml,
 )
-from reportgen.delivery import mailer
 from reportgen.errors import ConfigError, ReportgenError
 
 SENDER = "reportgen@shop.example"
