@@ -56,18 +56,29 @@ def shop_rows(first: date, last: date) -> dict[str, list[tuple]]:
     return {"carts": carts, "cart_items": items, "orders": orders}
 
 
-def write_config(tmp_path: Path, db: Path, port: int, schedule: str, extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path,
+    db: Path,
+    port: int,
+    schedule: str,
+    extra: str = "",
+    *,
+    smtp: str = "",
+    retries: int = 1,
+) -> Path:
     """Write ``shop.yaml``: the database, an archive under tmp_path, the test SMTP server.
 
-    ``extra`` is more of the ``delivery:`` mapping (indented two spaces).
+    ``extra`` is more of the ``delivery:`` mapping (indented two spaces); ``smtp`` more keys
+    of ``delivery.smtp`` (``", timeout: 1"``).
     """
     config = tmp_path / "shop.yaml"
     config.write_text(
         f"source:\n  url: sqlite:///{db}\n"
         "report:\n  output: reports\n  title: Shop weekly\n  trend_periods: 0\n"
         "delivery:\n"
-        f"  smtp: {{host: 127.0.0.1, port: {port}, starttls: false, sender: rg@example.com}}\n"
-        "  retries: 1\n  retry_backoff_seconds: 0\n"
+        f"  smtp: {{host: 127.0.0.1, port: {port}, starttls: false, "
+        f"sender: rg@example.com{smtp}}}\n"
+        f"  retries: {retries}\n  retry_backoff_seconds: 0\n"
         f"{extra}"
         "schedules:\n"
         f"{schedule}"
