@@ -6,16 +6,29 @@ Plain functions (not fixtures) so a test can also use them in a ``run-due`` subp
 
 from __future__ import annotations
 
+import asyncio
+import email
 import itertools
 import json
 import shutil
 import socket
+from collections import Counter
 from datetime import date, timedelta
+from email import policy
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
+import pytest
+from bs4 import BeautifulSoup
+
 from reportgen.config import load_config
+from reportgen.delivery.compose import compose
 from reportgen.delivery.ledger import Ledger
+from reportgen.delivery.smtp import SmtpSettings
+
+SENDER = "reportgen@shop.example"
+TO = "director@shop.example"
 
 WEEKLY = (
     "  weekly-director:\n"
@@ -94,11 +107,15 @@ def ledger_rows(config: Path) -> list[dict]:
         ledger.close()
 
 
-def record_sent(config: Path, report: str, label: str, start: str) -> None:
+def record_sent(
+    config: Path, report: str, label: str, start: str, to: str = "director@example.com"
+) -> None:
+    """Record (report, label) as delivered to ``to`` earlier."""
     ledger = Ledger(load_config(config).ledger_path)
     try:
-        row = ledger.start(report, label, start, config_hash="x", fingerprint="{}", recipients=[])
-        ledger.finish(row, "sent", smtp_response="250 earlier")
+        row = ledger.start(report, label, start, config_hash="x", fingerprint="{}", recipients=[to])
+        ledger.add_recipients(row, [to])
+        ledger.record(row, [(to, "accepted", 250, "250 earlier")], smtp_response="250 earlier")
     finally:
         ledger.close()
 
@@ -144,3 +161,78 @@ def install_copy_build(source: Path) -> None:
     import reportgen.report.build as build
 
     build.build_report = copy_build(Path(source))
+
+
+# Emails.
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every accepted envelope, with replies to force.
+
+    ``rcpt_replies`` maps an address to the replies its next RCPTs get (then 250);
+    ``data_replies`` are the replies of the next DATA commands (then 250); ``reply``
+    answers every DATA; ``data_delay`` seconds pass after a message is stored and before
+    its 250 is sent (a reply that comes too late).
+    """
+
+    def __init__(
+        self,
+        rcpt_replies: dict[str, list[str]] | None = None,
+        data_replies: list[str] | None = None,
+    ) -> None:
+        self.messages: list[Message] = []
+        self.envelopes: list[Any] = []
+        self.reply: str | None = None
+        self.rcpt_replies = rcpt_replies or {}
+        self.data_replies = list(data_replies or [])
+        self.data_delay = 0.0
+        self.port = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        replies = self.rcpt_replies.get(address)
+        if replies:
+            return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.reply:
+            return self.reply
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        return "250 2.0.0 Ok: queued"
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.messages]
+
+    def received(self) -> Counter[str]:
+        """How many copies each address was sent (the envelope, not the To header)."""
+        return Counter(address for envelope in self.envelopes for address in envelope.rcpt_tos)
+
+
+def plain(controller: Any, **options: Any) -> SmtpSettings:
+    """Return settings for the test server, without TLS."""
+    return SmtpSettings(
+        host="127.0.0.1", port=controller.port, starttls=False, sender=SENDER, timeout=5, **options
+    )
+
+
+def never(seconds: float) -> None:
+    """A ``sleep`` for sends that must not retry."""
+    pytest.fail(f"retried after {seconds} s")
+
+
+def message_for(report: Path, **options: Any) -> EmailMessage:
+    return compose(report, recipients=[TO], sender=SENDER, **options)
+
+
+def html_body(message: EmailMessage) -> BeautifulSoup:
+    return BeautifulSoup(message.get_body(("html",)).get_content(), "html.parser")
+
+
+def attachments(message: EmailMessage) -> list[EmailMessage]:
+    return list(message.iter_attachments())

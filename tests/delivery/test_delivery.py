@@ -61,7 +61,7 @@ def test_missed_weeks_are_caught_up_oldest_first_and_never_twice(tmp_path, make_
     assert sent == ["2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44"]
 
 
-def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(tmp_path, make_db, smtp):
+def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(tmp_path, make_db, smtp, fast_build):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=30), today))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
@@ -87,7 +87,7 @@ def test_stale_data_is_held_and_recorded_as_skipped(tmp_path, make_db, smtp):
     assert not (tmp_path / "reports/week/2026-W43").exists()
 
 
-def test_resending_sends_the_archived_pdf_byte_for_byte(tmp_path, make_db, smtp):
+def test_resending_sends_the_archived_pdf_byte_for_byte(tmp_path, make_db, smtp, fast_build):
     db = make_db(**shop_rows(date(2026, 10, 1), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
     first = CliRunner().invoke(
@@ -116,7 +116,7 @@ def test_resending_sends_the_archived_pdf_byte_for_byte(tmp_path, make_db, smtp)
     assert str(smtp.messages[1]["To"]) == "me@example.com"
 
 
-def test_dry_run_writes_the_email_into_the_archive(tmp_path, make_db, smtp):
+def test_dry_run_writes_the_email_into_the_archive(tmp_path, make_db, smtp, fast_build):
     db = make_db(**shop_rows(date(2026, 10, 1), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
     result = CliRunner().invoke(
@@ -175,7 +175,7 @@ def _run_due_process(config: Path, *, patch: str = "") -> subprocess.Popen:
 def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=40), today))
-    schedule = WEEKLY + "    catch_up_from: " + _iso_week(today - timedelta(days=21)) + "\n"
+    schedule = WEEKLY + "    catch_up_from: " + _iso_week(today - timedelta(days=14)) + "\n"
     config = write_config(tmp_path, db, smtp.port, schedule)
     first, second = _run_due_process(config), _run_due_process(config)
     outputs = [p.communicate(timeout=300)[0] for p in (first, second)]
@@ -188,7 +188,7 @@ def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp):
     assert any("another run-due is in progress" in out for out in outputs), outputs
 
 
-def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(tmp_path, make_db, smtp):
+def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(tmp_path, make_db, smtp, fast_build):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=30), today))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
@@ -211,11 +211,11 @@ def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(tmp_pat
     assert result.exit_code == 0, result.output
     rows = ledger_rows(config)
     assert [(r["attempt"], r["status"]) for r in rows] == [(1, "failed"), (2, "sent")]
-    assert rows[0]["error"] == "interrupted"
+    assert rows[0]["error"] == "interrupted while building: nothing was sent"
     assert len(smtp.messages) == 1
 
 
-def test_history_prints_the_ledger_as_a_table_and_as_json(tmp_path, make_db, smtp):
+def test_history_prints_the_ledger_as_a_table_and_as_json(tmp_path, make_db, smtp, fast_build):
     db = make_db(**shop_rows(date(2026, 10, 1), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
     run_due(load_config(config), now=datetime(2026, 11, 3, 12, 0, tzinfo=UTC))
