@@ -61,7 +61,9 @@ def test_missed_weeks_are_caught_up_oldest_first_and_never_twice(tmp_path, make_
     assert sent == ["2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44"]
 
 
-def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(tmp_path, make_db, smtp, fast_build):
+def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(
+    tmp_path, make_db, smtp, fast_build
+):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=30), today))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
@@ -188,7 +190,9 @@ def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp):
     assert any("another run-due is in progress" in out for out in outputs), outputs
 
 
-def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(tmp_path, make_db, smtp, fast_build):
+def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(
+    tmp_path, make_db, smtp, fast_build
+):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=30), today))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
