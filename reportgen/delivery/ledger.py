@@ -332,10 +332,6 @@ class Ledger:
             )
         return status
 
-    def mark_sending(self, row: int, addresses: Sequence[str]) -> None:
-        """DATA is about to be issued to ``addresses``: from now on they may have it."""
-        self.record(row, [(address, SENDING, None, None) for address in addresses])
-
     def resolve_interrupted(self) -> list[dict[str, Any]]:
         """Close the attempts a killed run left in flight; return them, as closed.
 

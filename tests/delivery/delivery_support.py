@@ -10,10 +10,14 @@ import asyncio
 import email
 import itertools
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -26,6 +30,7 @@ from reportgen.config import load_config
 from reportgen.delivery.compose import compose
 from reportgen.delivery.ledger import Ledger
 from reportgen.delivery.smtp import SmtpSettings
+from reportgen.periods import week_period
 
 SENDER = "reportgen@shop.example"
 TO = "director@shop.example"
@@ -123,21 +128,28 @@ def record_sent(
 _copies = itertools.count(1)
 
 
-def copy_build(source: Path) -> Any:
-    """Return a ``build_report`` stand-in that publishes a copy of the built ``source`` folder.
+def copy_build(source: Path, delay: float = 0.0) -> Any:
+    """Return a ``build_report`` stand-in that publishes a copy of the built ``source`` folder
+    as the report of whichever period it is asked for (``delay`` seconds are its build).
 
-    Each copy's PDF gets a distinct trailing comment, so every "build" has its own SHA-256
-    (as real builds at different times do) while costing a file copy, not a render.
+    The copy's metrics.json names the period asked for, so the email's subject and dates
+    are that period's; its PDF gets a distinct trailing comment, so every "build" has its
+    own SHA-256 (as real builds at different times do) while costing a file copy.
     """
-    from reportgen.archive.publish import archive_lock, file_sha256, publish
+    from reportgen.archive.publish import archive_lock, file_sha256, publish, write_json
     from reportgen.report.build import BuildResult
 
     def build(config, period, *, output=None, pdf=True, force=False, timer=None, sections=None):
         output = output or config.output_dir
         number = next(_copies)
+        time.sleep(delay)
 
         def fill(folder: Path) -> None:
             shutil.copytree(source, folder, dirs_exist_ok=True)
+            metrics = json.loads((folder / "metrics.json").read_text())
+            metrics["period"] = period.as_json()
+            metrics["previous_period"] = period.previous().as_json()
+            write_json(folder / "metrics.json", metrics)
             with open(folder / "report.pdf", "ab") as stream:
                 stream.write(f"\n% copy {number}\n".encode())
 
@@ -156,11 +168,73 @@ def copy_build(source: Path) -> Any:
     return build
 
 
-def install_copy_build(source: Path) -> None:
+def install_copy_build(source: Path, delay: float = 0.0) -> None:
     """Make ``reportgen.report.build.build_report`` publish copies of ``source``."""
     import reportgen.report.build as build
 
-    build.build_report = copy_build(Path(source))
+    build.build_report = copy_build(Path(source), delay)
+
+
+# Runs at a fixed time.
+
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+"""Tuesday of ISO week 48: week 47 (16-22 November) was due on Monday 07:00 London."""
+W47 = week_period("2026-W47", "Europe/London")
+DIRECTOR = "director@example.com"
+
+
+def shop(make_db, last: date = date(2026, 11, 24), **more: list[tuple]) -> Path:
+    tables = shop_rows(date(2026, 11, 1), last)
+    for name, rows in more.items():
+        tables[name] = tables.get(name, []) + rows
+    return make_db(**tables)
+
+
+def outcomes(summary) -> list[tuple[str, str]]:
+    return [(o.period, o.status) for o in summary.outcomes]
+
+
+def run_due_at_now(config: Path, folder: Path, patch: str) -> subprocess.Popen:
+    """A run-due at NOW in another process, building by copying ``folder``."""
+    code = (
+        f"import sys\nsys.path.insert(0, {str(HERE)!r})\n"
+        "import delivery_support\n"
+        f"delivery_support.install_copy_build({str(folder)!r})\n"
+        f"{patch}"
+        "from datetime import datetime, UTC\n"
+        "from reportgen.config import load_config\n"
+        "from reportgen.delivery.run import run_due\n"
+        "run_due(load_config(sys.argv[1]), now=datetime(2026, 11, 24, 12, tzinfo=UTC))\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+OLD_SCHEMA = """
+create table deliveries (
+    id integer primary key autoincrement, report varchar not null, period varchar not null,
+    period_start varchar not null, attempt integer not null, status varchar not null,
+    started_at varchar not null, built_at varchar, finished_at varchar, config_hash varchar,
+    data_fingerprint text, recipients text, smtp_response text, error text, folder text,
+    unique (report, period, attempt)
+);
+insert into deliveries (report, period, period_start, attempt, status, started_at,
+    finished_at, recipients, smtp_response)
+values ('weekly-director', '2026-W46', '2026-11-09', 1, 'sent', '2026-11-16T07:00:02Z',
+    '2026-11-16T07:00:09Z', 'director@example.com', '250 ok');
+insert into deliveries (report, period, period_start, attempt, status, started_at, built_at,
+    recipients)
+values ('weekly-director', '2026-W47', '2026-11-16', 1, 'built', '2026-11-23T07:00:02Z',
+    '2026-11-23T07:00:05Z', 'director@example.com');
+"""
 
 
 # Emails.

@@ -24,41 +24,40 @@ from reportgen.cli import main
 from reportgen.config import load_config
 from reportgen.delivery.run import run_due
 from reportgen.delivery.schedules import due_at, waiting_periods
+from reportgen.periods import week_period
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_missed_weeks_are_caught_up_oldest_first_and_never_twice(tmp_path, make_db, smtp):
-    db = make_db(**shop_rows(date(2026, 9, 20), date(2026, 11, 3)))
+    db = make_db(**shop_rows(date(2026, 10, 4), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
-    record_sent(config, "weekly-director", "2026-W40", "2026-09-28")
-    # Tuesday 3 November 2026: W41, W42 and W43 were missed (W44 is due on Monday the 2nd,
-    # but its data ends on the 3rd, so it is complete too).
+    record_sent(config, "weekly-director", "2026-W42", "2026-10-12")
+    # Tuesday 3 November 2026: W43 was missed (W44 is due on Monday the 2nd, but its data
+    # ends on the 3rd, so it is complete too).
     now = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
     summary = run_due(load_config(config), now=now)
     assert [(o.period, o.status) for o in summary.outcomes] == [
-        ("2026-W41", "sent"),
-        ("2026-W42", "sent"),
         ("2026-W43", "sent"),
         ("2026-W44", "sent"),
     ]
-    assert smtp.subjects() == [f"Shop weekly — 2026-W{n}" for n in (41, 42, 43, 44)]
+    assert smtp.subjects() == [f"Shop weekly — 2026-W{n}" for n in (43, 44)]
     pdf = smtp.messages[0].get_payload()[-1]
     assert pdf.get_content_type() == "application/pdf"
-    archived = tmp_path / "reports/week/2026-W41/report.pdf"
+    archived = tmp_path / "reports/week/2026-W43/report.pdf"
     assert pdf.get_payload(decode=True) == archived.read_bytes()
     # The archive's index lists them; each report links to its neighbours.
     index = (tmp_path / "reports/index.html").read_text()
-    for week in ("2026-W41", "2026-W42", "2026-W43", "2026-W44"):
+    for week in ("2026-W43", "2026-W44"):
         assert f"week/{week}/report.html" in index
-    page = (tmp_path / "reports/week/2026-W42/report.html").read_text()
-    assert 'href="../2026-W41/report.html"' in page
-    assert 'href="../2026-W43/report.html"' in page
+    page = (tmp_path / "reports/week/2026-W43/report.html").read_text()
+    assert 'href="../2026-W42/report.html"' in page
+    assert 'href="../2026-W44/report.html"' in page
     # A second run finds nothing to do.
     assert run_due(load_config(config), now=now).outcomes == []
-    assert len(smtp.messages) == 4
+    assert len(smtp.messages) == 2
     sent = [r["period"] for r in ledger_rows(config) if r["status"] == "sent"]
-    assert sent == ["2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    assert sent == ["2026-W42", "2026-W43", "2026-W44"]
 
 
 def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(
@@ -139,8 +138,6 @@ def test_london_schedule_across_the_october_change_fires_once_for_the_right_week
     schedule = config.schedules["weekly-director"]
     # Clocks go back on Sunday 25 October 2026: W42 is due 07:00 BST (06:00 UTC), W43
     # 07:00 GMT (07:00 UTC).
-    from reportgen.periods import week_period
-
     assert due_at(schedule, week_period("2026-W42", "Europe/London")) == datetime(
         2026, 10, 19, 6, 0, tzinfo=UTC
     )
@@ -174,12 +171,19 @@ def _run_due_process(config: Path, *, patch: str = "") -> subprocess.Popen:
     )
 
 
-def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp):
+def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp, fast_build):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=40), today))
-    schedule = WEEKLY + "    catch_up_from: " + _iso_week(today - timedelta(days=14)) + "\n"
+    schedule = WEEKLY + "    catch_up_from: " + _iso_week(today - timedelta(days=21)) + "\n"
     config = write_config(tmp_path, db, smtp.port, schedule)
-    first, second = _run_due_process(config), _run_due_process(config)
+    latest = week_period(_iso_week(today - timedelta(days=7)), "Europe/London")
+    folder = fast_build(load_config(config), latest)
+    # A build of a second each, so the two runs overlap.
+    copies = (
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        f"import delivery_support; delivery_support.install_copy_build({str(folder)!r}, 1.0)\n"
+    )
+    first, second = (_run_due_process(config, patch=copies) for _ in range(2))
     outputs = [p.communicate(timeout=300)[0] for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     subjects = smtp.subjects()

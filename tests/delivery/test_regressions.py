@@ -14,39 +14,28 @@ import os
 import signal
 import smtplib
 import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from delivery_support import ledger_rows, shop_rows, weekly, write_config
+from delivery_support import (
+    DIRECTOR,
+    NOW,
+    OLD_SCHEMA,
+    W47,
+    ledger_rows,
+    outcomes,
+    run_due_at_now,
+    shop,
+    weekly,
+    write_config,
+)
 
 from reportgen.cli import main
 from reportgen.config import load_config
 from reportgen.delivery.run import run_due
-from reportgen.periods import week_period
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-"""Tuesday of ISO week 48: week 47 (16-22 November) was due on Monday 07:00 London."""
-W47 = week_period("2026-W47", "Europe/London")
-DIRECTOR = "director@example.com"
-
-
-def shop(make_db, last: date = date(2026, 11, 24), **more: list[tuple]) -> Path:
-    tables = shop_rows(date(2026, 11, 1), last)
-    for name, rows in more.items():
-        tables[name] = tables.get(name, []) + rows
-    return make_db(**tables)
-
-
-def outcomes(summary) -> list[tuple[str, str]]:
-    return [(o.period, o.status) for o in summary.outcomes]
 
 
 def test_issue_test_send_swallowed_the_scheduled_delivery(tmp_path, make_db, smtp, fast_build):
@@ -93,27 +82,6 @@ def test_issue_killed_while_quit_was_pending_sent_a_second_copy(
     assert row["finished_at"]
 
 
-def _subprocess(config: Path, folder: Path, patch: str) -> subprocess.Popen:
-    """A run-due at NOW in another process, building by copying ``folder``."""
-    code = (
-        f"import sys\nsys.path.insert(0, {str(HERE)!r})\n"
-        "import delivery_support\n"
-        f"delivery_support.install_copy_build({str(folder)!r})\n"
-        f"{patch}"
-        "from datetime import datetime, UTC\n"
-        "from reportgen.config import load_config\n"
-        "from reportgen.delivery.run import run_due\n"
-        "run_due(load_config(sys.argv[1]), now=datetime(2026, 11, 24, 12, tzinfo=UTC))\n"
-    )
-    return subprocess.Popen(
-        [sys.executable, "-c", code, str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
 def test_issue_sigterm_while_quit_was_pending_sent_a_second_copy(
     tmp_path, make_db, smtp, fast_build
 ):
@@ -126,7 +94,7 @@ def test_issue_sigterm_while_quit_was_pending_sent_a_second_copy(
         "    print('quit', flush=True); time.sleep(300)\n"
         "smtplib.SMTP.quit = stalled\n"
     )
-    process = _subprocess(config, folder, stall)
+    process = run_due_at_now(config, folder, stall)
     assert process.stdout.readline().strip() == "quit", process.stdout.read()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == -signal.SIGTERM
@@ -456,25 +424,6 @@ def test_issue_a_manual_build_during_run_due_changed_what_a_resend_sends(
 
     sent_rows = [r for r in ledger_rows(config) if r["status"] == "sent"]
     assert {r["pdf_sha256"] for r in sent_rows} == {hashlib.sha256(emailed).hexdigest()}
-
-
-OLD_SCHEMA = """
-create table deliveries (
-    id integer primary key autoincrement, report varchar not null, period varchar not null,
-    period_start varchar not null, attempt integer not null, status varchar not null,
-    started_at varchar not null, built_at varchar, finished_at varchar, config_hash varchar,
-    data_fingerprint text, recipients text, smtp_response text, error text, folder text,
-    unique (report, period, attempt)
-);
-insert into deliveries (report, period, period_start, attempt, status, started_at,
-    finished_at, recipients, smtp_response)
-values ('weekly-director', '2026-W46', '2026-11-09', 1, 'sent', '2026-11-16T07:00:02Z',
-    '2026-11-16T07:00:09Z', 'director@example.com', '250 ok');
-insert into deliveries (report, period, period_start, attempt, status, started_at, built_at,
-    recipients)
-values ('weekly-director', '2026-W47', '2026-11-16', 1, 'built', '2026-11-23T07:00:02Z',
-    '2026-11-23T07:00:05Z', 'director@example.com');
-"""
 
 
 def test_issue_an_old_ledger_row_left_built_was_sent_again(tmp_path, make_db, smtp, fast_build):
