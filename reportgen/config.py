@@ -237,7 +237,7 @@ class Schedule(_Strict):
         for address in value:
             if "@" not in address or any(c.isspace() for c in address.strip()):
                 raise ValueError(f"not an email address: {address!r}")
-        return [address.strip() for address in value]
+        return list(dict.fromkeys(address.strip() for address in value))
 
     @model_validator(mode="after")
     def _due_time(self) -> Schedule:

@@ -259,7 +259,7 @@ def due_deliveries(config: Config, name: str, now: datetime, ledger: Ledger) -> 
     for period in sorted(periods.values(), key=lambda p: p.start):
         state = states.get(period.label)
         someone_has_it = state is not None and any(
-            a.status in (ACCEPTED, POSSIBLY_SENT, REFUSED) for a in state.addresses.values()
+            a.status in (ACCEPTED, POSSIBLY_SENT) for a in state.addresses.values()
         )
         found.append(Due(period, outstanding(state, schedule.recipients, rule), someone_has_it))
     return found
@@ -454,7 +454,7 @@ def deliver(
     built_config = scheduled_config(config, schedule)
     delivery = config.delivery
     audience = list(targets or []) if purpose == TEST else list(schedule.recipients)
-    to = list(targets) if targets is not None else audience
+    to = list(dict.fromkeys(targets if targets is not None else audience))
     label, start = period.label, period.start.isoformat()
     facts: dict[str, Any] = {
         "config_hash": config_hash(config, schedule),

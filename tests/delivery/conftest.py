@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from delivery_support import Inbox, copy_build, free_port
+
+from .delivery_support import Inbox, copy_build, free_port
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from email import policy
 from email.message import EmailMessage
 
 import pytest
-from delivery_support import SENDER, attachments, html_body, message_for
 
 from reportgen.delivery.compose import DeliveryError, compose, encoded_size, write_eml
 from reportgen.errors import ReportgenError
+
+from .delivery_support import SENDER, attachments, html_body, message_for
 
 # What it says.
 

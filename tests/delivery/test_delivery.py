@@ -18,13 +18,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from delivery_support import WEEKLY, ledger_rows, record_sent, shop_rows, write_config
 
 from reportgen.cli import main
 from reportgen.config import load_config
 from reportgen.delivery.run import run_due
 from reportgen.delivery.schedules import due_at, waiting_periods
 from reportgen.periods import week_period
+
+from .delivery_support import WEEKLY, ledger_rows, record_sent, shop_rows, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

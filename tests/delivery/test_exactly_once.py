@@ -12,7 +12,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from delivery_support import (
+
+from reportgen.cli import main
+from reportgen.config import config_from_dict, load_config
+from reportgen.delivery.freshness import data_fingerprint, stale_data
+from reportgen.delivery.ledger import Ledger
+from reportgen.delivery.run import run_due
+from reportgen.periods import month_period, week_period
+
+from .delivery_support import (
     DIRECTOR,
     NOW,
     OLD_SCHEMA,
@@ -25,13 +33,6 @@ from delivery_support import (
     weekly,
     write_config,
 )
-
-from reportgen.cli import main
-from reportgen.config import config_from_dict, load_config
-from reportgen.delivery.freshness import data_fingerprint, stale_data
-from reportgen.delivery.ledger import Ledger
-from reportgen.delivery.run import run_due
-from reportgen.periods import month_period, week_period
 
 
 def _possibly_sent(config, monkeypatch) -> None:

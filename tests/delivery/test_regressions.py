@@ -20,7 +20,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from delivery_support import (
+
+from reportgen.cli import main
+from reportgen.config import load_config
+from reportgen.delivery.run import run_due
+
+from .delivery_support import (
     DIRECTOR,
     NOW,
     OLD_SCHEMA,
@@ -32,10 +37,6 @@ from delivery_support import (
     weekly,
     write_config,
 )
-
-from reportgen.cli import main
-from reportgen.config import load_config
-from reportgen.delivery.run import run_due
 
 
 def test_issue_test_send_swallowed_the_scheduled_delivery(tmp_path, make_db, smtp, fast_build):

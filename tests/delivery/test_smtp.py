@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from delivery_support import SENDER, TO, Inbox, attachments, free_port, message_for, never, plain
 
 from reportgen.delivery import smtp as smtp_module
 from reportgen.delivery.compose import compose
 from reportgen.delivery.smtp import RecipientResult, SendResult, SmtpSettings, send
 from reportgen.errors import ConfigError
+
+from .delivery_support import SENDER, TO, Inbox, attachments, free_port, message_for, never, plain
 
 
 def test_the_report_arrives_with_its_pdf_byte_for_byte(report, smtp_server):
