@@ -174,7 +174,7 @@ def history(
     click.echo("  ".join(c.ljust(widths[c]) for c in HISTORY_COLUMNS[:-1]) + "  detail")
     for row in table:
         cells = "  ".join(str(row[c]).ljust(widths[c]) for c in HISTORY_COLUMNS[:-1])
-        click.echo(f"{cells}  {str(row['detail'])[:100]}")
+        click.echo(f"{cells}  {str(row['detail'])[:160]}")
 
 
 @main.command()

@@ -324,3 +324,64 @@ def test_a_held_period_clears_once_the_data_arrives(tmp_path, make_db, smtp, fas
         ("skipped", 1),
         ("sent", None),
     ]
+
+
+CLOCK_CARTS = [
+    ("a", "u1", "2026-11-24 08:00:00", "open"),
+    ("b", "u1", "2026-11-24T23:30:00-05:00", "open"),
+    ("c", "u1", "2026-11-25 01:00:00 UTC", "open"),
+    ("d", "u1", "9999-12-31", "open"),
+    ("e", "u1", "not a time", "open"),
+]
+CLOCK = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
+
+
+def _fingerprint(url: str, zone: str, tmp_path, **source) -> dict:
+    data = {"source": {"url": url, **source}, "report": {"timezone": zone}}
+    return data_fingerprint(config_from_dict(data, base_dir=tmp_path), CLOCK)
+
+
+def _frames(db) -> dict:
+    import pandas as pd
+
+    with sqlite3.connect(db) as conn:
+        return {
+            name: pd.read_sql(f'select * from "{name}"', conn)
+            for name in ("carts", "cart_items", "orders")
+        }
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+def test_the_fingerprint_reads_alike_on_duckdb(tmp_path, make_db, zone):
+    import duckdb
+
+    db = make_db(carts=CLOCK_CARTS)
+    target = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(target)) as conn:
+        for name, frame in _frames(db).items():
+            conn.register("frame", frame)
+            conn.execute(f'create table "{name}" as select * from frame')
+            conn.unregister("frame")
+
+    found = _fingerprint(f"duckdb:///{target}", zone, tmp_path)
+
+    assert found == _fingerprint(f"sqlite:///{db}", zone, tmp_path)
+    assert found["carts"]["beyond_clock"] == 3
+
+
+def test_the_fingerprint_reads_alike_on_postgresql(tmp_path, make_db, postgres_url):
+    import sqlalchemy as sa
+
+    db = make_db(carts=CLOCK_CARTS)
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("create schema if not exists delivery_clock")
+    for name, frame in _frames(db).items():
+        frame.to_sql(name, engine, schema="delivery_clock", index=False, if_exists="replace")
+    engine.dispose()
+    tables = {name: f"delivery_clock.{name}" for name in ("carts", "cart_items", "orders")}
+
+    found = _fingerprint(postgres_url, "Asia/Tokyo", tmp_path, tables=tables)
+
+    assert found == _fingerprint(f"sqlite:///{db}", "Asia/Tokyo", tmp_path)
+    assert found["carts"]["beyond_clock"] == 3
