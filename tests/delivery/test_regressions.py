@@ -297,7 +297,9 @@ def test_issue_a_hung_run_due_made_every_later_run_exit_0(tmp_path, make_db):
         lock.flush()
 
         result = CliRunner().invoke(main, ["run-due", "--config", str(config)])
+        waiting = CliRunner().invoke(main, ["run-due", "--config", str(config), "--wait"])
 
+    assert waiting.exit_code == 1, waiting.output  # --wait does not wait for a hung run
     assert result.exit_code == 1, result.output
     assert f"run-due pid {os.getpid()} has held the lock since {stamp}" in result.output
     assert "it may be hung" in result.output
