@@ -238,6 +238,9 @@ class SmtpSettingsConfig(_Strict):
     starttls: bool = True
     sender: str = "reportgen@localhost"
     timeout: float = Field(30.0, gt=0)
+    """Seconds to wait for the server on each read or write."""
+    deadline_seconds: float = Field(120.0, gt=0)
+    """Seconds one whole SMTP conversation may take, however slowly the server talks."""
 
 
 class DeliverySettings(_Strict):
@@ -249,7 +252,16 @@ class DeliverySettings(_Strict):
     retries: int = Field(3, ge=0, le=10)
     retry_backoff_seconds: float = Field(2.0, ge=0)
     freshness: Literal["hold", "banner"] = "hold"
-    """Data not up to the period end: hold the send (recorded as skipped) or send with a banner."""
+    """Data not fresh: hold the send (recorded as skipped) or send with a banner."""
+    fresh_within_hours: float = Field(24.0, ge=0)
+    """Fresh: the newest timestamp (not after the run's clock) is at most this long before
+    the period end; 24 means anywhere on the period's last day, 0 at or after its end."""
+    possibly_sent: Literal["hold", "resend"] = "hold"
+    """A message whose DATA was issued but whose reply was never recorded: hold (report it
+    on every run, exit 1, until `reportgen send` or `history --mark-sent`) or resend it
+    on the next run (same Message-ID)."""
+    run_deadline_minutes: float = Field(30.0, gt=0)
+    """No new delivery starts after a run has taken this long; the rest wait for the next."""
     ledger: str | None = None
     """The delivery ledger (SQLite); default ``<report.output>/ledger.sqlite``."""
     archive_url: str | None = None
@@ -283,7 +295,7 @@ class Schedule(_Strict):
         for address in value:
             if "@" not in address or any(c.isspace() for c in address.strip()):
                 raise ValueError(f"not an email address: {address!r}")
-        return [address.strip() for address in value]
+        return list(dict.fromkeys(address.strip() for address in value))
 
     @model_validator(mode="after")
     def _due_time(self) -> Schedule:

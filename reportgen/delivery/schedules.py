@@ -16,6 +16,15 @@ from reportgen.errors import ConfigError, PeriodError
 from reportgen.periods import Period, latest_complete, month_period, week_period
 
 
+def require_schedules(config: Config) -> None:
+    """Refuse to run or install ``run-due`` for a config without a schedule."""
+    if not config.schedules:
+        raise ConfigError(
+            f"{config.origin}: schedules: no schedule is configured; add one "
+            "(docs/delivery.md) before running or installing run-due"
+        )
+
+
 def schedule_zone(config: Config, schedule: Schedule) -> str:
     return schedule.timezone or config.report.timezone
 

@@ -100,12 +100,17 @@ def newest_local(config: Config) -> datetime | None:
         return newest_in(source, *found[0]) if found else None
 
 
-def newest_in(source: Source, table: str, column: str) -> datetime | None:
-    """Return the newest parseable value of a timestamp column, in local time."""
+def newest_in(
+    source: Source, table: str, column: str, *, not_after: datetime | None = None
+) -> datetime | None:
+    """Return the newest parseable value of a timestamp column, in local time; with
+    ``not_after``, the newest not after that local time (values beyond it are ignored)."""
     config = source.config
     info = source.table(table)
     raw = info.columns[column]
     expr = Expr(source.dialect, config.report.timezone)
+    if not_after is not None:
+        return _newest_not_after(source, info.sql, raw, expr, not_after)
     if source.dialect == "duckdb":
         newest = _newest_duckdb(source, info.sql, raw, source.column_type(table, column))
     elif config.report.timezone == "UTC":
@@ -122,6 +127,27 @@ def newest_in(source: Source, table: str, column: str) -> datetime | None:
     else:
         parsed = expr.with_timestamps(f"select {expr.strip(raw)} as x from {info.sql}")
         newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
+    return _local_datetime(newest) if newest else None
+
+
+def _newest_not_after(
+    source: Source, table: str, raw: str, expr: Expr, not_after: datetime
+) -> datetime | None:
+    """Newest local time up to ``not_after``, through the full parser (every dialect)."""
+    if source.dialect == "duckdb":
+        local = f"{expr.slow_local(expr.strip(raw))}"
+        newest = scalar(
+            source.connection,
+            f"select max(x) from (select {local} as x from {table}) t where x <= :cap",
+            cap=not_after.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        )
+    else:
+        parsed = expr.with_timestamps(f"select {expr.strip(raw)} as x from {table}")
+        newest = scalar(
+            source.connection,
+            f"select max(local) from ({parsed}) parsed where local <= :cap",
+            cap=not_after.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        )
     return _local_datetime(newest) if newest else None
 
 

@@ -12,146 +12,58 @@ import email
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
-from email import policy
-from email.message import Message
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.config import load_config
-from reportgen.delivery.ledger import Ledger
 from reportgen.delivery.run import run_due
 from reportgen.delivery.schedules import due_at, waiting_periods
+from reportgen.periods import week_period
+
+from .delivery_support import WEEKLY, ledger_rows, record_sent, shop_rows, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Inbox:
-    """An aiosmtpd handler keeping every accepted message; ``reply`` forces an answer."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.reply: str | None = None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        if self.reply:
-            return self.reply
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 2.0.0 Ok: queued"
-
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
-
-
-@pytest.fixture
-def smtp():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
-
-
-def shop_rows(first: date, last: date) -> dict[str, list[tuple]]:
-    """A small shop with a few carts and orders every day from ``first`` to ``last``."""
-    carts, items, orders = [], [], []
-    day, n = first, 0
-    while day <= last:
-        for hour, status in ((9, "converted"), (13, "abandoned"), (18, "abandoned")):
-            n += 1
-            stamp = f"{day} {hour:02d}:00:00"
-            carts.append((f"c{n}", f"u{n % 7}", stamp, status))
-            items.append((f"c{n}", f"p{n % 5}", 1, 10 + n % 5))
-            if status == "converted":
-                orders.append((f"o{n}", f"u{n % 7}", f"{day} {hour:02d}:30:00", f"c{n}"))
-        day += timedelta(days=1)
-    return {"carts": carts, "cart_items": items, "orders": orders}
-
-
-def write_config(tmp_path: Path, db: Path, port: int, schedule: str, extra: str = "") -> Path:
-    config = tmp_path / "shop.yaml"
-    config.write_text(
-        f"source:\n  url: sqlite:///{db}\n"
-        "report:\n  output: reports\n  title: Shop weekly\n"
-        "delivery:\n"
-        f"  smtp: {{host: 127.0.0.1, port: {port}, starttls: false, sender: rg@example.com}}\n"
-        "  retries: 1\n  retry_backoff_seconds: 0\n"
-        f"{extra}"
-        "schedules:\n"
-        f"{schedule}"
-    )
-    return config
-
-
-WEEKLY = (
-    "  weekly-director:\n"
-    "    period: week\n    due: monday 07:00\n    timezone: Europe/London\n"
-    "    recipients: [director@example.com]\n    sections: [carts]\n"
-)
-
-
-def ledger_rows(config: Path) -> list[dict]:
-    ledger = Ledger(load_config(config).ledger_path)
-    try:
-        return ledger.rows()
-    finally:
-        ledger.close()
-
-
-def record_sent(config: Path, report: str, label: str, start: str) -> None:
-    ledger = Ledger(load_config(config).ledger_path)
-    try:
-        row = ledger.start(report, label, start, config_hash="x", fingerprint="{}", recipients=[])
-        ledger.finish(row, "sent", smtp_response="250 earlier")
-    finally:
-        ledger.close()
-
-
 def test_missed_weeks_are_caught_up_oldest_first_and_never_twice(tmp_path, make_db, smtp):
-    db = make_db(**shop_rows(date(2026, 9, 20), date(2026, 11, 3)))
+    db = make_db(**shop_rows(date(2026, 10, 4), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
-    record_sent(config, "weekly-director", "2026-W40", "2026-09-28")
-    # Tuesday 3 November 2026: W41, W42 and W43 were missed (W44 is due on Monday the 2nd,
-    # but its data ends on the 3rd, so it is complete too).
+    record_sent(config, "weekly-director", "2026-W42", "2026-10-12")
+    # Tuesday 3 November 2026: W43 was missed (W44 is due on Monday the 2nd, but its data
+    # ends on the 3rd, so it is complete too).
     now = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
     summary = run_due(load_config(config), now=now)
     assert [(o.period, o.status) for o in summary.outcomes] == [
-        ("2026-W41", "sent"),
-        ("2026-W42", "sent"),
         ("2026-W43", "sent"),
         ("2026-W44", "sent"),
     ]
-    assert smtp.subjects() == [f"Shop weekly — 2026-W{n}" for n in (41, 42, 43, 44)]
+    assert smtp.subjects() == [f"Shop weekly — 2026-W{n}" for n in (43, 44)]
     pdf = smtp.messages[0].get_payload()[-1]
     assert pdf.get_content_type() == "application/pdf"
-    archived = tmp_path / "reports/week/2026-W41/report.pdf"
+    archived = tmp_path / "reports/week/2026-W43/report.pdf"
     assert pdf.get_payload(decode=True) == archived.read_bytes()
     # The archive's index lists them; each report links to its neighbours.
     index = (tmp_path / "reports/index.html").read_text()
-    for week in ("2026-W41", "2026-W42", "2026-W43", "2026-W44"):
+    for week in ("2026-W43", "2026-W44"):
         assert f"week/{week}/report.html" in index
-    page = (tmp_path / "reports/week/2026-W42/report.html").read_text()
-    assert 'href="../2026-W41/report.html"' in page
-    assert 'href="../2026-W43/report.html"' in page
+    page = (tmp_path / "reports/week/2026-W43/report.html").read_text()
+    assert 'href="../2026-W42/report.html"' in page
+    assert 'href="../2026-W44/report.html"' in page
     # A second run finds nothing to do.
     assert run_due(load_config(config), now=now).outcomes == []
-    assert len(smtp.messages) == 4
+    assert len(smtp.messages) == 2
     sent = [r["period"] for r in ledger_rows(config) if r["status"] == "sent"]
-    assert sent == ["2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    assert sent == ["2026-W42", "2026-W43", "2026-W44"]
 
 
-def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(tmp_path, make_db, smtp):
+def test_a_5xx_is_recorded_as_failed_not_retried_and_exits_non_zero(
+    tmp_path, make_db, smtp, fast_build
+):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=30), today))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
@@ -177,7 +89,7 @@ def test_stale_data_is_held_and_recorded_as_skipped(tmp_path, make_db, smtp):
     assert not (tmp_path / "reports/week/2026-W43").exists()
 
 
-def test_resending_sends_the_archived_pdf_byte_for_byte(tmp_path, make_db, smtp):
+def test_resending_sends_the_archived_pdf_byte_for_byte(tmp_path, make_db, smtp, fast_build):
     db = make_db(**shop_rows(date(2026, 10, 1), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
     first = CliRunner().invoke(
@@ -206,7 +118,7 @@ def test_resending_sends_the_archived_pdf_byte_for_byte(tmp_path, make_db, smtp)
     assert str(smtp.messages[1]["To"]) == "me@example.com"
 
 
-def test_dry_run_writes_the_email_into_the_archive(tmp_path, make_db, smtp):
+def test_dry_run_writes_the_email_into_the_archive(tmp_path, make_db, smtp, fast_build):
     db = make_db(**shop_rows(date(2026, 10, 1), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
     result = CliRunner().invoke(
@@ -227,8 +139,6 @@ def test_london_schedule_across_the_october_change_fires_once_for_the_right_week
     schedule = config.schedules["weekly-director"]
     # Clocks go back on Sunday 25 October 2026: W42 is due 07:00 BST (06:00 UTC), W43
     # 07:00 GMT (07:00 UTC).
-    from reportgen.periods import week_period
-
     assert due_at(schedule, week_period("2026-W42", "Europe/London")) == datetime(
         2026, 10, 19, 6, 0, tzinfo=UTC
     )
@@ -262,12 +172,19 @@ def _run_due_process(config: Path, *, patch: str = "") -> subprocess.Popen:
     )
 
 
-def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp):
+def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp, fast_build):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=40), today))
     schedule = WEEKLY + "    catch_up_from: " + _iso_week(today - timedelta(days=21)) + "\n"
     config = write_config(tmp_path, db, smtp.port, schedule)
-    first, second = _run_due_process(config), _run_due_process(config)
+    latest = week_period(_iso_week(today - timedelta(days=7)), "Europe/London")
+    folder = fast_build(load_config(config), latest)
+    # A build of a second each, so the two runs overlap.
+    copies = (
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        f"import delivery_support; delivery_support.install_copy_build({str(folder)!r}, 1.0)\n"
+    )
+    first, second = (_run_due_process(config, patch=copies) for _ in range(2))
     outputs = [p.communicate(timeout=300)[0] for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     subjects = smtp.subjects()
@@ -278,7 +195,9 @@ def test_two_runs_at_once_send_each_period_once(tmp_path, make_db, smtp):
     assert any("another run-due is in progress" in out for out in outputs), outputs
 
 
-def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(tmp_path, make_db, smtp):
+def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(
+    tmp_path, make_db, smtp, fast_build
+):
     today = datetime.now(UTC).date()
     db = make_db(**shop_rows(today - timedelta(days=30), today))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
@@ -301,11 +220,11 @@ def test_a_run_killed_mid_build_sends_nothing_and_the_next_run_completes(tmp_pat
     assert result.exit_code == 0, result.output
     rows = ledger_rows(config)
     assert [(r["attempt"], r["status"]) for r in rows] == [(1, "failed"), (2, "sent")]
-    assert rows[0]["error"] == "interrupted"
+    assert rows[0]["error"] == "interrupted while building: nothing was sent"
     assert len(smtp.messages) == 1
 
 
-def test_history_prints_the_ledger_as_a_table_and_as_json(tmp_path, make_db, smtp):
+def test_history_prints_the_ledger_as_a_table_and_as_json(tmp_path, make_db, smtp, fast_build):
     db = make_db(**shop_rows(date(2026, 10, 1), date(2026, 11, 3)))
     config = write_config(tmp_path, db, smtp.port, WEEKLY)
     run_due(load_config(config), now=datetime(2026, 11, 3, 12, 0, tzinfo=UTC))

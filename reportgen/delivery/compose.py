@@ -1,26 +1,23 @@
-"""Email an archived report: compose the message, send it over SMTP, or keep it as .eml.
+"""Compose the email of an archived report, or keep it as an .eml file.
 
 ``compose`` reads one archive folder (``reports/<kind>/<label>/``): the headline KPIs of
 ``metrics.json`` formatted exactly as the cover shows them (``viewparts.card``), the top
-recommendations of ``build.json``, and ``report.pdf`` as the attachment unless the encoded
-message would be too big, in which case the body says where the report is instead.
-``send`` delivers it and never raises for an SMTP problem: it returns a ``SendResult``,
-retrying transient failures (no connection, timeouts, 4xx replies) with exponential
-backoff and giving up at once on permanent ones (5xx, TLS required but not offered).
+recommendations of ``build.json``, and the PDF as the attachment (the bytes the caller read
+under the archive lock, or the folder's ``report.pdf``) unless the encoded message would be
+too big, in which case the body says where the report is instead. A scheduled delivery
+carries one Message-ID per (report, period), so a deliberate re-send is the same message to
+mail clients (``delivery_message_id``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
-import os
 import re
-import smtplib
-import ssl
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -30,13 +27,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reportgen.archive.publish import write_atomic
-from reportgen.errors import ConfigError, DeliveryError
+from reportgen.errors import DeliveryError
 from reportgen.render.formatters import CURRENCY_SYMBOLS, fmt_date_range, fmt_datetime, fmt_number
 from reportgen.render.viewparts import card
 from reportgen.sections import all_sections
 
-USER_VARIABLE = "REPORTGEN_SMTP_USER"
-PASSWORD_VARIABLE = "REPORTGEN_SMTP_PASSWORD"
 TOP_RECOMMENDATIONS = 3
 DEFAULT_TITLE = "Report"
 DEFAULT_CURRENCY = "USD"
@@ -45,77 +40,6 @@ KPI_COLUMNS = 3
 PERIOD_KINDS = {"month": "Month", "week": "ISO week", "custom": "Custom period"}
 TONE_COLORS = {"good": "#2f7d5b", "bad": "#b5482f", "neutral": "#616e7c"}
 """The report's --good, --bad and --muted colours, inlined: email clients drop <style>."""
-
-
-# Settings and results.
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """How to reach the SMTP server; credentials come only from the environment."""
-
-    host: str
-    port: int = 587
-    starttls: bool = True
-    """Upgrade the connection with STARTTLS; a server that does not offer it is refused."""
-    sender: str = "reportgen@localhost"
-    """The envelope sender (MAIL FROM)."""
-    username: str | None = None
-    """Log in only when set (from ``REPORTGEN_SMTP_USER``)."""
-    password: str | None = field(default=None, repr=False)
-    timeout: float = 30.0
-    """Seconds to wait for the server on each network operation."""
-
-    @classmethod
-    def from_env(
-        cls,
-        host: str,
-        port: int = 587,
-        starttls: bool = True,
-        sender: str = "reportgen@localhost",
-        timeout: float = 30.0,
-        environ: Mapping[str, str] = os.environ,
-    ) -> SmtpSettings:
-        """Return settings with the login read from REPORTGEN_SMTP_USER and
-        REPORTGEN_SMTP_PASSWORD (never from the YAML config); unset or empty means none."""
-        username = environ.get(USER_VARIABLE) or None
-        password = environ.get(PASSWORD_VARIABLE) or None
-        if username is None and password is not None:
-            raise ConfigError(
-                f"{PASSWORD_VARIABLE} is set but {USER_VARIABLE} is not: "
-                "set both to log in to the SMTP server, or neither"
-            )
-        if username is not None and password is None:
-            raise ConfigError(
-                f"{USER_VARIABLE} is set but {PASSWORD_VARIABLE} is not: "
-                "set both to log in to the SMTP server, or neither"
-            )
-        return cls(
-            host=host,
-            port=port,
-            starttls=starttls,
-            sender=sender,
-            username=username,
-            password=password,
-            timeout=timeout,
-        )
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """What happened to one message: never an exception for an SMTP problem."""
-
-    accepted: bool
-    """True once the server accepted the message for every recipient."""
-    response: str
-    """The server's last reply (``250 2.0.0 Ok: queued``) or what went wrong."""
-    attempts: int
-    """Connections tried, 1 when the first one succeeded."""
-    permanent: bool
-    """The failure is not worth retrying later (5xx reply, TLS or login refused)."""
-    undelivered: tuple[str, ...] = ()
-    """Recipients who did not get the message: empty once accepted, all of them after a
-    failed connection, only those refused when the server took the others."""
 
 
 # What the email says.
@@ -304,6 +228,8 @@ def compose(
     banner: str | None = None,
     title: str | None = None,
     currency: str | None = None,
+    pdf: bytes | None = None,
+    message_id: str | None = None,
 ) -> EmailMessage:
     """Return the email for the report in ``folder``, its PDF attached.
 
@@ -311,21 +237,25 @@ def compose(
     their change against the previous period, the top three recommendations and where the
     full report is. When the message with the PDF would exceed ``max_bytes`` as sent, the
     PDF is left out and the body says where to find it (``archive_url`` or the folder).
-    ``banner`` is a warning shown above everything (incomplete data, say).
+    ``banner`` is a warning shown above everything (incomplete data, say). ``pdf`` is the
+    PDF to attach (default: the folder's ``report.pdf``); ``message_id`` the Message-ID
+    (default: a new one).
     """
     folder = Path(folder)
-    pdf = folder / "report.pdf"
-    if not pdf.is_file():
-        raise DeliveryError(
-            f"{pdf}: no PDF to attach; build the report with its PDF (without --no-pdf) "
-            "before emailing it"
-        )
+    if pdf is None:
+        path = folder / "report.pdf"
+        if not path.is_file():
+            raise DeliveryError(
+                f"{path}: no PDF to attach; build the report with its PDF (without --no-pdf) "
+                "before emailing it"
+            )
+        pdf = path.read_bytes()
     addresses = [address.strip() for address in recipients if address and address.strip()]
     if not addresses:
         raise DeliveryError(f"{folder}: no recipients to email the report to")
     digest = message_digest(folder, title=title, currency=currency)
     subject = subject or f"{digest.title} \u2014 {digest.period_label}"
-    content = pdf.read_bytes()
+    content = pdf
     where = {
         "location": archive_url or str(folder.resolve()),
         "url": archive_url,
@@ -335,7 +265,7 @@ def compose(
 
     def build(attach: bool) -> EmailMessage:
         note = _report_note(attachment, where, attached=attach, limit=max_bytes)
-        message = _message(digest, note, banner, addresses, sender, subject)
+        message = _message(digest, note, banner, addresses, sender, subject, message_id)
         if attach:
             message.add_attachment(
                 content, maintype="application", subtype="pdf", filename=attachment["name"]
@@ -371,6 +301,7 @@ def _message(
     recipients: Sequence[str],
     sender: str,
     subject: str,
+    message_id: str | None = None,
 ) -> EmailMessage:
     from reportgen.render.html import make_environment  # imported on use, with the templates
 
@@ -392,13 +323,21 @@ def _message(
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    message["Message-ID"] = message_id or make_msgid(domain=_domain(sender))
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(plain_text(digest, note, banner))
     message.add_alternative(
         make_environment().get_template("email.html").render(**view), subtype="html"
     )
     return message
+
+
+def delivery_message_id(report: str, period: str, sender: str) -> str:
+    """Return the Message-ID of ``report``'s delivery of ``period``: the same on every send
+    and re-send, so a client that already has a copy shows one (a test send gets its own)."""
+    digest = hashlib.sha256(f"{report}\0{period}\0{sender}".encode()).hexdigest()[:16]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{period}.{report}")
+    return f"<{safe}.{digest}@{_domain(sender) or 'reportgen.invalid'}>"
 
 
 def _domain(address: str) -> str | None:
@@ -442,168 +381,3 @@ def write_eml(message: EmailMessage, path: Path) -> Path:
     path = Path(path)
     write_atomic(path, message.as_bytes(policy=policy.SMTP))
     return path
-
-
-# Sending.
-
-
-class _Client(smtplib.SMTP):
-    """smtplib's client, keeping the reply to DATA (``sendmail`` drops it)."""
-
-    data_reply: tuple[int, bytes] | None = None
-
-    def data(self, msg: Any) -> tuple[int, bytes]:
-        self.data_reply = super().data(msg)
-        return self.data_reply
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    accepted: bool
-    response: str
-    permanent: bool
-    pending: tuple[str, ...] = ()
-    """Recipients still to deliver to (all of them unless some were accepted)."""
-
-
-def send(
-    message: EmailMessage,
-    settings: SmtpSettings,
-    *,
-    retries: int = 3,
-    backoff: float = 2.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> SendResult:
-    """Send ``message`` and return what the server said; never raise for SMTP problems.
-
-    A transient failure (no connection, timeout, disconnect, 4xx reply) is tried again up
-    to ``retries`` more times, after ``backoff``, then twice that, and so on; a permanent
-    one (5xx, STARTTLS required but not offered, TLS certificate rejected) is not. When the
-    server refuses only some recipients with 4xx, only those are tried again, so nobody
-    gets the message twice.
-    """
-    recipients = tuple(
-        address
-        for _, address in getaddresses(
-            [str(value) for name in ("To", "Cc", "Bcc") for value in message.get_all(name, [])]
-        )
-        if address
-    )
-    if not recipients:
-        return SendResult(False, "the message has no recipient", attempts=0, permanent=True)
-    pending, attempts = recipients, 0
-    while True:
-        attempts += 1
-        outcome = _attempt(message, settings, pending)
-        if outcome.accepted or outcome.permanent or attempts > retries:
-            return SendResult(
-                accepted=outcome.accepted,
-                response=outcome.response,
-                attempts=attempts,
-                permanent=outcome.permanent,
-                undelivered=() if outcome.accepted else outcome.pending,
-            )
-        pending = outcome.pending or pending
-        sleep(backoff * 2 ** (attempts - 1))
-
-
-def _tls_context() -> ssl.SSLContext:
-    """Return the context STARTTLS verifies the server with (system CAs, host name)."""
-    return ssl.create_default_context()
-
-
-class _StartTlsMissingError(Exception):
-    """The server does not offer the STARTTLS the settings require."""
-
-
-def _deliver(
-    message: EmailMessage, settings: SmtpSettings, recipients: tuple[str, ...]
-) -> tuple[dict[str, tuple[int, bytes]], tuple[int, bytes] | None]:
-    """Connect, secure, log in and send; return the refused recipients and DATA's reply."""
-    # Given the host, smtplib connects at once and keeps the name STARTTLS verifies.
-    client = _Client(settings.host, settings.port, timeout=settings.timeout)
-    try:
-        client.ehlo_or_helo_if_needed()
-        if settings.starttls:
-            if not client.has_extn("starttls"):
-                raise _StartTlsMissingError
-            client.starttls(context=_tls_context())
-            client.ehlo_or_helo_if_needed()
-        if settings.username:
-            client.login(settings.username, settings.password or "")
-        refused = client.send_message(message, from_addr=settings.sender, to_addrs=recipients)
-        return refused, client.data_reply
-    finally:
-        _close(client)
-
-
-def _attempt(
-    message: EmailMessage, settings: SmtpSettings, recipients: tuple[str, ...]
-) -> _Outcome:
-    """Make one delivery attempt over a new connection and say what became of it."""
-    where = f"{settings.host}:{settings.port}"
-
-    def failed(text: str, *, permanent: bool) -> _Outcome:
-        return _Outcome(False, text, permanent=permanent, pending=recipients)
-
-    try:
-        refused, reply = _deliver(message, settings, recipients)
-    except _StartTlsMissingError:
-        return failed(
-            f"{where} does not offer STARTTLS, which is required (starttls: true); "
-            "set starttls: false only if the network to the server is trusted",
-            permanent=True,
-        )
-    except smtplib.SMTPRecipientsRefused as exc:
-        return _refused(exc.recipients, recipients, delivered=False)
-    except smtplib.SMTPServerDisconnected as exc:
-        return failed(f"{where} closed the connection: {exc}", permanent=False)
-    except smtplib.SMTPResponseException as exc:
-        # Connect, HELO, sender, DATA and login errors: 4xx is worth another try, 5xx not.
-        text = f"{exc.smtp_code} {_text(exc.smtp_error)}"
-        return failed(text, permanent=not _transient(exc.smtp_code))
-    except smtplib.SMTPException as exc:
-        return failed(f"{where}: {exc}", permanent=True)
-    except ssl.SSLError as exc:
-        # A certificate the system does not trust will not be trusted on a retry either.
-        return failed(f"{where}: TLS failed: {exc}", permanent=True)
-    except OSError as exc:
-        return failed(f"cannot reach {where}: {exc or type(exc).__name__}", permanent=False)
-    if refused:
-        return _refused(refused, recipients, delivered=True)
-    code, text = reply or (250, b"")
-    return _Outcome(True, f"{code} {_text(text)}".strip(), permanent=False)
-
-
-def _refused(
-    refused: Mapping[str, tuple[int, bytes]], recipients: tuple[str, ...], *, delivered: bool
-) -> _Outcome:
-    """Return the outcome when the server refused some or all recipients."""
-    reasons = "; ".join(
-        f"{address} ({code} {_text(reply)})" for address, (code, reply) in refused.items()
-    )
-    accepted = [address for address in recipients if address not in refused]
-    text = f"refused {reasons}"
-    if delivered and accepted:
-        text += f"; delivered to {', '.join(accepted)}"
-    permanent = not all(_transient(code) for code, _ in refused.values())
-    return _Outcome(False, text, permanent, pending=tuple(refused))
-
-
-def _transient(code: int) -> bool:
-    return 400 <= code < 500
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _close(client: smtplib.SMTP) -> None:
-    """Say QUIT if the connection is still up; a failure here changes nothing."""
-    try:
-        if client.sock is not None:
-            client.quit()
-    except (smtplib.SMTPException, OSError):
-        pass
-    finally:
-        client.close()

@@ -1,0 +1,1 @@
+"""Delivery tests: a package, so their conftest does not shadow tests/conftest.py as `conftest`."""
