@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _postgres_pids() -> set[int]:
-    found = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
-    return {int(pid) for pid in found.stdout.split()}
+def _postgres_pids(under: Path) -> set[int]:
+    """Return the pids of postgres processes whose command line names a folder under
+    ``under`` (other test runs on the machine have servers of their own)."""
+    found = subprocess.run(["pgrep", "-a", "postgres"], capture_output=True, text=True)
+    return {int(line.split()[0]) for line in found.stdout.splitlines() if str(under) in line}
 
 
-def test_a_failing_backend_run_leaves_no_postgres_server(tmp_path):
+def test_a_failing_backend_run_leaves_no_postgres_server(tmp_path, request):
     """The driver import fails after the server started: the server must still stop."""
     from conftest import _postgres_bin
 
@@ -28,7 +32,11 @@ def test_a_failing_backend_run_leaves_no_postgres_server(tmp_path):
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "psycopg.py").write_text('raise ImportError("psycopg hidden by the test")\n')
-    before = _postgres_pids()
+    # The server's data folder goes under a folder of this test's own (readable by the
+    # postgres user, unlike pytest's tmp_path).
+    scratch = Path(tempfile.mkdtemp(prefix="reportgen-hygiene-"))
+    scratch.chmod(0o777)
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
     run = subprocess.run(
         [
             sys.executable,
@@ -42,14 +50,14 @@ def test_a_failing_backend_run_leaves_no_postgres_server(tmp_path):
             str(ROOT / "tests" / "source" / "test_backends.py"),
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{ROOT}"},
+        env={**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{ROOT}", "TMPDIR": str(scratch)},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert run.returncode != 0, run.stdout  # the hidden driver made the tests fail
     assert "psycopg hidden by the test" in run.stdout
-    assert _postgres_pids() - before == set()
+    assert _postgres_pids(scratch) == set()
 
 
 def test_readme_gives_the_system_packages_as_one_command():

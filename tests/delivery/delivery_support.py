@@ -154,7 +154,7 @@ def copy_build(source: Path, delay: float = 0.0) -> Any:
                 stream.write(f"\n% copy {number}\n".encode())
 
         with archive_lock(output):
-            folder = publish(output, period, fill, force=force)
+            folder = publish(output, period, fill, force=force).folder
             sha = file_sha256(folder / "report.pdf")
         return BuildResult(
             folder=folder,
