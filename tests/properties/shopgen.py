@@ -85,9 +85,12 @@ BAD_QUANTITIES = (0, -1, None, "x")  # a NULL event quantity is 1, a NULL line o
 
 
 def instants(low: datetime, high: datetime) -> st.SearchStrategy[datetime]:
-    """Instants between ``low`` and ``high``, whole seconds or with microseconds."""
-    whole = st.datetimes(min_value=low, max_value=high).map(lambda d: d.replace(microsecond=0))
-    return st.one_of(whole, whole, st.datetimes(min_value=low, max_value=high))
+    """Instants between ``low`` and ``high``: whole minutes mostly (so that every written
+    form of a timestamp can meet another exactly), else whole seconds or microseconds."""
+    any_time = st.datetimes(min_value=low, max_value=high)
+    minutes = any_time.map(lambda d: d.replace(second=0, microsecond=0))
+    seconds = any_time.map(lambda d: d.replace(microsecond=0))
+    return st.one_of(minutes, minutes, seconds, any_time)
 
 
 @functools.cache
@@ -201,7 +204,8 @@ def shops(draw, max_carts: int = 20) -> Shop:
     product = weighted(product_ids, [unknown_product, None])
     quantity = weighted(GOOD_QUANTITIES, BAD_QUANTITIES)
     price = weighted((*GOOD_PRICES, 0), BAD_PRICES)
-    created_date_only, ordered_date_only = draw(st.booleans()), draw(st.booleans())
+    one_in_four = st.integers(0, 3).map(lambda roll: roll == 0)
+    created_date_only, ordered_date_only = draw(one_in_four), draw(one_in_four)
 
     cart_ref, status = weighted(cart_ids, [None]), st.sampled_from(STATUSES)
     created_style, ordered_style = time_styles(created_date_only), time_styles(ordered_date_only)
@@ -218,11 +222,18 @@ def shops(draw, max_carts: int = 20) -> Shop:
             cart_items.append((cart_id, draw(product), draw(quantity), draw(price)))
 
     orders = []
-    after = st.integers(-48 * 60, 21 * 24 * 60)  # minutes from the cart to its order
-    for (cart_id, customer_id, _, _), moment in zip(carts, created, strict=True):
+    # Minutes from the cart to its order; often exactly on an edge of a re-engagement
+    # window (0, 1, 7 or 30 days: the reengagement_days drawn) or a histogram bucket.
+    edges = st.sampled_from([0, 0, 0, -1, 1, 24 * 60, 7 * 24 * 60, 7 * 24 * 60 + 1, 30 * 24 * 60])
+    after = st.one_of(st.integers(-48 * 60, 21 * 24 * 60), edges, edges)
+    for (cart_id, customer_id, created_at, _), moment in zip(carts, created, strict=True):
         if draw(st.integers(0, 2)):
             continue
-        when = stamp(moment + timedelta(minutes=draw(after)), draw(ordered_style))
+        minutes = draw(after)
+        if minutes == 0 and not ordered_date_only and draw(st.booleans()):
+            when = created_at  # the very instant, written the same way
+        else:
+            when = stamp(moment + timedelta(minutes=minutes), draw(ordered_style))
         link = cart_id if draw(st.booleans()) else None
         buyer = customer_id if draw(st.integers(0, 5)) else draw(customer)
         orders.append((buyer, when, link))
