@@ -19,14 +19,16 @@ import functools
 import json
 import math
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -478,6 +480,57 @@ def compute(source: dict[str, Any], config: dict[str, Any] | None = None) -> dic
 def compute_sqlite(tables: dict, config: dict[str, Any] | None = None) -> dict[str, Any]:
     with sqlite_source(tables) as source:
         return compute(source, config)
+
+
+# --------------------------------------------------------------------------- §8 readings
+# Used by the reference tests, written from METRICS.md §8 without looking at the SQL.
+
+_STAMP = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?)?$"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def instant(value: Any, zone: ZoneInfo) -> datetime | None:
+    """The instant a created_at / order_date value names (§2, §8), or None when unparsed."""
+    if not isinstance(value, str):
+        return None
+    match = _STAMP.match(value.strip())
+    if not match:
+        return None
+    day, clock, suffix = match.groups()
+    try:
+        naive = datetime.fromisoformat(f"{day} {clock or '00:00'}")
+    except ValueError:
+        return None
+    if suffix in (" UTC", "Z"):
+        return naive.replace(tzinfo=UTC)
+    if suffix:
+        return datetime.fromisoformat(f"{day} {clock}{suffix}").astimezone(UTC)
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def date_only(values: list[Any]) -> bool:
+    """§8: every non-null value of the whole column is a bare YYYY-MM-DD."""
+    present = [v for v in values if v is not None]
+    return all(isinstance(v, str) and _DATE.match(v.strip()) for v in present)
+
+
+def ident(value: Any) -> str | None:
+    """Ids compare as their text; empty text is NULL (docs/rules.md ids-as-text)."""
+    if value is None:
+        return None
+    text = str(value)
+    return text or None
+
+
+def number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------- checks

@@ -230,7 +230,7 @@ def top_table_invariants(m: dict[str, Any], config: dict[str, Any]) -> None:
 
 
 @given(shop=shops(), config=cart_configs())
-@examples(80)
+@examples(60)
 def test_cart_invariants(shop, config):
     m = run(shop, config)
     assert_json_clean(m)

@@ -11,7 +11,6 @@ February (the previous period).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,55 +18,20 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from hypothesis import assume, example, given, note
-from shopgen import Shop, cart_configs, close, compute_sqlite, examples, shops
-
-_STAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?)?$"
+from shopgen import (
+    Shop,
+    cart_configs,
+    close,
+    compute_sqlite,
+    date_only,
+    examples,
+    ident,
+    instant,
+    number,
+    shops,
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
 RANK = {"converted": 3, "abandoned": 2, "open": 1, "other": 0}
-
-
-def instant(value: Any, zone: ZoneInfo) -> datetime | None:
-    """The instant a created_at / order_date value names (§2, §8), or None when unparsed."""
-    if not isinstance(value, str):
-        return None
-    match = _STAMP.match(value.strip())
-    if not match:
-        return None
-    day, clock, suffix = match.groups()
-    try:
-        naive = datetime.fromisoformat(f"{day} {clock or '00:00'}")
-    except ValueError:
-        return None
-    if suffix in (" UTC", "Z"):
-        return naive.replace(tzinfo=UTC)
-    if suffix:
-        return datetime.fromisoformat(f"{day} {clock}{suffix}").astimezone(UTC)
-    return naive.replace(tzinfo=zone).astimezone(UTC)
-
-
-def date_only(values: list[Any]) -> bool:
-    """§8: every non-null value of the whole column is a bare YYYY-MM-DD."""
-    present = [v for v in values if v is not None]
-    return all(isinstance(v, str) and _DATE.match(v.strip()) for v in present)
-
-
-def ident(value: Any) -> str | None:
-    """Ids compare as their text; empty text is NULL (docs/rules.md ids-as-text)."""
-    if value is None:
-        return None
-    text = str(value)
-    return text or None
-
-
-def number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -280,7 +244,7 @@ EDGES = {"rules": {"reengagement_days": 7}, "report": {"timezone": "UTC"}}
     ),
     config=EDGES,
 ).via("calendar-day edges")
-@examples(80)
+@examples(60)
 def test_cart_kpis_match_the_reference_reading(shop, config):
     # Known bug, pinned in test_found_bugs.py: an order whose order_date is unparsed still
     # counts as carrying its cart_id (order_before_cart). Remove this when it is fixed.

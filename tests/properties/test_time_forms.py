@@ -10,8 +10,7 @@ and unparseable values are left as they are.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -20,46 +19,28 @@ from shopgen import (
     Shop,
     cart_configs,
     compute_sqlite,
+    date_only,
     event_configs,
     event_logs,
     examples,
+    instant,
     shops,
 )
 
-_STAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?$"
-)
 OFFSETS = [timedelta(minutes=m) for m in (-300, -240, 0, 60, 330, 600)]
-
-
-def instant_of(text: str, zone: str) -> datetime | None:
-    """Read a timestamp with a time part as §8 does (None for anything else)."""
-    match = _STAMP.match(text)
-    if not match:
-        return None
-    day, clock, suffix = match.groups()
-    try:
-        naive = datetime.fromisoformat(f"{day} {clock}")
-    except ValueError:  # 2024-02-30 and the like
-        return None
-    if suffix in (" UTC", "Z"):
-        return naive.replace(tzinfo=UTC)
-    if suffix:
-        return datetime.fromisoformat(f"{day} {clock}{suffix}")
-    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)  # a gap time moves forward
 
 
 def rewrite(value, zone: str, form: str, index: int):
     """Write the instant ``value`` names in ``form``: "local" or "offset"."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or date_only([value]):
         return value
-    instant = instant_of(value, zone)
-    if instant is None:
+    moment = instant(value, ZoneInfo(zone))  # a naive gap time moves forward, as in §8
+    if moment is None:
         return value
     if form == "local":
-        return f"{instant.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S.%f}"
+        return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S.%f}"
     offset = OFFSETS[index % len(OFFSETS)]
-    moved = instant.astimezone(timezone(offset))
+    moved = moment.astimezone(timezone(offset))
     text = f"{moved:%Y-%m-%dT%H:%M:%S.%f}"
     if offset == timedelta(0):
         return text + (" UTC" if index % 2 else "Z")
