@@ -1,22 +1,12 @@
 """Bugs the property tests found, shrunk to the smallest shop that shows each one.
 
-Each test states what METRICS.md (or docs/rules.md) asks and is marked
-``xfail(strict=True)`` until the library is fixed; a fix makes it pass, and strict
-xfail then fails the run so the mark is removed.
+Each test states what METRICS.md (or docs/rules.md) asks; each failed on the code the
+property tests ran against and passes since its fix.
 """
 
 from __future__ import annotations
 
-import pytest
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "rg_order_carts (sections/carts/prepare.py) lists cart_ids of every orders row, "
-        "unparsed order_date included, so the cart counts as order_before_cart"
-    ),
-)
 def test_an_order_with_an_unparsed_date_does_not_make_its_cart_order_before_cart(make_db, compute):
     # docs/rules.md unparsed-orders-ignored: an order whose order_date cannot be parsed
     # takes part in no link. §8: order_before_cart counts converted carts whose cart_id

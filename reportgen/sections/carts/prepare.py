@@ -229,13 +229,18 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
     execute(conn, "create index rg_orders_customer_day on rg_orders (customer_id, day)")
     if has_cart_id:
         execute(conn, "create index rg_orders_cart on rg_orders (cart_id)")
+        # Only orders that can be placed in time take part in a link (rule
+        # unparsed-orders-ignored): an order with an unreadable date says nothing of its cart.
         cart_id = expr.id_text(o["cart_id"])
+        linked = expr.with_timestamps(f"""
+            select {cart_id} as cart_id, {expr.strip(o["order_date"])} as x from {orders.sql}
+            where {cart_id} in (select cart_id from rg_carts)
+        """)
         execute(
             conn,
             f"""
             create temp table rg_order_carts as
-            select distinct {cart_id} as cart_id from {orders.sql}
-            where {cart_id} in (select cart_id from rg_carts)
+            select distinct cart_id from ({linked}) parsed where local is not null
         """,
         )
         execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
