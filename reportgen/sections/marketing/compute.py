@@ -427,13 +427,15 @@ def _quality(
     conn, period: Period, prepared: Prepared, current: Mapping[str, Any]
 ) -> dict[str, Any]:
     newest = scalar(conn, "select max(local) from mk_orders")
+    # A date-only order_date column (every value a bare date, §8) gives its newest date.
+    date_only = scalar(conn, "select max(timed) from mk_orders") == 0
     quality: dict[str, Any] = {
         "marketing.unparsed_order_date": scalar(
             conn, "select count(*) from mk_orders where local is null"
         )
         or 0,
         "marketing.null_customer_orders": current.get("null_customer", 0) or 0,
-        "marketing.newest_order": _moment_text(newest),
+        "marketing.newest_order": _moment_text(newest, date_only),
     }
     if prepared.has_activity:
         quality["marketing.unparsed_activity_date"] = (
@@ -464,11 +466,14 @@ def _quality(
     return quality
 
 
-def _moment_text(local: str | None) -> str | None:
-    """Return canonical local text as ``YYYY-MM-DD HH:MM:SS`` (fractions only when set)."""
+def _moment_text(local: str | None, date_only: bool) -> str | None:
+    """Return canonical local text as ``YYYY-MM-DD HH:MM:SS`` (fractions only when set), or
+    ``YYYY-MM-DD`` from a date-only column."""
     if local is None:
         return None
     text = str(local)
+    if date_only:
+        return text[:10]
     return text[:19] if text.endswith(".000000") else text
 
 

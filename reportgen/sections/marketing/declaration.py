@@ -132,8 +132,9 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "provisional-retention",
         "The retention and repeat purchase rates are provisional when the newest "
         "parseable order in the data (marketing.newest_order) is before the period end: "
-        "customers may still order in the period (the same test the delivery gate "
-        "applies).",
+        "customers may still order in the period (the delivery gate's test). A date-only "
+        "order_date column gives marketing.newest_order as YYYY-MM-DD, covering that whole "
+        "day.",
     ),
 )
 """Readings the marketing section adds where METRICS.md is silent (listed in its README)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from reportgen.plugin import KpiSpec
@@ -20,8 +20,9 @@ def _moment(text: object) -> datetime | None:
 def window_open(metrics: Mapping[str, Any]) -> str | None:
     """Return why the period's repeat and retention figures may still rise, or None.
 
-    They are final once the data holds an order at or after the period end; before that,
-    customers of the period may still order in it (named rule ``provisional-retention``).
+    They are final once the data holds an order at or after the period end (a bare date,
+    from a date-only column, covers its whole day); before that, customers of the period
+    may still order in it (named rule ``provisional-retention``).
     """
     quality = metrics.get("data_quality") or {}
     if "marketing.newest_order" not in quality:
@@ -33,9 +34,13 @@ def window_open(metrics: Mapping[str, Any]) -> str | None:
     if newest_text is None:
         return "There is no readable order date in the data, so the period cannot be complete."
     newest = _moment(newest_text)
-    if newest is None or newest >= end:
+    if newest is None:
         return None
-    shown = fmt_date(newest) if newest.time() == datetime.min.time() else fmt_datetime(newest)
+    whole_day = len(str(newest_text)) == 10
+    covered = newest + timedelta(days=1) if whole_day else newest
+    if covered >= end:
+        return None
+    shown = fmt_date(newest) if whole_day else fmt_datetime(newest)
     return (
         f"The newest order in the data is from {shown}, before the period ends "
         f"({fmt_date(end)}, exclusive): customers may still order in the period, so this "

@@ -5,7 +5,8 @@ The algorithm, once per build:
 1. ``mk_orders``: every orders row with its parsed order_date (``local`` text, NULL when
    unparsed), its local month as an index (``mi`` = year * 12 + month - 1, so "the next
    month" is ``mi + 1``), customer and campaign ids as text, the order total as a number,
-   the normalised status and whether it carries a discount code. The whole table: cohorts
+   the normalised status, whether it carries a discount code and whether its order_date
+   has a time of day (``timed``: the column is date-only when none has). The whole table: cohorts
    and the monthly history reach back to the first order, and the newest order decides
    whether the period is complete.
 2. ``mk_activity``: every campaign_activity row, parsed the same way (when the table is
@@ -98,14 +99,15 @@ def _orders(source: Source, expr: Expr) -> frozenset[str]:
     parsed = expr.with_timestamps(f"""
         select {expr.id_text(o["customer_id"])} as customer_id,
                {campaign} as campaign_id, {total} as total, {status} as status_norm,
-               {discounted} as discounted, {expr.strip(o["order_date"])} as x
+               {discounted} as discounted, {expr.not_bare_date(o["order_date"])} as timed,
+               {expr.strip(o["order_date"])} as x
         from {orders.sql}
     """)
     execute(
         source.connection,
         f"""
         create temp table mk_orders as
-        select customer_id, campaign_id, total, status_norm, discounted, local,
+        select customer_id, campaign_id, total, status_norm, discounted, timed, local,
                case when local is not null then {month_index("local")} end as mi
         from ({parsed}) parsed
     """,

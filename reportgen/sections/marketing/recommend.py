@@ -104,6 +104,11 @@ def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     )
 
 
+def _named(row: dict[str, Any]) -> str:
+    """Return a campaign as a sentence names it: its name, else ``campaign <id>``."""
+    return row["label"] if row.get("name") not in (None, "") else f"campaign {row['label']}"
+
+
 def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
     """Move budget from the worst-ROI campaign with enough clicks to the best one."""
     rules = read.mapping(metrics.get("rules"))
@@ -113,7 +118,7 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
     ranked = [row for row in rows if str(row.get("rank", "")).isdigit()]
     if len(ranked) < 2:
         return None
-    best, worst = ranked[0], ranked[-1]
+    best, worst = ({**row, "label": _named(row)} for row in (ranked[0], ranked[-1]))
     gap = best["roi"] - worst["roi"]
     if not _at_least(gap, ROI_MIN_GAP):
         return None
