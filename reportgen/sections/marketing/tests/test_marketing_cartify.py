@@ -208,3 +208,32 @@ def test_the_pdf_shows_the_section(year):
     for fragment in ("Repeat purchase and retention", "Cohort retention", "Campaigns", "£"):
         assert fragment in text
     assert "3.07" in text
+
+
+def test_the_core_file_reader_takes_semicolons_and_byte_order_marks(cartify):
+    """product_data.csv and region.csv start with a UTF-8 BOM; every file is `;`-separated.
+
+    Read through source.files as any CSV is, their first column keeps its clean name.
+    """
+    from reportgen.config import config_from_dict
+    from reportgen.source.connection import open_source
+    from reportgen.source.query import scalar
+
+    config = config_from_dict(
+        {
+            "source": {
+                "files": {"products": "product_data.csv", "customers": "region.csv"},
+                "columns": {"customers": {"customer_id": "region_id"}},
+            }
+        },
+        base_dir=DATA,
+    )
+    with open_source(config) as source:
+        products, regions = source.table("products"), source.table("customers")
+        assert products.columns["product_id"] == "product_id"  # no BOM in the name
+        assert scalar(source.connection, f"select count(*) from {products.sql}") == 19_975
+        region = regions.columns["customer_id"]
+        london = scalar(
+            source.connection, f"select {region} from {regions.sql} where region = 'Greater London'"
+        )
+        assert london == "G7B9Q"
