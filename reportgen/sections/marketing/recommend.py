@@ -104,6 +104,10 @@ def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     )
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _named(row: dict[str, Any]) -> str:
     """Return a campaign as a sentence names it: its name, else ``campaign <id>``."""
     return row["label"] if row.get("name") not in (None, "") else f"campaign {row['label']}"
@@ -123,7 +127,11 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
     if not _at_least(gap, ROI_MIN_GAP):
         return None
     moved = (read.number(worst.get("cost")) or 0) * BUDGET_SHIFT_SHARE
-    expected = moved * gap if moved > 0 else None
+    # No campaign with enough data pays back: moving money only moves the loss; cutting
+    # the worst one's spend keeps what its revenue does not cover.
+    cut = best["roi"] <= 0
+    gain = -worst["roi"] if cut else gap
+    expected = moved * gain if moved > 0 else None
 
     def described(row: dict[str, Any]) -> str:
         return (
@@ -133,16 +141,26 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
             f"{fmt_number(row.get('clicks'))} clicks)"
         )
 
-    detail = f"{described(worst)}; {described(best)}."
-    if expected is not None:
-        detail += (
-            f" Moving half of {worst['label']}'s spend ({fmt_money(moved, currency)}) to "
-            f"{best['label']} could bring about {fmt_money(expected, currency)} more revenue, "
-            "if each extra unit spent returns what the campaign returns today."
-        )
+    detail = _sentence(f"{described(worst)}; {described(best)}.")
+    if cut:
+        headline = f"Cut the spend on {worst['label']}: no campaign paid back its cost."
+        if expected is not None:
+            detail += (
+                f" Halving {worst['label']}'s spend ({fmt_money(moved, currency)} less) would "
+                f"save about {fmt_money(expected, currency)} net of the revenue it brings, "
+                "if its revenue falls in proportion."
+            )
+    else:
+        headline = f"Move budget from {worst['label']} to {best['label']}."
+        if expected is not None:
+            detail += (
+                f" Moving half of {worst['label']}'s spend ({fmt_money(moved, currency)}) to "
+                f"{best['label']} could bring about {fmt_money(expected, currency)} more "
+                "revenue, if each extra unit spent returns what the campaign returns today."
+            )
     return Recommendation(
         SECTION,
-        f"Move budget from {worst['label']} to {best['label']}.",
+        headline,
         detail,
         {
             "marketing.campaigns.worst": {
@@ -164,9 +182,11 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
         PRIORITY_BUDGET_SHIFT,
         expected_value=expected,
         expected_value_basis=(
-            "half of the worst campaign's cost times the gap between the two ROIs"
-            if expected is not None
-            else None
+            None
+            if expected is None
+            else "half of the worst campaign's cost times its loss per unit spent"
+            if cut
+            else "half of the worst campaign's cost times the gap between the two ROIs"
         ),
     )
 

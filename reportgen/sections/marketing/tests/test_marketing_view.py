@@ -173,6 +173,19 @@ def test_budget_moves_from_the_worst_to_the_best_ranked_campaign():
     assert found.kpi is None
 
 
+def test_when_no_campaign_pays_back_cut_the_worst_instead():
+    metrics = copy.deepcopy(METRICS)
+    metrics["tables"]["marketing.campaigns"] = [
+        _campaign("A", 1000, 1000.0, 800.0),  # ROI -20%
+        _campaign("C", 2000, 2000.0, 1000.0),  # ROI -50%
+    ]
+    found = rec.budget_shift(metrics, "USD")
+    # Halving C's 2,000 saves 1,000 of cost and loses 500 of revenue: 500 net.
+    assert found.headline == "Cut the spend on campaign C: no campaign paid back its cost."
+    assert found.detail.startswith("Campaign C returned an ROI of -50.0%")
+    assert found.expected_value == pytest.approx(500)
+
+
 def test_retention_and_repeat_falls_name_their_kpi_and_value():
     retention = rec.retention_fell(METRICS, "USD")
     # 30% -> 25% of September's 300 customers: 15 customers lost, at October's revenue per
