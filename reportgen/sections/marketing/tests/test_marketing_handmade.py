@@ -289,28 +289,35 @@ def test_duckdb_gives_the_same_metrics_json(shop, tmp_path, period):
 
 
 def test_postgresql_gives_the_same_metrics_json(shop, postgres_url):
+    # A database of its own: the session's server also holds other tests' tables (the
+    # demo's carts and events), which would add their sections to this metrics.json.
     expected = _text(metrics_of(f"sqlite:///{shop}"))
-    engine = sa.create_engine(postgres_url)
-    with engine.begin() as conn:
-        for name, (columns, rows) in TABLES.items():
-            conn.exec_driver_sql(f'drop table if exists "{name}"')
-            numeric = {"order_total", "clicks", "cost", "impressions"}
-            declared = ", ".join(
-                f"{c} {'double precision' if c in numeric else 'text'}" for c in columns
-            )
-            conn.exec_driver_sql(f'create table "{name}" ({declared})')
-            marks = ", ".join(f"%({c})s" for c in columns)
-            conn.exec_driver_sql(
-                f'insert into "{name}" values ({marks})',
-                [dict(zip(columns, row, strict=True)) for row in rows],
-            )
-    engine.dispose()
-    got = _text(metrics_of(postgres_url))
-    with engine.begin() as conn:
-        for name in TABLES:
-            conn.exec_driver_sql(f'drop table if exists "{name}"')
-    engine.dispose()
-    assert got == expected
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("drop database if exists mk_handmade")
+        conn.exec_driver_sql("create database mk_handmade")
+    url = postgres_url.rsplit("/", 1)[0] + "/mk_handmade"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for name, (columns, rows) in TABLES.items():
+                numeric = {"order_total", "clicks", "cost", "impressions"}
+                declared = ", ".join(
+                    f"{c} {'double precision' if c in numeric else 'text'}" for c in columns
+                )
+                conn.exec_driver_sql(f'create table "{name}" ({declared})')
+                marks = ", ".join(f"%({c})s" for c in columns)
+                conn.exec_driver_sql(
+                    f'insert into "{name}" values ({marks})',
+                    [dict(zip(columns, row, strict=True)) for row in rows],
+                )
+        engine.dispose()
+        assert _text(metrics_of(url)) == expected
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql("drop database if exists mk_handmade")
+        admin.dispose()
 
 
 def test_csv_files_give_the_same_metrics_json(shop, tmp_path):
