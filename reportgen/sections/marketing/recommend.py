@@ -27,7 +27,9 @@ RATE_CHANGE = 0.02
 ROI_MIN_GAP = 0.25
 """The best campaign's ROI must beat the worst one's by this much (25 pp) to move budget."""
 BUDGET_SHIFT_SHARE = 0.5
-"""The share of the worst campaign's cost the budget advice moves."""
+"""The share of the worst campaign's cost the budget advice moves (or cuts) ...
+... at most the best campaign's own cost: a budget doubled is as far as its return per unit
+spent can be taken to hold."""
 COHORT_BASELINE = 3
 """A cohort is compared with this many cohorts before it ..."""
 COHORT_MIN_GAP = 0.05
@@ -126,10 +128,12 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
     gap = best["roi"] - worst["roi"]
     if not _at_least(gap, ROI_MIN_GAP):
         return None
-    moved = (read.number(worst.get("cost")) or 0) * BUDGET_SHIFT_SHARE
     # No campaign with enough data pays back: moving money only moves the loss; cutting
     # the worst one's spend keeps what its revenue does not cover.
     cut = best["roi"] <= 0
+    moved = (read.number(worst.get("cost")) or 0) * BUDGET_SHIFT_SHARE
+    if not cut:
+        moved = min(moved, read.number(best.get("cost")) or 0)
     gain = -worst["roi"] if cut else gap
     expected = moved * gain if moved > 0 else None
 
@@ -154,9 +158,10 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
         headline = f"Move budget from {worst['label']} to {best['label']}."
         if expected is not None:
             detail += (
-                f" Moving half of {worst['label']}'s spend ({fmt_money(moved, currency)}) to "
-                f"{best['label']} could bring about {fmt_money(expected, currency)} more "
-                "revenue, if each extra unit spent returns what the campaign returns today."
+                f" Moving {fmt_money(moved, currency)} of {worst['label']}'s spend to "
+                f"{best['label']} (half of it, at most doubling {best['label']}'s budget) "
+                f"could bring about {fmt_money(expected, currency)} more revenue, if each extra "
+                "unit spent returns what the campaign returns today."
             )
     return Recommendation(
         SECTION,
@@ -186,7 +191,8 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
             if expected is None
             else "half of the worst campaign's cost times its loss per unit spent"
             if cut
-            else "half of the worst campaign's cost times the gap between the two ROIs"
+            else "half of the worst campaign's cost (at most the best one's cost) times the "
+            "gap between the two ROIs"
         ),
     )
 

@@ -165,10 +165,12 @@ def test_window_open_reads_the_newest_order():
 def test_budget_moves_from_the_worst_to_the_best_ranked_campaign():
     found = rec.budget_shift(METRICS, "USD")
     # Worst with enough clicks: C at -50% (B's tiny test is not ranked); best E at 250%.
-    # Half of C's 2,000 moved, times the 300 pp gap: 3,000.
+    # Half of C's 2,000 is 1,000, but E spends 400: 400 moved (E's budget doubled), times
+    # the 300 pp gap: 1,200.
     assert found.headline == "Move budget from campaign C to Newsletter."
-    assert found.expected_value == pytest.approx(1000 * 3.0)
-    assert "$3,000.00 more revenue" in found.detail
+    assert found.expected_value == pytest.approx(400 * 3.0)
+    assert "Moving $400.00 of campaign C's spend to Newsletter" in found.detail
+    assert "$1,200.00 more revenue" in found.detail
     assert found.evidence["marketing.campaigns.worst"]["campaign_id"] == "C"
     assert found.kpi is None
 
