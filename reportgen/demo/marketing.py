@@ -38,7 +38,7 @@ CAMPAIGNS: tuple[_Campaign, ...] = (
     _Campaign("CMP-NEWSLETTER", "Monthly newsletter", "Email", 0.040, 1.10, 0.030),
     _Campaign("CMP-SOCIAL-ADS", "Always-on social ads", "Paid Social", 0.012, 2.10, 0.009),
     _Campaign("CMP-SEARCH-ADS", "Brand and generic search", "Paid Search", 0.030, 1.45, 0.045),
-    _Campaign("CMP-AFFILIATE", "Affiliate network", "Affiliate", 0.015, 4.60, 0.012),
+    _Campaign("CMP-AFFILIATE", "Affiliate network", "Affiliate", 0.015, 5.50, 0.012),
     _Campaign("CMP-CART-RECOVERY", "Abandoned-cart reminder", "Email", 0.050, 1.80, 0.120),
     _Campaign("CMP-HOLIDAY", "Holiday sale", "Paid Social", 0.035, 2.20, 0.015, (11, 12)),
     _Campaign("CMP-SUMMER-SALE", "Summer sale", "Display", 0.020, 2.60, 0.006, (7,)),
