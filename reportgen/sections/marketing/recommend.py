@@ -147,7 +147,7 @@ def budget_shift(metrics: Metrics, currency: str) -> Recommendation | None:
 
     detail = _sentence(f"{described(worst)}; {described(best)}.")
     if cut:
-        headline = f"Cut the spend on {worst['label']}: no campaign paid back its cost."
+        headline = f"Cut the spend on {worst['label']}: no ranked campaign paid back its cost."
         if expected is not None:
             detail += (
                 f" Halving {worst['label']}'s spend ({fmt_money(moved, currency)} less) would "

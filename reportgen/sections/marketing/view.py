@@ -212,6 +212,8 @@ def marketing_view(
             (
                 "marketing.campaign_activity",
                 "marketing.campaign_names",
+                "marketing.campaigns.name",
+                "marketing.campaigns.channel",
                 "marketing.campaign_orders",
                 "marketing.campaigns.impressions",
                 "marketing.revenue",

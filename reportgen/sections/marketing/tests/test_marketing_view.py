@@ -183,7 +183,7 @@ def test_when_no_campaign_pays_back_cut_the_worst_instead():
     ]
     found = rec.budget_shift(metrics, "USD")
     # Halving C's 2,000 saves 1,000 of cost and loses 500 of revenue: 500 net.
-    assert found.headline == "Cut the spend on campaign C: no campaign paid back its cost."
+    assert found.headline == "Cut the spend on campaign C: no ranked campaign paid back its cost."
     assert found.detail.startswith("Campaign C returned an ROI of -50.0%")
     assert found.expected_value == pytest.approx(500)
 
