@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.demo.events import ShopActivity, build_events
+from reportgen.demo.experiments import add_experiments
 
 CARTS_PER_SCALE = 50_000
 """Carts (before duplicate rows) at ``scale=1``."""
@@ -239,6 +240,7 @@ def generate_demo(
     tmp.unlink(missing_ok=True)
     try:
         _write(tmp, tables)
+        add_experiments(tmp, seed=seed, start=start, end=end)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
