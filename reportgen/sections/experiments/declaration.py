@@ -172,10 +172,17 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "experiment in the report: an experiment with two treatments adds two tests.",
     ),
     (
+        "experiment-result-rows",
+        "In experiments.results, srm_p_value and srm_flag are the experiment's, on each of its "
+        "rows (control included); significant is false, not null, for a variant whose "
+        "p-value is null (a pooled standard error of 0).",
+    ),
+    (
         "experiment-gates",
-        "An experiment gets a verdict only when its split passes the SRM test, every variant "
-        "has rules.experiment_min_sessions sessions, and no session started at or after the "
-        "period end; otherwise its status names the first gate it fails, in that order.",
+        "An experiment gets a verdict only when its split passes the SRM test, no session "
+        "started at or after the period end, and every variant has "
+        "rules.experiment_min_sessions sessions; otherwise its status names the first gate it "
+        "fails, in that order (fix_split, still_running, too_small).",
     ),
     (
         "experiment-verdicts",
