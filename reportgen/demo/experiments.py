@@ -5,8 +5,8 @@ before the data's end), each showing one thing the experiment section must get r
 
 ========  ===========================  ====================================================
 EXP-099   Homepage hero video          ended before that month: not in its report
-EXP-101   One-page checkout            a real gain in click-through (strongest for Bronze
-                                       and Silver customers): ship
+EXP-101   One-page checkout            a real gain in click-through, for Bronze and Silver
+                                       customers (none for Gold, a loss for Platinum): ship
 EXP-102   Free-shipping banner         no effect: keep running; 40 sessions crossed over
 EXP-103   Recommendation carousel      a broken 55/45 split (SRM) whose variant looks better
 EXP-104   Search autocomplete          three variants, control named by the experiments
@@ -35,8 +35,8 @@ CROSSOVERS = 40
 """EXP-102 sessions that also appear under the other variant (a bucketing bug)."""
 ADD_TO_CART_AFTER_CLICK = 0.32
 PURCHASE_AFTER_CART = 0.38
-TIER_UPLIFT = {"Bronze": 1.5, "Silver": 1.2, "Gold": 0.5, "Platinum": 0.0}
-"""EXP-101's gain per loyalty tier, as a multiple of its average gain (anonymous: 1.0)."""
+TIER_UPLIFT = {"Bronze": 2.0, "Silver": 1.5, "Gold": 0.0, "Platinum": -0.5}
+"""EXP-101's gain per loyalty tier, as a multiple of its designed gain (anonymous: 1.0)."""
 
 _SCHEMA = """
 create table experiment_sessions (
@@ -88,8 +88,8 @@ _DESIGNS = (
         "Address, delivery and payment on a single page.",
         ("A", "B"),
         (0.5, 0.5),
-        (0.12, 0.155),
-        12_000,
+        (0.12, 0.15),
+        16_000,
         -21,
         -4,
         by_tier=True,

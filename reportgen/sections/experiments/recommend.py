@@ -92,12 +92,10 @@ def ship(metrics: Metrics, currency: str) -> list[Recommendation]:
     """Ship the winning variant of every experiment whose primary metric gained."""
     out = []
     for gate, verdicts, results in _experiments(metrics):
-        if gate.get("status") != "ship":
+        winners = [row for row in verdicts if row.get("verdict") == "ship"]
+        if gate.get("status") != "ship" or not winners:
             continue
-        winner = max(
-            (row for row in verdicts if row.get("verdict") == "ship"),
-            key=lambda row: number(row.get("diff")) or 0,
-        )
+        winner = max(winners, key=lambda row: number(row.get("diff")) or 0)
         detail = capitalised(status_parts(gate, verdicts, results, _rules(metrics))[1])
         detail += f" 95% interval of the difference: {_interval(results, winner)}."
         value, basis = _expected_value(gate, winner)
@@ -126,7 +124,7 @@ def stop(metrics: Metrics, currency: str) -> list[Recommendation]:
     """Stop every experiment whose variants all lost on the primary metric."""
     out = []
     for gate, verdicts, results in _experiments(metrics):
-        if gate.get("status") != "stop":
+        if gate.get("status") != "stop" or not verdicts:
             continue
         loser = min(verdicts, key=lambda row: number(row.get("diff")) or 0)
         detail = capitalised(status_parts(gate, verdicts, results, _rules(metrics))[1])
