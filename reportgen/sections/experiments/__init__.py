@@ -12,7 +12,7 @@ from reportgen.sections.experiments.view import experiments_view
 
 SECTION = Section(
     name="experiments",
-    title="A/B experiments",
+    title="Experiments",
     requires=("experiment_sessions",),
     compute=compute,
     charts=imported_on_use("reportgen.sections.experiments.charts", "build_charts"),
@@ -30,4 +30,5 @@ SECTION = Section(
     data_quality_labels=declaration.DATA_QUALITY_LABELS,
     part_title=declaration.part_title,
     period_from=("experiment_sessions", "started_at"),
+    history_note=declaration.HISTORY_NOTE,
 )

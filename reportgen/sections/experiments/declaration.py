@@ -144,8 +144,15 @@ DATA_QUALITY_LABELS = {
 }
 """Plain-English labels for the section's data_quality keys."""
 
+HISTORY_NOTE = (
+    "Experiment figures have none: experiments start and end, so their counts over past "
+    "periods say little."
+)
+"""Why the cover recomputes no experiment history (the section has no headline KPI, so the
+note is printed only if one is ever made a headline)."""
+
 PART_NAMES = {
-    "experiments": "A/B experiments",
+    "experiments": "Experiments",
     "experiments.segments": "Experiment personas",
     "experiments.revenue_per_session": "Revenue per experiment session",
 }
