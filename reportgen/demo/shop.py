@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.demo.events import ShopActivity, build_events
+from reportgen.demo.experiments import add_experiments
 from reportgen.demo.marketing import add_campaigns
 
 CARTS_PER_SCALE = 50_000
@@ -241,6 +242,7 @@ def generate_demo(
     try:
         _write(tmp, tables)
         add_campaigns(tmp, seed=seed, start=start, end=end)  # campaign tables beside the orders
+        add_experiments(tmp, seed=seed, start=start, end=end)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

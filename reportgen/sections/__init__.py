@@ -15,6 +15,7 @@ from reportgen.plugin import Section, TableSpec
 REGISTERED: tuple[str, ...] = (
     "reportgen.sections.carts",
     "reportgen.sections.events",
+    "reportgen.sections.experiments",
     "reportgen.sections.marketing",
 )
 """The section packages, each exposing ``SECTION``: one line per section."""
