@@ -21,6 +21,7 @@ The algorithm, per canonical table the source maps (in ``canonical_tables()`` or
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -116,7 +117,6 @@ def load_dataset(
         )
     engine = target_engine(url)
     loaded: list[LoadedTable] = []
-    infos: list[TableInfo] = []
     absent: list[str] = []
     try:
         with open_source(config) as source:
@@ -128,15 +128,18 @@ def load_dataset(
                     f"({', '.join(known)})"
                 )
             infos = [source.table(name) for name in wanted]  # a missing one: which, and how
-            with _connect(engine, url) as target:
-                _drop_leftovers(target, wanted)
-                for info in infos:
-                    table = _copy(source, info, target, chunk_rows, progress)
-                    loaded.append(table)
-                    if done:
-                        done(table)
-    except SQLAlchemyError as exc:
-        raise SourceError(f"{_where(url, loaded, infos)}: {_first_line(exc)}") from None
+            # Caught here, not by open_source (which would blame source.url for it).
+            try:
+                with _connect(engine, url) as target:
+                    _drop_leftovers(target, wanted)
+                    manifest = _manifest(target)
+                    for info in infos:
+                        table = _copy(source, info, target, manifest, chunk_rows, progress)
+                        loaded.append(table)
+                        if done:
+                            done(table)
+            except SQLAlchemyError as exc:
+                raise SourceError(f"{_where(url, loaded, infos)}: {_first_line(exc)}") from None
     finally:
         engine.dispose()
     return LoadReport(tuple(loaded), tuple(absent))
@@ -166,6 +169,7 @@ def _copy(
     source: Source,
     info: TableInfo,
     target: Connection,
+    manifest: sa.Table,
     chunk_rows: int,
     progress: Progress | None,
 ) -> LoadedTable:
@@ -184,16 +188,24 @@ def _copy(
     written = 0
     if progress:
         progress(info.canonical, 0, total)
-    result = source.connection.execution_options(stream_results=True).exec_driver_sql(
-        f"select {select} from {info.sql}"
-    )
-    for chunk in result.partitions(chunk_rows):
-        _insert(target, staging, names, chunk)
-        written += len(chunk)
-        if progress:
-            progress(info.canonical, written, total)
-    target.commit()
-    indexes = _swap(target, staging, info.canonical, names, written, source)
+    try:
+        result = source.connection.execution_options(stream_results=True).exec_driver_sql(
+            f"select {select} from {info.sql}"
+        )
+        for chunk in result.partitions(chunk_rows):
+            _insert(target, staging, names, chunk)
+            written += len(chunk)
+            if progress:
+                progress(info.canonical, written, total)
+        target.commit()
+        indexes = _swap(target, staging, manifest, info.canonical, names, written, source)
+    except BaseException:
+        # A half-written staging table must not outlive the failure (a killed process
+        # leaves it for the next load, which drops it first).
+        with contextlib.suppress(SQLAlchemyError):
+            target.rollback()
+            _in_transaction(target, [_drop(target, staging.name)])
+        raise
     return LoadedTable(info.canonical, written, tuple(names), indexes)
 
 
@@ -248,6 +260,7 @@ def _arrow_type(type_: types.TypeEngine) -> Any:
 def _swap(
     target: Connection,
     staging: sa.Table,
+    manifest: sa.Table,
     name: str,
     columns: list[str],
     rows: int,
@@ -270,7 +283,6 @@ def _swap(
                     f"({', '.join(quote(column) for column in index)})"
                 )
                 created.append(index_name)
-    manifest = _manifest(target)
     _in_transaction(
         target,
         statements,
