@@ -217,3 +217,106 @@ def postgres_url() -> Iterator[str]:
         if server is not None:
             _stop(server)
         shutil.rmtree(root, ignore_errors=True)
+
+
+SPARK_CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+def spark_missing() -> str | None:
+    """Return why no local Spark Connect server can start here (None: it can)."""
+    import importlib.util
+
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "Java is not installed (apt-get install openjdk-17-jre-headless)"
+    for module, extra in (("pyspark", "spark-server"), ("adbc_driver_spark", "spark")):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install -e '.[{extra}]')"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark_url() -> Iterator[str]:
+    """Start a local Spark Connect server for the session (skip where Java or pyspark is
+    missing; fail under CI). Its whole process group is stopped however the session ends.
+
+    Spark runs from pyspark's own jars (the Connect server ships in them: nothing is
+    downloaded), with an in-memory catalog, its warehouse in a temporary folder, two
+    shuffle partitions (the default 200 makes every small aggregate slow) and no UI.
+    """
+    import importlib.util
+
+    import sqlalchemy as sa
+
+    missing = spark_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have Spark's test server: {missing} (.ci/run installs it)")
+        pytest.skip(missing)
+    spec = importlib.util.find_spec("pyspark")
+    home = Path(spec.origin).parent  # type: ignore[arg-type]
+    root = Path(tempfile.mkdtemp(prefix="reportgen-spark-"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))}
+    # SPARK_REMOTE would make spark-submit a Connect client instead of the server.
+    env |= {"SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(root)}
+    confs = {
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.warehouse.dir": str(root / "warehouse"),
+        "spark.local.dir": str(root / "local"),
+        "spark.jars.ivy": str(root / "ivy"),
+        "spark.sql.shuffle.partitions": "2",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={root}",
+    }
+    command = [
+        str(home / "bin" / "spark-submit"),
+        "--class",
+        SPARK_CONNECT_SERVER,
+        "--master",
+        "local[2]",
+        "--driver-memory",
+        "2g",
+        *(arg for key, value in confs.items() for arg in ("--conf", f"{key}={value}")),
+        "spark-internal",
+    ]
+    log = root / "server.log"
+    server: subprocess.Popen | None = None
+    try:
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                command,
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        atexit.register(_stop, server)
+        url = f"spark+connect://127.0.0.1:{port}"
+        started = time.monotonic()
+        while True:
+            if server.poll() is not None:
+                tail = log.read_text(errors="replace")[-2000:]
+                pytest.fail(f"the Spark Connect server exited ({server.returncode}):\n{tail}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() - started > 120:
+                pytest.fail("the Spark Connect server did not start within 120 s")
+            time.sleep(0.2)
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("select 1").all()
+        finally:
+            engine.dispose()
+        yield url
+    finally:
+        if server is not None:
+            _stop(server)
+        shutil.rmtree(root, ignore_errors=True)

@@ -4,7 +4,7 @@
 commands on it when imported.
 """
 
-from reportgen.cli import build, delivery  # noqa: F401 (registers the verbs)
+from reportgen.cli import build, delivery, load  # noqa: F401 (registers the verbs)
 from reportgen.cli.app import main
 
 __all__ = ["main"]

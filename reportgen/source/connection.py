@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from reportgen.config import Config
 from reportgen.errors import SourceError
 from reportgen.sections import canonical_tables
+from reportgen.source.spark import spark_url
 from reportgen.source.sqlexpr import Expr, register_functions
 
 ZONED_TIMESTAMP_TEXT = {
@@ -267,6 +268,7 @@ def engine_for(config: Config) -> Engine:
         if not path.is_file():
             raise SourceError(f"{config.origin}: source.url: database file not found: {path}")
         return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    url = spark_url(url)  # sc://host:port is Spark Connect
     try:
         make_url(url)
         return sa.create_engine(url)
