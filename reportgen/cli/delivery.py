@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from reportgen.cli.app import CONFIG_OPTION, load, main, user_errors
+from reportgen.cli.progress import progress_display
 
 HISTORY_COLUMNS = (
     "report",
@@ -48,7 +49,8 @@ def run_due_command(config_path: Path | None, only: str | None, dry_run: bool, w
 
     config = load(config_path)
     try:
-        summary = run_due(config, only=only, dry_run=dry_run, wait=wait)
+        with progress_display("run-due") as progress:
+            summary = run_due(config, only=only, dry_run=dry_run, wait=wait, progress=progress)
     except RunLockedError as exc:
         click.echo(f"run-due: {exc}; nothing to do")
         return
@@ -94,14 +96,16 @@ def send(
     from reportgen.delivery.run import FAILING, send_archived
 
     config = load(config_path)
-    outcome = send_archived(
-        config,
-        report,
-        label,
-        recipients=list(recipients) or None,
-        dry_run=dry_run,
-        rebuild=rebuild,
-    )
+    with progress_display(f"send {report} {label}") as progress:
+        outcome = send_archived(
+            config,
+            report,
+            label,
+            recipients=list(recipients) or None,
+            dry_run=dry_run,
+            rebuild=rebuild,
+            progress=progress,
+        )
     click.echo(f"{outcome.report} {outcome.period}: {outcome.status} {outcome.detail}".rstrip())
     if outcome.status in FAILING:
         sys.exit(1)

@@ -12,7 +12,6 @@ mail clients (``delivery_message_id``).
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import math
 import re
@@ -28,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reportgen.archive.publish import write_atomic
 from reportgen.errors import DeliveryError
-from reportgen.render.formatters import CURRENCY_SYMBOLS, fmt_date_range, fmt_datetime, fmt_number
+from reportgen.render.formatters import fmt_date_range, fmt_datetime, fmt_number
 from reportgen.render.viewparts import card
 from reportgen.sections import all_sections
 
@@ -73,8 +72,9 @@ def message_digest(
 ) -> Digest:
     """Return the digest of the report archived in ``folder``.
 
-    ``title`` and ``currency`` default to build.json's ``title`` / ``currency`` when it has
-    them, else to what report.html shows (its ``<title>``, the symbol of its money KPIs).
+    ``title`` and ``currency`` default to build.json's ``title`` / ``currency`` (an
+    archive older than those keys gets the defaults); the headline cards are build.json's
+    ``headline_kpis``, read from metrics.json.
     """
     folder = Path(folder)
     metrics = _read_json(folder / "metrics.json", required=True)
@@ -82,13 +82,8 @@ def message_digest(
     period = metrics.get("period") or {}
     previous = metrics.get("previous_period") or {}
     label = str(period.get("label") or folder.name)
-    currency = currency or build.get("currency")
-    title = title or build.get("title")
-    if not (currency and title):
-        # Read the page (2 MB with its fonts) only for what build.json does not say.
-        page = _read_text(folder / "report.html")
-        currency = currency or _currency_in_page(page) or DEFAULT_CURRENCY
-        title = title or _title_in_page(page, label) or DEFAULT_TITLE
+    currency = currency or build.get("currency") or DEFAULT_CURRENCY
+    title = title or build.get("title") or DEFAULT_TITLE
     recommendations = sorted(
         (rec for rec in build.get("recommendations") or [] if isinstance(rec, Mapping)),
         key=lambda rec: rec.get("priority", 50),
@@ -101,7 +96,7 @@ def message_digest(
         period_range=fmt_date_range(period.get("start"), period.get("end")),
         previous_label=str(previous.get("label") or "the previous period"),
         generated_at=_local_time(generated, period.get("timezone")) if generated else "",
-        kpis=tuple(headline_cards(metrics, str(currency))),
+        kpis=tuple(headline_cards(metrics, str(currency), build.get("headline_kpis"))),
         recommendations=tuple(
             {"headline": str(rec.get("headline", "")), "detail": str(rec.get("detail", ""))}
             for rec in recommendations[:limit]
@@ -110,10 +105,15 @@ def message_digest(
     )
 
 
-def headline_cards(metrics: Mapping[str, Any], currency: str) -> list[dict[str, str]]:
-    """Return the cover's headline KPI cards: every ``headline`` KpiSpec of each section
-    that ran (not skipped, and with at least one of its KPIs in metrics.json)."""
+def headline_cards(
+    metrics: Mapping[str, Any], currency: str, keys: Sequence[str] | None = None
+) -> list[dict[str, str]]:
+    """Return the cover's headline KPI cards: those build.json lists (``keys``), else every
+    ``headline`` KpiSpec of each section that ran (not skipped, with a KPI in metrics.json)."""
     kpis = metrics.get("kpis") or {}
+    if keys is not None:
+        specs = {spec.key: spec for section in all_sections() for spec in section.kpis}
+        return [card(specs[key], metrics, currency) for key in keys if key in specs]
     skipped = {
         str(entry.get("section"))
         for entry in metrics.get("skipped") or []
@@ -153,44 +153,6 @@ def _read_json(path: Path, *, required: bool) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DeliveryError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-
-
-def _title_in_page(page: str, label: str) -> str | None:
-    """Return the report title from report.html's ``<title>Title — label</title>``."""
-    found = re.search(r"<title>(.*?)</title>", page, re.DOTALL)
-    if not found:
-        return None
-    text = html.unescape(found.group(1)).strip()
-    return text.removesuffix(f" \u2014 {label}").strip() or None
-
-
-def _currency_in_page(page: str) -> str | None:
-    """Return the currency of the money KPIs on report.html's cover (``$1.00`` → USD,
-    ``CHF 1.00`` → CHF), for archives whose build.json does not record it."""
-    money = {spec.key for s in all_sections() for spec in s.kpis if spec.kind == "money"}
-    symbols = {symbol: code for code, symbol in CURRENCY_SYMBOLS.items()}
-    cards = re.finditer(
-        r'data-key="([^"]+)">\s*<p class="kpi-label">.*?</p>\s*<p class="kpi-value">([^<]*)<',
-        page,
-        re.DOTALL,
-    )
-    for found in cards:
-        if found.group(1) not in money:
-            continue
-        value = html.unescape(found.group(2)).strip().lstrip("-")
-        if value[:1] in symbols:
-            return symbols[value[:1]]
-        code = re.match(r"([A-Z]{3}) ", value)
-        if code:
-            return code.group(1)
-    return None
 
 
 # The message.

@@ -20,12 +20,17 @@ from zoneinfo import ZoneInfo
 from reportgen.config import Config
 from reportgen.periods import Period
 
-FRESHNESS_TABLES = (
-    ("carts", "created_at"),
-    ("orders", "order_date"),
-    ("events", "event_time"),
-)
-"""The timestamp columns whose newest value shows how far the data goes."""
+
+def freshness_columns() -> list[tuple[str, str]]:
+    """Return the (table, timestamp column) pairs whose newest value shows how far the data
+    goes: every canonical table a section marks ``freshness``."""
+    from reportgen.sections import canonical_tables
+
+    return [
+        (name, spec.timestamp)
+        for name, spec in canonical_tables().items()
+        if spec.freshness and spec.timestamp
+    ]
 
 
 def local_clock(config: Config, now: datetime) -> datetime:
@@ -43,7 +48,7 @@ def data_fingerprint(config: Config, now: datetime) -> dict[str, Any]:
     clock = local_clock(config, now)
     found: dict[str, Any] = {}
     with open_source(config) as source:
-        for table, column in FRESHNESS_TABLES:
+        for table, column in freshness_columns():
             if not source.usable(table):
                 continue
             newest = newest_in(source, table, column)

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportgen.archive.publish import archive_lock, find_pdf, report_folder
 from reportgen.config import Config, DeliverySettings, Schedule
@@ -60,6 +60,9 @@ from reportgen.delivery.schedules import (
 from reportgen.delivery.smtp import SmtpSettings, send
 from reportgen.errors import ArchiveError, DeliveryError, ReportgenError
 from reportgen.periods import Period
+
+if TYPE_CHECKING:
+    from reportgen.report.build import Progress
 
 LOCK_NAME = ".run-due.lock"
 LOCK_MARGIN = timedelta(minutes=10)
@@ -300,8 +303,10 @@ def run_due(
     dry_run: bool = False,
     wait: bool = False,
     clock: Callable[[], float] = time.monotonic,
+    progress: Progress | None = None,
 ) -> RunSummary:
-    """Deliver every waiting period of every schedule (or of ``only``)."""
+    """Deliver every waiting period of every schedule (or of ``only``); ``progress`` is
+    told each stage of each delivery as it finishes (``<report> <period> <stage>``)."""
     require_schedules(config)
     if only and only not in config.schedules:
         known = ", ".join(config.schedules)
@@ -341,6 +346,7 @@ def run_due(
                         reuse=due.reuse,
                         dry_run=dry_run,
                         now=now,
+                        progress=progress,
                     )
                     summary.outcomes.append(outcome)
                     if outcome.status in STOPPING:
@@ -437,6 +443,7 @@ def deliver(
     reuse: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Outcome:
     """Email ``period``'s report of schedule ``name`` to ``targets`` (default: the
     schedule's recipients), recording every step in the ledger.
@@ -445,11 +452,17 @@ def deliver(
     the archived one); otherwise, or when there is none, the data must be fresh and the
     report is built. A ``test`` send (``targets`` are the test addresses) gets its own
     Message-ID and never counts as the schedule's delivery.
+
+    A build with data alerts (``report.alerts``) is held like stale data when
+    ``delivery.freshness`` is ``hold`` (and not rebuilt while the data stays the same), or
+    sent with the alerts in the email's banner when it is ``banner``.
     """
     from reportgen.delivery.compose import compose, delivery_message_id, write_eml
+    from reportgen.report.alerts import data_alerts
     from reportgen.report.build import build_report
 
     now = now or datetime.now(UTC)
+    told = _told(progress, name, period.label)
     schedule = config.schedules[name]
     built_config = scheduled_config(config, schedule)
     delivery = config.delivery
@@ -477,6 +490,19 @@ def deliver(
             since = f"checked {checks} times since {held['started_at']}" if checks > 1 else ""
             return Outcome(name, label, "skipped", f"{stale} ({since})" if since else stale)
         banner = f"Incomplete data: {stale}." if stale else None
+        held = ledger.latest(name, label)
+        if (
+            delivery.freshness == "hold"
+            and held is not None
+            and held["status"] == "skipped"
+            and (held["error"] or "").startswith(ALERTS_HELD)
+            and held["data_fingerprint"] == fingerprint
+        ):
+            # The same data gives the same alerts: hold again without building.
+            held = ledger.hold(
+                name, label, start, reason=held["error"], fingerprint=fingerprint, **facts
+            )
+            return Outcome(name, label, "skipped", held["error"])
     else:
         fingerprint = pdf.fingerprint or json.dumps(
             data_fingerprint(built_config, now), sort_keys=True
@@ -484,8 +510,16 @@ def deliver(
     row = ledger.start(name, label, start, fingerprint=fingerprint, **facts)
     try:
         if pdf is None:
-            result = build_report(built_config, period, sections=schedule.sections)
+            result = build_report(built_config, period, sections=schedule.sections, progress=told)
             pdf = _read_built(built_config.output_dir, period, result)
+            alerts = data_alerts(result.metrics, config.quality)
+            if alerts:
+                found = "; ".join(alert.message for alert in alerts)
+                if delivery.freshness == "hold":
+                    reason = f"{ALERTS_HELD}{found} (the report is archived, not sent)"
+                    ledger.finish(row, "skipped", error=reason, checks=1, checked_at=now_text())
+                    return Outcome(name, label, "skipped", reason)
+                banner = " ".join(filter(None, (banner, f"Data alerts: {found}.")))
         message_id = None
         if purpose != TEST:
             message_id = pdf.message_id or delivery_message_id(name, label, delivery.smtp.sender)
@@ -531,6 +565,7 @@ def deliver(
         ledger.finish(row, "failed", error=str(exc))
         return Outcome(name, label, "failed", str(exc))
     ledger.add_recipients(row, to)
+    sending = time.perf_counter()
     result = send(
         message,
         settings,
@@ -539,6 +574,8 @@ def deliver(
         backoff=delivery.retry_backoff_seconds,
         progress=_Recorder(ledger, row),
     )
+    if told is not None:
+        told("send", time.perf_counter() - sending)
     status = ledger.record(
         row,
         [(r.address, r.status, r.code, r.reply) for r in result.recipients],
@@ -547,6 +584,17 @@ def deliver(
         error=None if result.accepted else result.response,
     )
     return Outcome(name, label, status, _sent_detail(config, name, label, result))
+
+
+ALERTS_HELD = "data alerts: "
+"""How a period held for its data alerts starts its ledger reason."""
+
+
+def _told(progress: Progress | None, name: str, label: str) -> Progress | None:
+    """Return ``progress`` with each stage named after the delivery it belongs to."""
+    if progress is None:
+        return None
+    return lambda stage, seconds: progress(f"{name} {label} {stage}", seconds)
 
 
 def _sent_detail(config: Config, name: str, label: str, result: Any) -> str:
@@ -602,6 +650,7 @@ def send_archived(
     recipients: list[str] | None = None,
     dry_run: bool = False,
     rebuild: bool = False,
+    progress: Progress | None = None,
 ) -> Outcome:
     """Send schedule ``name``'s report for the period ``label`` on purpose.
 
@@ -630,6 +679,7 @@ def send_archived(
                     purpose=TEST,
                     reuse=not rebuild,
                     dry_run=dry_run,
+                    progress=progress,
                 )
             state = ledger.period_states(name).get(period.label)
             owed = [
@@ -648,6 +698,7 @@ def send_archived(
                 purpose=RESEND,
                 reuse=not rebuild,
                 dry_run=dry_run,
+                progress=progress,
             )
             if not owed and schedule.recipients and outcome.status == "sent":
                 outcome.detail = f"again (every recipient had it): {outcome.detail}"

@@ -190,6 +190,15 @@ def build_report(
         "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
         "generator": f"reportgen {__version__}",
         "config": config.origin,
+        "title": config.report.title,
+        "currency": currency,
+        "period": period.as_json(),
+        "headline_kpis": [
+            spec.key
+            for section in shown
+            for spec in section.kpis
+            if spec.headline and spec.key in metrics["kpis"]
+        ],
         "pdf": pdf,
         "recommendations": [asdict(r) for r in recommendations],
         "data_alerts": [alert.as_json() for alert in alerts],

@@ -114,6 +114,8 @@ def report(tmp_path: Path, pdf_bytes: bytes) -> Path:
         "generated_at": "2026-10-26T06:00:00Z",
         "generator": "reportgen 0.1.0",
         "config": "config/shop.yaml",
+        "title": "Weekly carts",
+        "currency": "EUR",
         "recommendations": [
             {**rec, "detail": f"Detail of {rec['headline'].split(':')[0]}.", "evidence": {}}
             for rec in RECOMMENDATIONS

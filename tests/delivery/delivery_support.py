@@ -139,7 +139,7 @@ def copy_build(source: Path, delay: float = 0.0) -> Any:
     from reportgen.archive.publish import archive_lock, file_sha256, publish, write_json
     from reportgen.report.build import BuildResult
 
-    def build(config, period, *, output=None, pdf=True, force=False, timer=None, sections=None):
+    def build(config, period, *, output=None, pdf=True, force=False, sections=None, **ignored):
         output = output or config.output_dir
         number = next(_copies)
         time.sleep(delay)

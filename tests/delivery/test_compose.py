@@ -185,3 +185,11 @@ def test_write_eml_writes_a_parseable_message_atomically(report, tmp_path):
     (pdf,) = attachments(parsed)
     assert pdf.get_content() == (report / "report.pdf").read_bytes()
     assert "First: win back Bronze abandoners." in parsed.get_body(("html",)).get_content()
+
+
+def test_the_email_reads_its_facts_from_build_json_not_the_page(report):
+    """Regression (issue 9): compose scraped report.html for the title and currency."""
+    (report / "report.html").unlink()
+    message = message_for(report)
+    assert message["Subject"] == "Weekly carts \u2014 2026-W43"
+    assert "\u20ac262,870.39" in html_body(message).get_text()
