@@ -7,7 +7,7 @@ core imports it to run whatever sections are registered, without naming any of t
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -194,6 +194,10 @@ class Section:
     history_note: str | None = None
     """Set when its headline KPIs are left out of the cover's history: the sentence the
     cover prints instead."""
+    history: Callable[[Source, Config, Sequence[Period]], dict[str, list[Any]]] | None = None
+    """(source, config, periods oldest first) → headline KPI key → its value in each
+    period, in one grouped pass over the window instead of a ``compute`` per two periods.
+    The values must equal what ``compute`` gives for each period (a test compares them)."""
     bad_rows: tuple[BadRows, ...] = ()
     """Its counts of unreadable or dropped rows, for the data alerts."""
     table_rows: tuple[TableRows, ...] = ()

@@ -57,11 +57,13 @@ def kpi_history(
 
 
 def history_sections(sections: Sequence[str] | None = None) -> list[str]:
-    """Return the sections of a build (all, or those named) whose history it computes."""
+    """Return the sections of a build (all, or those named) whose history it computes: a
+    section with a one-pass ``history``, or without a ``history_note`` saying it is slow."""
     return [
         s.name
         for s in all_sections()
-        if s.history_note is None and (sections is None or s.name in sections)
+        if (s.history is not None or s.history_note is None)
+        and (sections is None or s.name in sections)
     ]
 
 
@@ -85,10 +87,18 @@ def _history(
     while len(newest_first) < count:
         newest_first.append(newest_first[-1].previous())
     found: dict[str, list[Any]] = {key: [None] * count for _, keys in chosen for key in keys}
+    # A section with a one-pass history answers every period at once (oldest first).
+    oldest_first = newest_first[::-1]
+    for section, keys in chosen:
+        if section.history is not None:
+            values = section.history(source, config, oldest_first)
+            for key in keys:
+                found[key] = list(values.get(key, [None] * count))[::-1]
+    by_compute = [(section, keys) for section, keys in chosen if section.history is None]
     # metrics.json of this very period already holds the first call's answer.
     given = metrics if metrics and metrics.get("period") == period.as_json() else None
     for index in range(0, count, 2):
-        for section, keys in chosen:
+        for section, keys in by_compute:
             if index == 0 and given is not None:
                 kpis, previous = given["kpis"], given["kpis"]["previous"]
             else:
