@@ -188,6 +188,10 @@ class Section:
     """Its data_quality keys → what each counts, in plain words."""
     part_title: Callable[[str], str | None] | None = None
     """A ``skipped`` entry's name (``carts.segment.age_band``) → its display name."""
+    coverage: tuple[str, str] | None = None
+    """The data_quality keys of the first and last parseable timestamps of its main table
+    (local ``YYYY-MM-DD HH:MM:SS``, whole table): how far back and forward its data goes,
+    so a period the data barely covers is not compared against."""
     period_from: tuple[str, str] | None = None
     """(table, column) whose newest value picks the default period, when it is the first
     registered section whose table the source has."""
