@@ -106,6 +106,10 @@ class Recommendation:
     never pull one KPI opposite ways."""
     expected_value: float | None = None
     """Money the action may bring in the report's currency, where it can be estimated."""
+    compares: bool = False
+    """It rests on the change against the previous period: it is withheld when that
+    comparison is not sound (the KPI is provisional, or the data barely covers the
+    previous period)."""
     expected_value_basis: str | None = None
     """How ``expected_value`` was estimated, in words (``savable value times the re-engagement
     rate``)."""
@@ -188,6 +192,13 @@ class Section:
     """Its data_quality keys → what each counts, in plain words."""
     part_title: Callable[[str], str | None] | None = None
     """A ``skipped`` entry's name (``carts.segment.age_band``) → its display name."""
+    contributions: str | None = None
+    """Its table that splits KPI changes by group (columns kpi, dimension, group,
+    previous, current, change, size_effect, rate_effect, contribution, share_of_change):
+    the executive summary says why a headline KPI moved from it."""
+    appendix_template: str | None = None
+    """A partial of technical parts (a cleaning audit) laid out in the appendix, after the
+    director's pages; reached like ``template``."""
     coverage: tuple[str, str] | None = None
     """The data_quality keys of the first and last parseable timestamps of its main table
     (local ``YYYY-MM-DD HH:MM:SS``, whole table): how far back and forward its data goes,

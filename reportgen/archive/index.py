@@ -180,6 +180,31 @@ def period_neighbours(
     return (before[-1].label if before else None, after[0].label if after else None)
 
 
+def last_recommendations(output: Path, period: Period) -> list[dict[str, Any]]:
+    """Return the recommendations of the nearest earlier archived report of ``period``'s
+    kind, each with ``then`` (its KPI's value in that report) and ``then_label``.
+
+    Read from that report's build.json and metrics.json; an unreadable one gives none.
+    """
+    try:
+        earlier, _ = period_neighbours(output, period.kind, period.label, with_html=True)
+    except PeriodError:
+        return []
+    if earlier is None:
+        return []
+    folder = Path(output) / period.kind / earlier
+    facts, _ = _read_json(folder / "build.json")
+    metrics, _ = _read_json(folder / "metrics.json")
+    if not isinstance(facts, dict) or not isinstance(metrics, dict):
+        return []
+    kpis = metrics.get("kpis") if isinstance(metrics.get("kpis"), dict) else {}
+    found = []
+    for rec in facts.get("recommendations") or []:
+        if isinstance(rec, dict):
+            found.append({**rec, "then": kpis.get(rec.get("kpi")), "then_label": earlier})
+    return found
+
+
 def navigation_links(output: Path, period: Period, folder: Path | None = None) -> dict[str, Any]:
     """Return the nav bar of ``period``'s report, for ``templates/_nav.html``.
 

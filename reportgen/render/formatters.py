@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 NA = "n/a"
 
@@ -44,6 +45,36 @@ def fmt_money(value: float | None, currency: str = "USD", places: int = 2) -> st
     text = f"{abs(amount):,.{places}f}"
     symbol = CURRENCY_SYMBOLS.get(currency.upper())
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency.upper()} {text}"
+
+
+def fmt_money_short(value: float | None, currency: str = "USD") -> str:
+    """Return money rounded for a headline: ``$850``, ``$12.3k``, ``$904k``, ``$1.2M``.
+
+    Three significant figures at most; tables and CSV keep the full value (``fmt_money``).
+    """
+    if value is None:
+        return NA
+    size = abs(value)
+    units = ((1e9, "bn"), (1e6, "M"), (1e3, "k"))
+    for index, (divisor, suffix) in enumerate(units):
+        if size < divisor:
+            continue
+        places = 0 if size / divisor >= 99.95 else 1
+        shown = _round(size / divisor, places)
+        if shown >= 1000 and index > 0:  # 999,999 is $1M, not $1,000k
+            divisor, suffix = units[index - 1]
+            places, shown = 1, _round(size / divisor, 1)
+        text = f"{shown:,.{places}f}".removesuffix(".0")
+        return _with_symbol(("-" if value < 0 else "") + text + suffix, currency)
+    return fmt_money(value, currency, places=0)
+
+
+def _with_symbol(amount: str, currency: str) -> str:
+    negative = amount.startswith("-")
+    body = amount.removeprefix("-")
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    shown = f"{symbol}{body}" if symbol else f"{currency} {body}"
+    return f"-{shown}" if negative else shown
 
 
 def fmt_days(value: float | None) -> str:
@@ -179,3 +210,28 @@ def fmt_rule_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(fmt_rule_value(item) for item in value) or "none"
     return str(value)
+
+
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def fmt_period_name(period: Mapping[str, Any] | None) -> str:
+    """Return a period as a reader names it: ``October 2026``, ``Week 47, 2026``,
+    ``1 Dec 2025 - 30 Nov 2026`` with an en dash (a custom window), ``December 2026 to date``."""
+    if not period:
+        return NA
+    kind, start = period.get("kind"), period.get("start")
+    if start is None:
+        return str(period.get("label") or NA)
+    first = _as_datetime(start)
+    if kind == "month":
+        name = f"{_MONTH_NAMES[first.month - 1]} {first.year}"
+    elif kind == "week":
+        year, week, _ = first.isocalendar()
+        name = f"Week {week}, {year}"
+    else:
+        return fmt_date_range(start, period.get("end"))
+    return f"{name} to date" if period.get("to_date") else name

@@ -36,11 +36,13 @@ from reportgen.render.formatters import (
     EN_DASH,
     fmt_date_range,
     fmt_datetime,
-    fmt_money,
+    fmt_money_short,
     fmt_number,
+    fmt_period_name,
     fmt_text,
     fmt_value,
 )
+from reportgen.render.summary import ACTIONS, actions, coverage_line, largest_moves, last_time
 from reportgen.render.viewparts import card, number
 from reportgen.report.alerts import DataAlert
 from reportgen.report.assumptions import interpretive_rules, rules_in_force
@@ -81,6 +83,9 @@ class ReportContent:
     alerts: Sequence[DataAlert] = ()
     """Data problems too large for the data-quality page alone (``data_alerts``): the
     cover's banner."""
+    last_time: Sequence[Mapping[str, Any]] = ()
+    """The previous report's recommendations (its build.json), for "last time we
+    recommended" on the summary page."""
 
 
 def make_environment(template_dir: Path | None = None) -> Environment:
@@ -175,15 +180,27 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         for entry in metrics.get("skipped") or []
         if isinstance(entry, Mapping)
     ]
-    contents = [{"id": "recommendations", "title": "Recommendations", "parts": []}]
+    contents = [
+        {"id": "summary", "title": "Summary", "parts": []},
+        {"id": "recommendations", "title": "Recommendations", "parts": []},
+    ]
     for section in sections:
-        parts = section["view"]["parts"]
+        parts = [part for part in section["view"]["parts"] if not part.get("appendix")]
         subparts = [] if len(parts) == 1 else parts
         contents.append({"id": parts[0]["id"], "title": section["title"], "parts": subparts})
-    contents.append({"id": "data-quality", "title": "Data quality", "parts": []})
+    # The technical pages go last, in an appendix: a section's own, data quality, rules.
+    appendix = [
+        part
+        for section in sections
+        if section["appendix_template"]
+        for part in section["view"]["parts"]
+        if part.get("appendix")
+    ]
+    appendix.append({"id": "data-quality", "title": "Data quality"})
     if extras:
-        contents.append({"id": "skipped", "title": "Skipped", "parts": []})
-    contents.append({"id": "assumptions", "title": "Assumptions", "parts": []})
+        appendix.append({"id": "skipped", "title": "Skipped"})
+    appendix.append({"id": "assumptions", "title": "Assumptions"})
+    contents.append({"id": appendix[0]["id"], "title": "Appendix", "parts": appendix})
     headline = [
         (section, spec)
         for section in content.sections
@@ -191,8 +208,21 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         for spec in section.kpis
         if spec.headline
     ]
+    shown = [section for section in content.sections if section.name not in skipped]
+    recommendations = sorted(content.recommendations, key=lambda r: r.priority)
+    report = _report_meta(content)
+    summary = {
+        "coverage": coverage_line(metrics, shown),
+        "moves": largest_moves(metrics, shown, content.trends, content.currency),
+        "actions": actions(recommendations, content.currency),
+        "more": max(0, len(recommendations) - ACTIONS),
+        "last_time": last_time(
+            content.last_time, metrics, shown, content.currency, report["previous_label"]
+        ),
+    }
     return {
-        "report": _report_meta(content),
+        "report": report,
+        "summary": summary,
         "fonts": _font_data_uris(),
         "metrics": metrics,
         "headline": [_headline_card(spec, content) for _, spec in headline],
@@ -200,8 +230,16 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         "nav": content.nav,
         "contents": contents,
         "recommendations": [
-            {"headline": rec.headline, "detail": rec.detail}
-            for rec in sorted(content.recommendations, key=lambda r: r.priority)
+            {
+                "headline": rec.headline,
+                "detail": rec.detail,
+                "value": item["value"],
+            }
+            for rec, item in zip(
+                recommendations,
+                actions(recommendations, content.currency, len(recommendations)),
+                strict=True,
+            )
         ],
         "sections": sections,
         "data_quality": _data_quality(metrics.get("data_quality") or {}),
@@ -217,6 +255,17 @@ def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
     """Return a cover card: the KPI card, plus its sparkline and usual-range phrase."""
     found: dict[str, Any] = card(spec, content.metrics, content.currency)
     found.update(sparkline=None, range=None, range_status=None)
+    if spec.kind == "money":  # headline money is rounded (full value in the tables)
+        kpis = content.metrics.get("kpis") or {}
+        now, then = kpis.get(spec.key), (kpis.get("previous") or {}).get(spec.key)
+        found["value"] = fmt_money_short(now, content.currency)
+        if number(now) is not None and number(then) is not None and found.get("comparable"):
+            if not found.get("provisional"):
+                sign = "+" if now >= then else "\u2212"
+                change = f"{sign}{fmt_money_short(abs(now - then), content.currency)}"
+                if then:
+                    change += f" ({(now - then) / abs(then) * 100:+.1f}%)"
+                found["comparison"] = f"{change} vs {fmt_money_short(then, content.currency)}"
     history = (content.trends or {}).get(spec.key) or []
     label = (content.metrics.get("period") or {}).get("label")
     if not history or history[-1].get("label") != label:
@@ -236,13 +285,15 @@ def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
 
     def bound(value: float) -> str:
         if spec.kind == "money":
-            return fmt_money(value, content.currency, places=0)
+            return fmt_money_short(value, content.currency)
         return fmt_value(value, spec.kind, content.currency)
 
     # A value that shows as equal to a bound is within the range as the reader sees it.
     edge = spread["high"] if status == "above" else spread["low"]
     if status != "within" and bound(values[-1]) == bound(edge):
         status = "within"
+    if found.get("provisional") or not found.get("comparable"):
+        return found  # no usual-range verdict on a figure that is not final or comparable
     found["range_status"] = status
     found["range"] = (
         "within the usual range"
@@ -298,12 +349,13 @@ def _report_meta(content: ReportContent) -> dict[str, Any]:
         "created": _w3c_datetime(content.generated_at),
         "generated_at": fmt_datetime(shown_at),
         "period_label": label,
+        "period_name": fmt_period_name(period),
         "period_kind": {"month": "Month", "week": "ISO week", "custom": "Custom period"}.get(
             period.get("kind"), "Period"
         ),
         "period_range": span,
         "timezone": zone,
-        "previous_label": previous.get("label") or "the previous period",
+        "previous_label": fmt_period_name(previous) if previous else "the previous period",
         "previous_range": fmt_date_range(previous.get("start"), previous.get("end")),
         "currency": content.currency,
     }
@@ -369,6 +421,7 @@ def _section_view(
         "name": section.name,
         "title": section.title,
         "template": section.template,
+        "appendix_template": section.appendix_template,
         "skipped": f"Skipped because {reason.rstrip('.')}." if reason is not None else None,
         "view": view,
     }

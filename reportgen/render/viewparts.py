@@ -16,7 +16,16 @@ DIRECTION_ARROWS = {"up": "\u25b2", "down": "\u25bc", "flat": ""}
 
 
 def card(spec: KpiSpec, metrics: Mapping[str, Any], currency: str) -> dict[str, str]:
-    """Return one KPI card: value, change vs the previous period and its tone."""
+    """Return one KPI card: value, change vs the previous period and its tone.
+
+    A provisional KPI (its window has not closed) shows no change: last period's value
+    was read when it was older, not like with like. Nor does one whose comparison period
+    the data barely covers (``report.maturity``).
+    """
+    from reportgen.report.maturity import caveat
+    from reportgen.sections import all_sections
+
+    unfinished, gap = caveat(metrics, spec, all_sections())
     kpis = metrics.get("kpis") or {}
     current = kpis.get(spec.key)
     previous = (kpis.get("previous") or {}).get(spec.key)
@@ -31,18 +40,26 @@ def card(spec: KpiSpec, metrics: Mapping[str, Any], currency: str) -> dict[str, 
     label = spec.label
     if spec.label_from_rules is not None:
         label = spec.label_from_rules(metrics.get("rules") or {}) or label
+    comparison = (
+        f"{delta} vs {fmt_value(previous, spec.kind, currency)}"
+        if previous is not None
+        else "previous period n/a"
+    )
+    if unfinished or gap:
+        direction, tone = "flat", "neutral"
+        comparison = f"provisional: {unfinished}" if unfinished else f"change n/a: {gap}"
     return {
         "key": spec.key,
         "label": label,
         "value": fmt_value(current, spec.kind, currency),
         "delta": delta,
         "previous": fmt_value(previous, spec.kind, currency),
-        "comparison": f"{delta} vs {fmt_value(previous, spec.kind, currency)}"
-        if previous is not None
-        else "previous period n/a",
+        "comparison": comparison,
         "direction": direction,
         "arrow": DIRECTION_ARROWS[direction],
         "tone": tone,
+        "provisional": unfinished or "",
+        "comparable": "" if gap else "yes",
     }
 
 

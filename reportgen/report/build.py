@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from reportgen import __version__
 from reportgen.archive.index import (
     history_folders,
+    last_recommendations,
     navigation_links,
     neighbour_folders,
     relink,
@@ -41,6 +42,7 @@ from reportgen.errors import ArchiveError, SourceError
 from reportgen.periods import Period
 from reportgen.plugin import Recommendation, Section
 from reportgen.report.alerts import DataAlertError, data_alerts
+from reportgen.report.maturity import sound_comparison
 from reportgen.report.metrics import compute_metrics
 from reportgen.report.trends import RANGE_WINDOW, history_sections, kpi_history
 from reportgen.sections import all_sections
@@ -157,7 +159,9 @@ def build_report(
         charts: dict[str, str] = {}
         for section in shown:
             charts.update(section.charts(metrics, currency))
-    recommendations = _recommendations(shown, metrics, currency)
+    recommendations = sound_recommendations(
+        _recommendations(shown, metrics, currency), metrics, shown
+    )
     try:
         trends: dict[str, Any] = pending.result() if pending else {}
     finally:
@@ -179,6 +183,7 @@ def build_report(
             trends=trends or None,
             nav=navigation_links(output, period),
             alerts=alerts,
+            last_time=last_recommendations(output, period),
         )
         templates = config.resolve(config.report.templates) if config.report.templates else None
         html = render_html(content, templates)
@@ -298,6 +303,18 @@ def _on_source(config: Config, func: Callable[..., Any], *args: Any, **kwargs: A
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise SourceError(f"{config.origin}: a query on the source failed: {detail}") from None
+
+
+def sound_recommendations(
+    found: list[Recommendation], metrics: dict[str, Any], sections: Sequence[Section]
+) -> list[Recommendation]:
+    """Withhold the recommendations that rest on a change that cannot be read yet: the KPI
+    is provisional, or the data barely covers the comparison period (``report.maturity``)."""
+    return [
+        rec
+        for rec in found
+        if not (rec.compares and rec.kpi and not sound_comparison(metrics, rec.kpi, sections))
+    ]
 
 
 def _recommendations(

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from reportgen.cli import main
 from reportgen.config import config_from_dict, load_config
 from reportgen.periods import month_period
-from reportgen.render.formatters import fmt_money, fmt_number, fmt_percent
+from reportgen.render.formatters import fmt_money_short, fmt_number, fmt_percent
 from reportgen.report.build import build_report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_pdf_has_sections_in_order_and_headline_kpis_from_metrics(demo_build):
     kpis = metrics["kpis"]
     assert fmt_number(kpis["carts.carts_total"]) in pages[0]
     assert fmt_percent(kpis["carts.cart_conversion_rate"]) in pages[0]
-    assert fmt_money(kpis["carts.abandoned_cart_value"]) in pages[0]
+    assert fmt_money_short(kpis["carts.abandoned_cart_value"]) in pages[0]  # headline policy
     assert fmt_percent(kpis["carts.reengagement_rate"]) in pages[0]
     positions = []
     for title in SECTION_TITLES:

@@ -27,6 +27,12 @@ SEGMENT_MIN_SHARE = 0.05
 SEGMENT_MIN_CARTS = 30
 """... and at least this many carts."""
 UNTARGETABLE_SEGMENTS = frozenset({"Unknown"})
+SEGMENT_NAMES = {
+    "signup_channel": "signup channel",
+    "loyalty_tier": "loyalty tier",
+    "clv_bucket": "CLV bucket",
+    "age_band": "age band",
+}
 """Segment values nobody can target (no customer row or no value)."""
 TOP_SKU_MIN_SHARE = 0.05
 """The top SKU is named when it carries at least this share of abandoned value."""
@@ -52,16 +58,14 @@ EPSILON = 1e-9
 # Priorities: lower comes first in the report.
 PRIORITY_EMPTY_PERIOD = 0
 PRIORITY_ABANDONMENT_WORSE = 10
-PRIORITY_WORST_SEGMENT = 20
 PRIORITY_REENGAGEMENT_FELL = 25
-PRIORITY_SAVABLE_CUSTOMERS = 30
+PRIORITY_SAVABLE_CUSTOMERS = 20
 PRIORITY_TOP_SKU = 40
 PRIORITY_TOP_CATEGORY = 45
 PRIORITY_SLOW_TIME_TO_ORDER = 50
 PRIORITY_UNLINKED_ORDERS = 55
 PRIORITY_REENGAGEMENT_ROSE = 65
 PRIORITY_ABANDONMENT_BETTER = 70
-PRIORITY_IMMATURE_WINDOW = 90
 
 Metrics = dict[str, Any]
 Rule = Callable[[Metrics, str], Recommendation | None]
@@ -86,10 +90,32 @@ def _rate_comparison(metrics: Metrics, current: float, previous: float) -> str:
 
 
 def _recommendation(
-    headline: str, detail: str, evidence: dict[str, Any], priority: int
+    headline: str,
+    detail: str,
+    evidence: dict[str, Any],
+    priority: int,
+    *,
+    kpi: str | None = None,
+    pull: str | None = None,
+    compares: bool = False,
+    expected_value: float | None = None,
+    basis: str | None = None,
 ) -> Recommendation:
-    """Return a cart-section recommendation."""
-    return Recommendation(SECTION, headline, detail, evidence, priority)
+    """Return a cart-section recommendation: the KPI it acts on and which way (``pull``),
+    whether it rests on the change against the previous period (``compares``), and the
+    money it may bring (``expected_value``, estimated as ``basis`` says)."""
+    return Recommendation(
+        SECTION,
+        headline,
+        detail,
+        evidence,
+        priority,
+        kpi=kpi,
+        pull=pull,  # type: ignore[arg-type]
+        expected_value=expected_value,
+        expected_value_basis=basis,
+        compares=compares,
+    )
 
 
 # The rules, in the order they break priority ties.
@@ -142,6 +168,7 @@ def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None
         if value is not None:
             volume += f", worth {fmt_money(value, currency)}"
             evidence["carts.abandoned_cart_value"] = value
+    moves = {"kpi": "carts.abandonment_rate", "pull": "down", "compares": True}
     if current > previous:
         return _recommendation(
             "Find what pushed cart abandonment up and fix it first.",
@@ -149,6 +176,7 @@ def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None
             "checkout, prices, shipping costs and stock.",
             evidence,
             PRIORITY_ABANDONMENT_WORSE,
+            **moves,
         )
     return _recommendation(
         "Keep the changes that lowered cart abandonment.",
@@ -156,11 +184,13 @@ def abandonment_change(metrics: Metrics, currency: str) -> Recommendation | None
         "offers and reminders so it is not undone.",
         evidence,
         PRIORITY_ABANDONMENT_BETTER,
+        **moves,
     )
 
 
-def worst_segment(metrics: Metrics, currency: str) -> Recommendation | None:
-    """Name the segment (across all segment tables) that abandons most above the overall."""
+def _worst_segment(metrics: Metrics) -> tuple[str, str, float, float, dict[str, Any]] | None:
+    """Return the segment (across all segment tables) that abandons most above the overall
+    rate: (segment, dimension, rate, carts, evidence), or None."""
     overall = read.kpi(metrics, "carts.abandonment_rate")
     total = read.kpi(metrics, "carts.carts_total")
     if overall is None or not total:
@@ -187,30 +217,18 @@ def worst_segment(metrics: Metrics, currency: str) -> Recommendation | None:
     if worst is None:
         return None
     rate, carts, table, index, row = worst
-    segment = read.label(row.get("segment"))
-    dimension = table.removeprefix("carts.segment.").replace("_", " ")
     cell = f"{table}[{index}]"
     evidence: dict[str, Any] = {
         f"{cell}.segment": row.get("segment"),
         f"{cell}.abandonment_rate": rate,
         f"{cell}.carts_total": carts,
         "carts.abandonment_rate": overall,
-        "carts.carts_total": total,
     }
-    detail = (
-        f"Their abandonment rate is {fmt_percent(rate)} against {fmt_percent(overall)} "
-        f"overall ({fmt_delta(rate, overall, 'rate')}, {fmt_number(carts)} carts)"
+    dimension = SEGMENT_NAMES.get(
+        table.removeprefix("carts.segment."),
+        table.removeprefix("carts.segment.").replace("_", " "),
     )
-    value = read.number(row.get("abandoned_value"))
-    if value is not None:
-        detail += f"; they left {fmt_money(value, currency)} in abandoned carts"
-        evidence[f"{cell}.abandoned_value"] = value
-    return _recommendation(
-        f"Target {segment} cart abandoners ({dimension}) with a dedicated recovery offer.",
-        f"{detail}.",
-        evidence,
-        PRIORITY_WORST_SEGMENT,
-    )
+    return read.label(row.get("segment")), dimension, rate, carts, evidence
 
 
 def reengagement_change(metrics: Metrics, currency: str) -> Recommendation | None:
@@ -232,25 +250,36 @@ def reengagement_change(metrics: Metrics, currency: str) -> Recommendation | Non
     if reengaged is not None and abandoners is not None:
         volume = f"; {fmt_number(reengaged)} of {fmt_number(abandoners)} abandoners ordered again"
         evidence |= {"carts.reengaged": reengaged, "carts.abandoners": abandoners}
+    moves = {"kpi": "carts.reengagement_rate", "pull": "up", "compares": True}
     if current < previous:
         return _recommendation(
-            "Strengthen the cart win-back flow.",
-            f"{days}-day re-engagement fell {comparison}{volume}. Check that reminder "
-            "emails are still sent and review their timing and offer.",
+            "Check that the cart reminder emails still go out.",
+            f"{days}-day re-engagement fell {comparison}{volume}. Review the reminders' "
+            "timing and offer.",
             evidence,
             PRIORITY_REENGAGEMENT_FELL,
+            **moves,
         )
     return _recommendation(
-        "Keep the cart win-back flow as it is now.",
+        "Keep the cart reminders as they are now.",
         f"{days}-day re-engagement rose {comparison}{volume}. Note what changed in the "
         "reminders so it is kept.",
         evidence,
         PRIORITY_REENGAGEMENT_ROSE,
+        **moves,
     )
 
 
-def savable_customers(metrics: Metrics, currency: str) -> Recommendation | None:
-    """Size the win-back list: abandoners who have not ordered, and the value they left."""
+def recovery_campaign(metrics: Metrics, currency: str) -> Recommendation | None:
+    """One cart-recovery campaign: the savable customers, with the segment and category to
+    lead with, and what it may bring back.
+
+    The savable customers (abandoners who did not order within the window) are who a
+    campaign can reach; the segment that abandons most above the overall rate and the
+    category with the most abandoned value are its targets. Expected value: what the
+    savable customers left in their carts times this period's re-engagement rate (as many
+    won back as the reminders win back now).
+    """
     # A cart with no customer is never savable (METRICS.md §8): such a row is not counted.
     rows = [
         (index, row, read.number(row.get("abandoned_value")))
@@ -265,28 +294,66 @@ def savable_customers(metrics: Metrics, currency: str) -> Recommendation | None:
     top = sorted(valued, key=lambda item: -item[2])[:SAVABLE_NAMED]
     count = len(rows)
     customers = "customer" if count == 1 else "customers"
+    days = _reengagement_days(metrics)
     evidence: dict[str, Any] = {
         "carts.savable_customers (rows)": count,
         "carts.savable_customers (sum of abandoned_value)": total,
     }
+    detail = (
+        f"{fmt_number(count)} {customers} abandoned a cart and did not order within "
+        f"{days} days, leaving {fmt_money(total, currency)} in their carts."
+    )
+    targets = []
+    worst = _worst_segment(metrics)
+    if worst is not None:
+        segment, dimension, rate, carts, cells = worst
+        overall = read.kpi(metrics, "carts.abandonment_rate")
+        targets.append(
+            f"{segment} customers ({dimension}) abandon {fmt_percent(rate)} of their carts against "
+            f"{fmt_percent(overall)} overall ({fmt_number(carts)} carts)"
+        )
+        evidence |= cells
+    category = _leading_row(metrics, "carts.top_abandoned_categories", TOP_CATEGORY_MIN_SHARE)
+    if category is not None and read.label(category[0].get("category")) not in (
+        UNTARGETABLE_SEGMENTS
+    ):
+        row, value, share, _ = category
+        targets.append(
+            f"{read.label(row.get('category'))} carries the most abandoned value of any "
+            f"category ({fmt_money(value, currency)}, {fmt_percent(share)})"
+        )
+        evidence |= {
+            "carts.top_abandoned_categories[0].category": row.get("category"),
+            "carts.top_abandoned_categories[0].abandoned_value": value,
+        }
+    if targets:
+        detail += f" Lead with these: {'; '.join(targets)}."
     named = []
     for index, row, value in top:
         named.append(f"{read.label(row.get('customer_id'))} ({fmt_money(value, currency)})")
         evidence[f"carts.savable_customers[{index}].customer_id"] = row.get("customer_id")
         evidence[f"carts.savable_customers[{index}].abandoned_value"] = value
-    detail = (
-        f"{fmt_number(count)} {customers} abandoned a cart and did not order within "
-        f"{_reengagement_days(metrics)} days, leaving {fmt_money(total, currency)} in their carts."
-    )
     if len(named) == 1:
         detail += f" Start with customer {named[0]}."
     elif named:
         detail += f" Start with customers {', '.join(named[:-1])} and {named[-1]}."
+    rate = read.kpi(metrics, "carts.reengagement_rate")
+    expected = total * rate if rate is not None and total > 0 else None
+    if expected is not None:
+        evidence["carts.reengagement_rate"] = rate
     return _recommendation(
-        f"Send a win-back offer to the {fmt_number(count)} savable {customers}.",
+        f"Run one cart-recovery campaign for the {fmt_number(count)} savable {customers}.",
         detail,
         evidence,
         PRIORITY_SAVABLE_CUSTOMERS,
+        kpi="carts.reengagement_rate",
+        pull="up",
+        expected_value=expected,
+        basis=(
+            f"what they left, times this period's {fmt_percent(rate)} re-engagement rate"
+            if expected is not None
+            else None
+        ),
     )
 
 
@@ -335,16 +402,20 @@ def top_abandoned_sku(metrics: Metrics, currency: str) -> Recommendation | None:
         f"{left_in}, {fmt_percent(share)}{of_total} (category {category}).",
         evidence,
         PRIORITY_TOP_SKU,
+        kpi="carts.abandoned_cart_value",
+        pull="down",
     )
 
 
-def top_abandoned_category(metrics: Metrics, currency: str) -> Recommendation | None:
-    """Name the category carrying the most abandoned value when it holds 20% or more."""
+def missing_categories(metrics: Metrics, currency: str) -> Recommendation | None:
+    """Ask for the missing product categories when products without one carry the most
+    abandoned value (20% or more): until then that value cannot be targeted by category."""
     leading = _leading_row(metrics, "carts.top_abandoned_categories", TOP_CATEGORY_MIN_SHARE)
     if leading is None:
         return None
     row, value, share, total = leading
-    category = read.label(row.get("category"))
+    if read.label(row.get("category")) not in UNTARGETABLE_SEGMENTS:
+        return None
     evidence: dict[str, Any] = {
         "carts.top_abandoned_categories[0].category": row.get("category"),
         "carts.top_abandoned_categories[0].abandoned_value": value,
@@ -352,20 +423,14 @@ def top_abandoned_category(metrics: Metrics, currency: str) -> Recommendation | 
         "carts.abandoned_cart_value": total,
     }
     of_total = f" of the {fmt_money(total, currency)} abandoned" if total is not None else ""
-    if category in UNTARGETABLE_SEGMENTS:
-        headline = "Fill in the missing product categories in the catalog."
-        detail = (
-            f"Products with no category carry the most abandoned value: "
-            f"{fmt_money(value, currency)}, {fmt_percent(share)}{of_total}; until they are "
-            "categorised this value cannot be targeted by category."
-        )
-    else:
-        headline = f"Make {category} the first category in cart recovery campaigns."
-        detail = (
-            f"{category} carries the most abandoned value of any category: "
-            f"{fmt_money(value, currency)}, {fmt_percent(share)}{of_total}."
-        )
-    return _recommendation(headline, detail, evidence, PRIORITY_TOP_CATEGORY)
+    return _recommendation(
+        "Fill in the missing product categories in the catalog.",
+        f"Products with no category carry the most abandoned value: "
+        f"{fmt_money(value, currency)}, {fmt_percent(share)}{of_total}; until they are "
+        "categorised this value cannot be targeted by category.",
+        evidence,
+        PRIORITY_TOP_CATEGORY,
+    )
 
 
 def slow_time_to_order(metrics: Metrics, currency: str) -> Recommendation | None:
@@ -386,6 +451,8 @@ def slow_time_to_order(metrics: Metrics, currency: str) -> Recommendation | None
         "Keep a reminder going until then.",
         evidence,
         PRIORITY_SLOW_TIME_TO_ORDER,
+        kpi="carts.reengagement_rate",
+        pull="up",
     )
 
 
@@ -405,46 +472,22 @@ def unlinked_orders(metrics: Metrics, currency: str) -> Recommendation | None:
         f"{fmt_percent(UNLINKED_MAX_SHARE)} threshold; time to order leaves them out.",
         {"carts.converted_unlinked": unlinked, "carts.carts_converted": converted},
         PRIORITY_UNLINKED_ORDERS,
-    )
-
-
-def immature_window(metrics: Metrics, currency: str) -> Recommendation | None:
-    """Note that re-engagement is provisional while some carts are still in their window."""
-    immature = read.kpi(metrics, "carts.reengagement_immature_carts")
-    if immature is None or immature <= 0:
-        return None
-    days = _reengagement_days(metrics)
-    carts = "cart is" if immature == 1 else "carts are"
-    evidence: dict[str, Any] = {
-        "carts.reengagement_immature_carts": immature,
-        "rules.reengagement_days": days,
-    }
-    rate = read.kpi(metrics, "carts.reengagement_rate")
-    rate_text = "the re-engagement rate"
-    if rate is not None:
-        rate_text = f"the {fmt_percent(rate)} re-engagement rate"
-        evidence["carts.reengagement_rate"] = rate
-    return _recommendation(
-        "Read the re-engagement rate as provisional.",
-        f"{fmt_number(immature)} abandoned {carts} still inside the {days}-day "
-        f"re-engagement window, so {rate_text} is not final yet.",
-        evidence,
-        PRIORITY_IMMATURE_WINDOW,
+        kpi="carts.converted_unlinked",
+        pull="down",
     )
 
 
 RULES: tuple[Rule, ...] = (
     empty_period,
     abandonment_change,
-    worst_segment,
     reengagement_change,
-    savable_customers,
+    recovery_campaign,
     top_abandoned_sku,
-    top_abandoned_category,
+    missing_categories,
     slow_time_to_order,
     unlinked_orders,
-    immature_window,
 )
+"""A provisional re-engagement rate is not a rule: its card says so (report.maturity)."""
 
 
 def recommend(metrics: Metrics, currency: str) -> list[Recommendation]:

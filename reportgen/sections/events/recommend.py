@@ -79,10 +79,27 @@ def _listing(items: list[str]) -> str:
 
 
 def _recommendation(
-    headline: str, detail: str, evidence: dict[str, Any], priority: int
+    headline: str,
+    detail: str,
+    evidence: dict[str, Any],
+    priority: int,
+    *,
+    kpi: str | None = None,
+    pull: str | None = None,
+    compares: bool = False,
 ) -> Recommendation:
-    """Return an event-section recommendation."""
-    return Recommendation(SECTION, headline, detail, evidence, priority)
+    """Return an event-section recommendation: the KPI it acts on and which way, and
+    whether it rests on the change against the previous period."""
+    return Recommendation(
+        SECTION,
+        headline,
+        detail,
+        evidence,
+        priority,
+        kpi=kpi,
+        pull=pull,
+        compares=compares,  # type: ignore[arg-type]
+    )
 
 
 # The rules, in the order they break priority ties.
@@ -142,18 +159,21 @@ def conversion_change(metrics: Metrics, currency: str) -> Recommendation | None:
             evidence |= {key: step, f"previous.{key}": step_before}
     if steps:
         detail += f"; {_listing(steps)}"
+    moves = {"kpi": CONVERSION_KEY, "pull": "up", "compares": True}
     if change < 0:
         return _recommendation(
             "Find what cut view-to-purchase conversion and fix it first.",
             f"{detail}. Check recent changes to product pages, prices, stock and checkout.",
             evidence,
             PRIORITY_CONVERSION_FELL,
+            **moves,
         )
     return _recommendation(
         "Keep the changes that lifted view-to-purchase conversion.",
         f"{detail}. Note what changed on product pages, prices and checkout so it is kept.",
         evidence,
         PRIORITY_CONVERSION_ROSE,
+        **moves,
     )
 
 
@@ -191,13 +211,42 @@ def largest_drop(metrics: Metrics, currency: str) -> Recommendation | None:
             f"{fmt_percent(drop)} drop off."
         )
         evidence[f"events.funnel[{other_index}].drop_off"] = drop
+    # The steepest step is the one losing the largest share of those who reach it; where
+    # the most users stop (of all viewers) may be another step: say which, truthfully.
+    lost = _stops_of_viewers(rows)
+    most = max(lost, key=lambda item: item[1]) if lost else None
+    share = read.number(row.get("drop_off"))
+    steepest = f"it loses {fmt_percent(share)} of the users who reach it, the steepest step"
+    if most is not None and most[0] != index:
+        where = f"{rows[most[0] - 1].get('stage')} to {rows[most[0]].get('stage')}"
+        detail += f" Most users stop earlier, from {where} ({fmt_percent(most[1])} of viewers)."
     if stage == "cart":
-        headline = "Make adding to cart easier from product pages: most shoppers stop there."
+        headline = f"Make adding to cart easier from product pages: {steepest}."
     elif stage == "purchase":
-        headline = "Fix the path from cart to purchase: most shoppers stop there."
+        headline = f"Fix the path from cart to purchase: {steepest}."
     else:
-        headline = f"Work on the step from {previous_stage} to {stage}: most shoppers stop there."
-    return _recommendation(headline, detail, evidence, PRIORITY_LARGEST_DROP)
+        headline = f"Work on the step from {previous_stage} to {stage}: {steepest}."
+    return _recommendation(
+        headline,
+        detail,
+        evidence,
+        PRIORITY_LARGEST_DROP,
+        kpi=CONVERSION_KEY,
+        pull="up",
+    )
+
+
+def _stops_of_viewers(rows: list[dict[str, Any]]) -> list[tuple[int, float]]:
+    """Return (step index, share of viewers who stop at that step) for each step."""
+    viewers = read.number(rows[0].get("users")) if rows else None
+    if not viewers:
+        return []
+    out = []
+    for index in range(1, len(rows)):
+        before, after = (read.number(rows[i].get("users")) for i in (index - 1, index))
+        if before is not None and after is not None:
+            out.append((index, (before - after) / viewers))
+    return out
 
 
 def abandoned_brands(metrics: Metrics, currency: str) -> Recommendation | None:
@@ -231,11 +280,13 @@ def abandoned_brands(metrics: Metrics, currency: str) -> Recommendation | None:
         )
     brands = _listing([read.label(row.get("brand")) for _, row, _ in named])
     return _recommendation(
-        f"Lead cart recovery with {brands}.",
+        f"Check the prices, stock and delivery of {brands} against competitors.",
         f"Shoppers who added to cart and never bought left {fmt_money(total, currency)} in "
         f"their carts. The most abandoned brands: {_listing(parts)}.",
         evidence,
         PRIORITY_ABANDONED_BRANDS,
+        kpi="events.cart_to_purchase_rate",
+        pull="up",
     )
 
 

@@ -128,7 +128,8 @@ def fired(metrics: dict[str, Any], rule) -> Recommendation | None:
 
 def test_quiet_period_gives_only_the_funnel_recommendation():
     assert [r.headline for r in recommend(quiet_metrics(), "USD")] == [
-        "Make adding to cart easier from product pages: most shoppers stop there."
+        "Make adding to cart easier from product pages: it loses 85.0% of the users who "
+        "reach it, the steepest step."
     ]
 
 
@@ -180,7 +181,8 @@ def test_busy_period_is_not_empty():
 def test_largest_drop_sentence():
     assert fired(quiet_metrics(), rec.largest_drop) == Recommendation(
         "events",
-        "Make adding to cart easier from product pages: most shoppers stop there.",
+        "Make adding to cart easier from product pages: it loses 85.0% of the users who "
+        "reach it, the steepest step.",
         "The largest drop is from view to cart: 85.0% of viewers never add to cart "
         "(150 cart users of 1,000 viewers). From cart to purchase, 70.0% drop off.",
         {
@@ -191,6 +193,8 @@ def test_largest_drop_sentence():
             "events.funnel[2].drop_off": 0.70,
         },
         rec.PRIORITY_LARGEST_DROP,
+        kpi="events.overall_conversion_rate",
+        pull="up",
     )
 
 
@@ -198,10 +202,16 @@ def test_largest_drop_at_checkout():
     metrics = quiet_metrics()
     metrics["tables"]["events.funnel"][2] |= {"users": 12, "drop_off": 0.92}
     result = fired(metrics, rec.largest_drop)
-    assert result.headline == "Fix the path from cart to purchase: most shoppers stop there."
+    # The steepest step is the checkout; most users stop earlier (issue 10: "most shoppers
+    # stop there" was false).
+    assert result.headline == (
+        "Fix the path from cart to purchase: it loses 92.0% of the users who reach it, "
+        "the steepest step."
+    )
     assert result.detail == (
         "The largest drop is from cart to purchase: 92.0% of users who add to cart never buy "
-        "(12 buyers of 150 cart users). From view to cart, 85.0% drop off."
+        "(12 buyers of 150 cart users). From view to cart, 85.0% drop off. Most users stop "
+        "earlier, from view to cart (85.0% of viewers)."
     )
 
 
@@ -360,7 +370,7 @@ def test_abandoned_brands_sentence():
     # Unknown counts in the total (15,000.50) but nobody can target it.
     assert fired(brand_metrics(), rec.abandoned_brands) == Recommendation(
         "events",
-        "Lead cart recovery with samsung, apple and xiaomi.",
+        "Check the prices, stock and delivery of samsung, apple and xiaomi against competitors.",
         "Shoppers who added to cart and never bought left $15,000.50 in their carts. The most "
         "abandoned brands: samsung $4,500.50 (30.0%, 120 users), apple $3,000.00 (20.0%, "
         "1 user) and xiaomi $1,500.00 (10.0%).",
@@ -376,6 +386,8 @@ def test_abandoned_brands_sentence():
             "events.abandoned_brands[3].value": 1500.0,
         },
         rec.PRIORITY_ABANDONED_BRANDS,
+        kpi="events.cart_to_purchase_rate",
+        pull="up",
     )
 
 
@@ -385,7 +397,7 @@ def test_abandoned_brand_under_a_tenth_is_not_named():
     metrics = quiet_metrics()
     metrics["tables"]["events.abandoned_brands"][0]["value"] = 1022.3  # 1022.3 / 10222.3
     assert fired(metrics, rec.abandoned_brands).headline.startswith(
-        "Lead cart recovery with brand00"
+        "Check the prices, stock and delivery of brand00"
     )
 
 
@@ -423,6 +435,9 @@ def test_conversion_fell_sentence():
             "previous.events.cart_to_purchase_rate": 0.30,
         },
         rec.PRIORITY_CONVERSION_FELL,
+        kpi="events.overall_conversion_rate",
+        pull="up",
+        compares=True,
     )
 
 
