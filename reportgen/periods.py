@@ -73,6 +73,12 @@ class Period:
         return Period("custom", self.end, self.end + length, self.timezone)
 
     @property
+    def folder_kind(self) -> str:
+        """Where the archive keeps it: ``month``, ``week``, ``custom``, or ``month-to-date``
+        / ``week-to-date`` (a period so far is kept apart from complete ones)."""
+        return f"{self.kind}-to-date" if self.to_date else self.kind
+
+    @property
     def full_end(self) -> date:
         """Return the calendar end of a period to date (its ``end`` when complete)."""
         if not self.to_date:

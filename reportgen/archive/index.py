@@ -8,6 +8,7 @@ link in it is relative, so the whole archive can be moved as one folder.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 import re
@@ -21,7 +22,7 @@ from urllib.parse import quote
 from reportgen import __version__
 from reportgen.archive.publish import write_atomic
 from reportgen.errors import PeriodError
-from reportgen.periods import Period, PeriodKind, custom_period, month_period, week_period
+from reportgen.periods import Period, custom_period, month_period, week_period
 from reportgen.plugin import KpiSpec
 from reportgen.render.formatters import (
     NA,
@@ -33,8 +34,15 @@ from reportgen.render.formatters import (
 )
 from reportgen.sections import all_sections
 
-KINDS: tuple[PeriodKind, ...] = ("month", "week", "custom")
-KIND_TITLES = {"month": "Monthly", "week": "Weekly", "custom": "Custom"}
+KINDS: tuple[str, ...] = ("month", "week", "custom", "month-to-date", "week-to-date")
+"""The archive's folders of reports, as ``Period.folder_kind`` names them."""
+KIND_TITLES = {
+    "month": "Monthly",
+    "week": "Weekly",
+    "custom": "Custom",
+    "month-to-date": "Month to date",
+    "week-to-date": "Week to date",
+}
 INDEX_NAME = "index.html"
 
 
@@ -60,6 +68,9 @@ class ArchivedReport:
 
 def period_from_label(kind: str, label: str) -> Period | None:
     """Return the period a folder name stands for, or None if it names no period of ``kind``."""
+    if kind.endswith("-to-date"):
+        found = period_from_label(kind.removesuffix("-to-date"), label)
+        return None if found is None else dataclasses.replace(found, to_date=True)
     try:
         if kind == "month":
             return month_period(label)
@@ -110,7 +121,7 @@ def _read_json(path: Path) -> tuple[Any, str | None]:
 
 def _superseded(output: Path, period: Period) -> tuple[Path, ...]:
     """Return the earlier builds kept for ``period``, newest first (named by build time)."""
-    base = output / "history" / period.kind / period.label
+    base = output / "history" / period.folder_kind / period.label
     if not base.is_dir():
         return ()
     folders = [f for f in base.iterdir() if f.is_dir() and not f.name.startswith(".")]
@@ -187,12 +198,12 @@ def last_recommendations(output: Path, period: Period) -> list[dict[str, Any]]:
     Read from that report's build.json and metrics.json; an unreadable one gives none.
     """
     try:
-        earlier, _ = period_neighbours(output, period.kind, period.label, with_html=True)
+        earlier, _ = period_neighbours(output, period.folder_kind, period.label, with_html=True)
     except PeriodError:
         return []
     if earlier is None:
         return []
-    folder = Path(output) / period.kind / earlier
+    folder = Path(output) / period.folder_kind / earlier
     facts, _ = _read_json(folder / "build.json")
     metrics, _ = _read_json(folder / "metrics.json")
     if not isinstance(facts, dict) or not isinstance(metrics, dict):
@@ -213,11 +224,11 @@ def navigation_links(output: Path, period: Period, folder: Path | None = None) -
     (default: the live ``<output>/<kind>/<label>/``; a history copy lives deeper).
     """
     output = Path(output)
-    folder = folder or output / period.kind / period.label
+    folder = folder or output / period.folder_kind / period.label
     links: dict[str, Any] = {"index": _link(output, folder, INDEX_NAME)}
-    neighbours = period_neighbours(output, period.kind, period.label, with_html=True)
+    neighbours = period_neighbours(output, period.folder_kind, period.label, with_html=True)
     for name, label in zip(("previous", "next"), neighbours, strict=True):
-        target = (period.kind, label, "report.html")
+        target = (period.folder_kind, label, "report.html")
         links[name] = {"label": label, "href": _link(output, folder, *target)} if label else None
     return links
 
@@ -262,8 +273,8 @@ def history_folders(output: Path, period: Period) -> list[Path]:
 
 def neighbour_folders(output: Path, period: Period) -> list[Path]:
     """Return the live folders of the reports just before and after ``period``."""
-    labels = period_neighbours(output, period.kind, period.label, with_html=True)
-    return [output / period.kind / label for label in labels if label]
+    labels = period_neighbours(output, period.folder_kind, period.label, with_html=True)
+    return [output / period.folder_kind / label for label in labels if label]
 
 
 # The index page.
@@ -310,7 +321,7 @@ def _built_lines(generated_at: str | None) -> list[str]:
 
 def _row(report: ArchivedReport, specs: Sequence[KpiSpec], currency: str) -> dict[str, Any]:
     period = report.period
-    folder = (period.kind, period.label)
+    folder = (period.folder_kind, period.label)
     kpis = _kpis(report)
     earlier = []
     for build in report.superseded:

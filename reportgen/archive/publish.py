@@ -42,11 +42,11 @@ from reportgen.periods import Period
 
 def report_folder(output: Path, period: Period) -> Path:
     """Return where ``period``'s report lives: ``month/2026-10``, ``week/2026-W43``…"""
-    return output / period.kind / period.label
+    return output / period.folder_kind / period.label
 
 
 def history_folder(output: Path, period: Period) -> Path:
-    return output / "history" / period.kind / period.label
+    return output / "history" / period.folder_kind / period.label
 
 
 LOCK_NAME = ".archive.lock"

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reportgen.cli.app import CONFIG_OPTION, load, main, period_options, resolve_period, user_errors
+from reportgen.cli.app import (
+    CONFIG_OPTION,
+    LATEST,
+    load,
+    main,
+    period_options,
+    resolve_period,
+    user_errors,
+)
 from reportgen.cli.progress import progress_display
 from reportgen.config import Config, config_from_dict
 from reportgen.periods import Period
@@ -33,6 +41,18 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Fail (exit 1, nothing published) instead of warning when the data raises alerts.",
 )
+@click.option(
+    "--to-date",
+    "to_date",
+    is_flag=True,
+    help="The current month (or, with a bare --week, week) so far, against the same "
+    "elapsed part of the one before; archived apart from complete periods.",
+)
+@click.option(
+    "--as-of",
+    metavar="YYYY-MM-DD",
+    help="With --to-date: the day the period runs up to (excluded; default: today).",
+)
 @user_errors
 def build(
     config_path: Path | None,
@@ -44,6 +64,8 @@ def build(
     no_pdf: bool,
     force: bool,
     strict: bool,
+    to_date: bool,
+    as_of: str | None,
 ) -> None:
     """Build one period's report into the archive.
 
@@ -54,9 +76,16 @@ def build(
         reportgen build --from 2024-01-01 --to 2025-01-01 --no-pdf
         reportgen build --month            # the last complete month
         reportgen build --month 2026-10 --strict   # data alerts are errors
+        reportgen build --to-date                  # this month so far
+        reportgen build --to-date --week           # this week so far
     """
     config = load(config_path)
-    period = resolve_period(config, month, week, start, end)
+    if to_date:
+        period = _to_date(config, month, week, start, as_of)
+    else:
+        if as_of:
+            raise click.UsageError("--as-of goes with --to-date")
+        period = resolve_period(config, month, week, start, end)
     _build_and_report(config, period, out, not no_pdf, force, strict)
 
 
@@ -133,6 +162,26 @@ def demo(
     from reportgen.report.metrics import default_period
 
     _build_and_report(config, default_period(config, "month"), out, not no_pdf, force, strict)
+
+
+def _to_date(
+    config: Config, month: str | None, week: str | None, start: str | None, as_of: str | None
+) -> Period:
+    """Return the month or week so far: its whole days before ``as_of`` (default today in
+    the report's time zone)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from reportgen.periods import to_date_period
+
+    if start or (month and month != LATEST) or (week and week != LATEST):
+        raise click.UsageError("--to-date takes no period: it is the current month or week")
+    zone = config.report.timezone
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(ZoneInfo(zone)).date()
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, found {as_of!r}", "--as-of") from None
+    return to_date_period("week" if week else "month", day, zone)
 
 
 def _build_and_report(

@@ -64,8 +64,13 @@ def _compute(
             metrics["skipped"].append({"section": section.name, "reason": reason})
             continue
         result = section.compute(source, config, period)
+        previous_kpis = result.previous_kpis
+        if period.to_date:
+            # The previous part (1-15 Oct against 1-15 Nov) is not adjacent to the period:
+            # a section's own "previous" would span the gap, so it is computed as a period.
+            previous_kpis = section.compute(source, config, period.previous()).kpis
         metrics["kpis"].update(result.kpis)
-        metrics["kpis"]["previous"].update(result.previous_kpis)
+        metrics["kpis"]["previous"].update(previous_kpis)
         metrics["tables"].update(result.tables)
         metrics["data_quality"].update(result.data_quality)
         metrics["skipped"].extend(result.skipped)

@@ -317,3 +317,36 @@ def test_the_default_period_ends_before_the_newest_cart_in_any_format(tmp_path, 
     config = config_from_dict({"source": {"url": f"sqlite:///{db}"}}, base_dir=tmp_path)
     assert default_period(config, "month").label == "2024-03"
     assert default_period(config, "week").label == "2024-W13"
+
+
+def test_a_month_to_date_compares_with_the_same_days_of_the_month_before(tmp_path, make_db):
+    """Issue 10: --to-date is the month so far against the same elapsed days before it,
+    archived apart from complete months. February's carts after the 15th must not count."""
+    from datetime import date
+
+    from reportgen.periods import custom_period, to_date_period
+    from reportgen.report.metrics import compute_metrics
+
+    db = make_db(
+        carts=[
+            ("c1", "u1", "2024-03-05 10:00:00", "abandoned"),
+            ("c2", "u2", "2024-03-06 10:00:00", "converted"),
+            ("c3", "u1", "2024-02-03 10:00:00", "abandoned"),
+            ("c4", "u3", "2024-02-20 10:00:00", "converted"),  # after the same days
+            ("c5", "u3", "2024-02-27 10:00:00", "abandoned"),
+        ],
+        cart_items=[("c1", "p1", 2, 10.0), ("c2", "p1", 1, 10.0), ("c3", "p1", 1, 5.0)],
+        orders=[("o1", "u2", "2024-03-06 11:00:00", "c2"), ("o2", "u3", "2024-02-20 11:00:00")],
+    )
+    small_shop = config_from_dict(
+        {"source": {"url": f"sqlite:///{db}"}, "report": {"output": str(tmp_path / "r")}},
+        base_dir=tmp_path,
+    )
+    period = to_date_period("month", date(2024, 3, 16))
+    result = build_report(small_shop, period, pdf=False)
+    assert result.metrics["kpis"]["previous"]["carts.carts_total"] == 1  # c3 only
+    assert result.folder.parent.name == "month-to-date"
+    assert result.metrics["period"]["to_date"] is True
+    same_days = compute_metrics(small_shop, custom_period("2024-02-01", "2024-02-16"))
+    for key, value in result.metrics["kpis"]["previous"].items():
+        assert value == same_days["kpis"].get(key), key
