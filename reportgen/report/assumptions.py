@@ -49,6 +49,37 @@ def rules_in_force(metrics: Mapping[str, Any], sections: Sequence[Section]) -> l
 
 NAMED_RULES: tuple[tuple[str, str], ...] = (
     (
+        "comparison-coverage",
+        "A change against the previous period is shown, summarised or acted on only when "
+        "the data covers at least 95% of that period (from the first to the last timestamp "
+        "of the section's data); otherwise it reads n/a, and the usual range leaves out "
+        "every earlier period the data does not cover that much.",
+    ),
+    (
+        "provisional-figures",
+        "A figure whose window has not closed for every row behind it (re-engagement "
+        "within its window of the data's end, carts that may still change) is marked "
+        "provisional: it shows no change against the previous period, which was measured "
+        "when older, and no recommendation rests on its change.",
+    ),
+    (
+        "to-date",
+        "A report to date covers the whole days of the current month or week before the "
+        "day it is built, compared with the same number of days from the start of the one "
+        "before (cut at its end); it is archived under month-to-date/ or week-to-date/.",
+    ),
+    (
+        "largest-moves",
+        "The summary's largest moves are the headline figures that changed by 2% or more, "
+        "those outside their usual range first, then by relative change; why names the "
+        "group of the section's contribution table that explains most of the change.",
+    ),
+    (
+        "headline-money",
+        "Money on the summary page and in the email is rounded to three significant "
+        "figures ($904k); tables, CSV and metrics.json keep the full value.",
+    ),
+    (
         "ids-as-text",
         "Ids (cart, customer, product, order) are compared as their text, not "
         "stripped; an empty-text id is NULL. Output ids are integers when every id in the "
@@ -83,8 +114,9 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
     ),
     (
         "csv-as-text",
-        "CSV files are read with every value as text, then parsed by the §8 rules like a "
-        "text column (a sniffed type would drop a UTC suffix or fail on one odd value).",
+        "CSV files are read with every value as text, then parsed by the timestamp and "
+        "number rules like a text column (a sniffed type would drop a UTC suffix or fail on "
+        "one odd value).",
     ),
     (
         "usual-range",
@@ -165,5 +197,12 @@ def interpretive_rules(
             "name": "Zero denominators",
             "meaning": "A rate whose denominator is zero is shown as n/a, never as 0.",
         },
-        *({"name": name, "meaning": reading} for name, reading in named),
+        *({"name": _title(slug), "key": slug, "meaning": text} for slug, text in named),
     ]
+
+
+def _title(slug: str) -> str:
+    """``comparison-coverage`` → ``Comparison coverage``: the name a reader sees (the slug,
+    which docs/rules.md and the sections' READMEs list, goes in small print)."""
+    words = slug.replace("-", " ")
+    return words[:1].upper() + words[1:]

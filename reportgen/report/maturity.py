@@ -50,7 +50,15 @@ def _moment(value: Any) -> datetime | None:
 
 def _share(period: Mapping[str, Any], first: datetime, last: datetime) -> float | None:
     start, end = _moment(period.get("start")), _moment(period.get("end"))
-    if start is None or end is None or end <= start:
+    if start is None or end is None:
+        return None
+    return covered_share(start, end, first, last)
+
+
+def covered_share(start: datetime, end: datetime, first: datetime, last: datetime) -> float | None:
+    """Return the share of [start, end) that lies between the data's first and last
+    timestamps (None for an empty window)."""
+    if end <= start:
         return None
     overlap = (min(end, last) - max(start, first)).total_seconds()
     return max(0.0, min(1.0, overlap / (end - start).total_seconds()))

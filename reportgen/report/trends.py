@@ -11,12 +11,18 @@ period's metrics.json is at hand).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, time
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.plugin import Section
+from reportgen.report.maturity import (
+    MIN_COMPARISON_COVERAGE,
+    covered_share,
+    section_coverage,
+)
 from reportgen.report.metrics import clean_json, skip_reason
 from reportgen.sections import all_sections
 from reportgen.source.connection import Source, open_source
@@ -108,6 +114,20 @@ def _history(
                 found[key][index] = kpis.get(key)
                 if index + 1 < count:
                     found[key][index + 1] = previous.get(key)
+    # The usual range uses only periods the data fully covers: a month the data starts in
+    # the middle of is no guide to what is usual (rule comparison-coverage).
+    if metrics is not None:
+        for section, keys in chosen:
+            covered = section_coverage(metrics, section)
+            if covered is None or covered.first is None or covered.last is None:
+                continue
+            for index, past in enumerate(newest_first):
+                start = datetime.combine(past.start, time())
+                end = datetime.combine(past.end, time())
+                share = covered_share(start, end, covered.first, covered.last)
+                if index and (share is None or share < MIN_COMPARISON_COVERAGE):
+                    for key in keys:
+                        found[key][index] = None
     labels = [p.label for p in reversed(newest_first)]
     return {
         key: [
