@@ -433,7 +433,11 @@ def _data_quality(quality: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for key, value in quality.items():
         label = labels.get(key) or key.split(".", 1)[-1].replace("_", " ")
-        entry: dict[str, Any] = {"key": key, "label": label[:1].upper() + label[1:]}
+        entry: dict[str, Any] = {
+            "key": key,
+            "label": label[:1].upper() + label[1:],
+            "zero": value == 0 or (isinstance(value, Mapping) and not value),
+        }
         if isinstance(value, Mapping):
             entry["value"] = fmt_number(sum(v for v in value.values() if number(v)))
             entry["rows"] = [

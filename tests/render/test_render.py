@@ -332,8 +332,12 @@ def test_skipped_parts_are_explained(soup: BeautifulSoup) -> None:
 
 
 def test_data_quality_lists_every_key(soup: BeautifulSoup, metrics: dict[str, Any]) -> None:
+    """Counts found are a table; checks that found nothing are one line (every key once)."""
     rows = soup.select("section.data-quality tbody tr:not(.sub)")
-    assert len(rows) == len(metrics["data_quality"])
+    clean = soup.select("section.data-quality .quality-clean .check")
+    assert len(rows) + len(clean) == len(metrics["data_quality"])
+    zeros = [k for k, v in metrics["data_quality"].items() if v == 0 or v == {}]
+    assert [c["data-key"] for c in clean] == zeros
     statuses = [
         [td.get_text(strip=True) for td in tr.find_all("td")]
         for tr in soup.select("section.data-quality tbody tr.sub")
