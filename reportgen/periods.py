@@ -72,6 +72,19 @@ class Period:
         length = self.end - self.start
         return Period("custom", self.end, self.end + length, self.timezone)
 
+    def year_ago(self) -> Period:
+        """Return the same period a year before: the month, the ISO week of the same number
+        (week 52 for a week 53 the year before lacks), or the window shifted by a year."""
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            weeks = date(year - 1, 12, 28).isocalendar()[1]
+            start = date.fromisocalendar(year - 1, min(week, weeks), 1)
+            return dataclasses.replace(self, start=start, end=start + (self.end - self.start))
+        start = _minus_year(self.start)
+        if self.kind == "month":
+            return dataclasses.replace(self, start=start, end=_minus_year(self.end))
+        return dataclasses.replace(self, start=start, end=start + (self.end - self.start))
+
     @property
     def folder_kind(self) -> str:
         """Where the archive keeps it: ``month``, ``week``, ``custom``, or ``month-to-date``
@@ -135,6 +148,14 @@ def _days(start: date, end: date, step: int = 1) -> list[date]:
         out.append(day)
         day += timedelta(days=step)
     return out
+
+
+def _minus_year(day: date) -> date:
+    """Return the same day a year before (28 February for a 29th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
 
 
 def _add_months(day: date, months: int) -> date:

@@ -114,3 +114,12 @@ def test_a_week_to_date_lists_only_its_elapsed_days_and_not_on_its_first_day():
     assert period.previous().end == date(2026, 11, 26)
     with pytest.raises(PeriodError, match="first day of the week"):
         to_date_period("week", date(2026, 11, 30))
+
+
+def test_year_ago_is_the_same_month_the_same_week_number_or_the_window_a_year_back():
+    assert month_period("2026-11").year_ago().label == "2025-11"
+    assert week_period("2026-W48").year_ago().label == "2025-W48"
+    # 2026 has 53 ISO weeks, 2025 only 52: week 53 stands beside week 52.
+    assert week_period("2026-W53").year_ago().label == "2025-W52"
+    window = custom_period("2024-02-29", "2024-03-10").year_ago()
+    assert (window.start, window.end) == (date(2023, 2, 28), date(2023, 3, 10))

@@ -36,6 +36,7 @@ from reportgen.render.formatters import (
     EN_DASH,
     fmt_date_range,
     fmt_datetime,
+    fmt_delta,
     fmt_money_short,
     fmt_number,
     fmt_period_name,
@@ -83,6 +84,9 @@ class ReportContent:
     alerts: Sequence[DataAlert] = ()
     """Data problems too large for the data-quality page alone (``data_alerts``): the
     cover's banner."""
+    year_ago: Mapping[str, Any] | None = None
+    """The headline KPIs of the same period a year before (trends.json ``year_ago``), when
+    the data reaches back that far."""
     last_time: Sequence[Mapping[str, Any]] = ()
     """The previous report's recommendations (its build.json), for "last time we
     recommended" on the summary page."""
@@ -254,7 +258,14 @@ def build_view(content: ReportContent) -> dict[str, Any]:
 def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
     """Return a cover card: the KPI card, plus its sparkline and usual-range phrase."""
     found: dict[str, Any] = card(spec, content.metrics, content.currency)
-    found.update(sparkline=None, range=None, range_status=None)
+    found.update(sparkline=None, range=None, range_status=None, year_ago=None)
+    earlier = (content.year_ago or {}).get("kpis") or {}
+    then, now = earlier.get(spec.key), (content.metrics.get("kpis") or {}).get(spec.key)
+    if number(then) is not None and number(now) is not None and not found.get("provisional"):
+        name = fmt_period_name((content.year_ago or {}).get("period"))
+        found["year_ago"] = f"{fmt_delta(now, then, spec.kind, content.currency)} vs {name}"
+        if spec.kind == "money" and then:
+            found["year_ago"] = f"{(now - then) / abs(then) * 100:+.1f}% vs {name}"
     if spec.kind == "money":  # headline money is rounded (full value in the tables)
         kpis = content.metrics.get("kpis") or {}
         now, then = kpis.get(spec.key), (kpis.get("previous") or {}).get(spec.key)

@@ -44,7 +44,7 @@ from reportgen.plugin import Recommendation, Section
 from reportgen.report.alerts import DataAlertError, data_alerts
 from reportgen.report.maturity import sound_comparison
 from reportgen.report.metrics import compute_metrics
-from reportgen.report.trends import RANGE_WINDOW, history_sections, kpi_history
+from reportgen.report.trends import RANGE_WINDOW, history_sections, kpi_history, year_ago_kpis
 from reportgen.sections import all_sections
 
 Progress = Callable[[str, float], None]
@@ -163,7 +163,9 @@ def build_report(
         _recommendations(shown, metrics, currency), metrics, shown
     )
     try:
-        trends: dict[str, Any] = pending.result() if pending else {}
+        history_found: dict[str, Any] = pending.result() if pending else {}
+        trends: dict[str, Any] = history_found.get("kpis") or {}
+        year_ago = history_found.get("year_ago")
     finally:
         history.shutdown()
 
@@ -181,6 +183,7 @@ def build_report(
             title=config.report.title,
             author=config.report.author,
             trends=trends or None,
+            year_ago=year_ago,
             nav=navigation_links(output, period),
             alerts=alerts,
             last_time=last_recommendations(output, period),
@@ -216,6 +219,7 @@ def build_report(
         "periods": config.report.trend_periods,
         "usual_range_window": RANGE_WINDOW,
         "kpis": trends,
+        "year_ago": year_ago,
     }
 
     def fill(folder: Path) -> None:
@@ -285,7 +289,7 @@ def _timed_trends(
     metrics: dict[str, Any],
 ) -> dict[str, Any]:
     with timer.stage("trends (beside charts)"):
-        return _on_source(
+        found = _on_source(
             config,
             kpi_history,
             config,
@@ -294,6 +298,8 @@ def _timed_trends(
             count=config.report.trend_periods,
             metrics=metrics,
         )
+        year_ago = _on_source(config, year_ago_kpis, config, period, sections, metrics)
+        return {"kpis": found, "year_ago": year_ago}
 
 
 def _on_source(config: Config, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -62,6 +62,44 @@ def kpi_history(
         return _history(source, config, period, sections, count, metrics)
 
 
+def year_ago_kpis(
+    config: Config,
+    period: Period,
+    sections: Sequence[str] | None,
+    metrics: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """Return the headline KPIs of the same period a year before, when the data covers it
+    (a Black Friday week beside last year's, not only the week before): ``{"label", "period",
+    "kpis"}``, or None when no section's data reaches back that far."""
+    earlier = period.year_ago()
+    start, end = datetime.combine(earlier.start, time()), datetime.combine(earlier.end, time())
+    with open_source(config) as source:
+        found: dict[str, Any] = {}
+        for section in all_sections():
+            keys = [spec.key for spec in section.kpis if spec.headline]
+            if not keys or (sections is not None and section.name not in sections):
+                continue
+            covered = section_coverage(metrics, section)
+            share = (
+                covered_share(start, end, covered.first, covered.last)
+                if covered and covered.first and covered.last
+                else None
+            )
+            if share is None or share < MIN_COMPARISON_COVERAGE:
+                continue
+            if skip_reason(source, section) is not None:
+                continue
+            if section.history is not None:
+                values = section.history(source, config, [earlier])
+                found.update({key: (values.get(key) or [None])[0] for key in keys})
+            else:
+                kpis = section.compute(source, config, earlier).kpis
+                found.update({key: kpis.get(key) for key in keys})
+    if not found:
+        return None
+    return {"label": earlier.label, "period": earlier.as_json(), "kpis": clean_json(found)}
+
+
 def history_sections(sections: Sequence[str] | None = None) -> list[str]:
     """Return the sections of a build (all, or those named) whose history it computes: a
     section with a one-pass ``history``, or without a ``history_note`` saying it is slow."""

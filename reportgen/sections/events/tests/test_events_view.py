@@ -646,8 +646,9 @@ def test_partial_shows_the_pipeline_and_the_drop(soup: BeautifulSoup):
 
 
 def test_cover_shows_the_headline_kpis(soup: BeautifulSoup):
+    """Headline money is rounded on the cover (headline-money rule); the tables keep cents."""
     values = [card.get_text(strip=True) for card in soup.select(".kpis-headline .kpi-value")]
-    assert values == ["1,000", "5.3%", "$12,345.67"]
+    assert values == ["1,000", "5.3%", "$12.3k"]
 
 
 def test_empty_period_renders_without_charts():
