@@ -144,6 +144,7 @@ def _overview(context: _Context) -> dict[str, Any]:
             context.currency,
         ),
         "gates": rows,
+        "todo": _todo(rows),
         "figure": figure(
             context.charts,
             "experiments.forest",
@@ -154,6 +155,30 @@ def _overview(context: _Context) -> dict[str, Any]:
         if gates
         else None,
     }
+
+
+def _todo(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """What to do, one line per experiment that needs a decision; those simply kept running
+    share one line (their full sentences are under the results, where their numbers are)."""
+    todo = [
+        {"status_key": row["status_key"], "sentence": row["sentence"]}
+        for row in rows
+        if row["status_key"] != "keep_running"
+    ]
+    waiting = [row["name"] for row in rows if row["status_key"] == "keep_running"]
+    if waiting:
+        todo.append(
+            {
+                "status_key": "keep_running",
+                "sentence": f"Keep running {_and(waiting)}: no significant difference on the "
+                "primary metric yet (their numbers are under Results by experiment).",
+            }
+        )
+    return todo
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _split_text(gate: Row) -> str:
@@ -285,6 +310,7 @@ def _personas(context: _Context) -> dict[str, Any]:
         rows = personas[eid]
         several = len({row.get("variant") for row in rows}) > 1
         readable = [_persona_cells(row) for row in rows if row.get("readable")]
+        standing_out = _standing_out(readable)
         small = list(
             dict.fromkeys(
                 persona_label(row.get("dimension"), row.get("segment"))
@@ -315,21 +341,29 @@ def _personas(context: _Context) -> dict[str, Any]:
                 ),
                 "table": _nowrap(
                     table(
-                        readable,
+                        standing_out,
                         columns,
                         context.currency,
-                        caption=f"{RATE_LABELS[primary]} by persona (exploratory)",
-                        empty=f"No persona has {fmt_number(minimum)} sessions in both arms.",
+                        caption=f"{RATE_LABELS[primary]}: personas that stand out (exploratory)",
+                        empty=f"No persona has {fmt_number(minimum)} sessions in both arms."
+                        if not readable
+                        else "No persona stands out: every interval includes no change.",
                     ),
                     ("persona", "interval"),
                     columns,
                 ),
-                "small": (
-                    f"Too small to read (under {fmt_number(minimum)} sessions in an arm): "
-                    f"{', '.join(small)}."
-                    if small
-                    else None
-                ),
+                "small": " ".join(
+                    text
+                    for text in (
+                        _others_note(len(readable) - len(standing_out)),
+                        f"Too small to read (under {fmt_number(minimum)} sessions in an arm): "
+                        f"{', '.join(small)}."
+                        if small
+                        else "",
+                    )
+                    if text
+                )
+                or None,
             }
         )
     part_notes = notes(context.skipped, ("experiments.segments",))
@@ -361,6 +395,34 @@ def _personas(context: _Context) -> dict[str, Any]:
         if blocks or part_notes
         else "No experiment with a ship or stop verdict has personas to show.",
     }
+
+
+PERSONA_ROWS = 8
+"""At most this many personas in a table: the chart shows every readable one."""
+
+
+def _standing_out(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The personas whose 95% interval of the difference lies wholly on one side of zero,
+    largest lift first: the ones worth a sentence (the chart shows all of them)."""
+    found = [
+        row
+        for row in rows
+        if (low := number(row.get("ci_low"))) is not None
+        and (high := number(row.get("ci_high"))) is not None
+        and (low > 0 or high < 0)
+    ]
+    found.sort(key=lambda row: -abs(number(row.get("lift")) or 0.0))
+    return found[:PERSONA_ROWS]
+
+
+def _others_note(count: int) -> str:
+    if count <= 0:
+        return ""
+    noun = "persona" if count == 1 else "personas"
+    return (
+        f"{fmt_number(count)} other readable {noun} not in the table: the chart shows them, "
+        "the CSV export lists every one."
+    )
 
 
 def _persona_cells(row: Row) -> dict[str, Any]:

@@ -164,3 +164,33 @@ def test_page_files_exist(built):
         .read_text()
         .startswith("experiment_id,variant,sessions,ctr")
     )
+
+
+def test_what_to_do_gives_the_undecided_one_shared_line(built):
+    result, _ = built
+    overview = page(result).select_one("#part-experiments-overview")
+    todo = [p.get_text(" ", strip=True) for p in overview.select("p.verdict")]
+    statuses = [
+        row.select("td.status")[0].get_text(strip=True)
+        for row in overview.select("table.gates tbody tr")
+    ]
+    kept = statuses.count("Keep running")
+    assert len(todo) == len(statuses) - kept + (1 if kept else 0)
+    assert sum(s.startswith("Keep running") for s in todo) == (1 if kept else 0)
+
+
+def test_a_persona_table_holds_only_the_personas_that_stand_out(built):
+    from reportgen.sections.experiments.view import PERSONA_ROWS
+
+    result, _ = built
+    metrics = result.metrics
+    rows = [
+        row
+        for row in metrics["tables"]["experiments.segments"]
+        if str(row["experiment_id"]) == "10" and row.get("readable")
+    ]
+    clear = [r for r in rows if r["ci_low"] is not None and (r["ci_low"] > 0 or r["ci_high"] < 0)]
+    personas = page(result).select_one("#part-experiments-personas")
+    shown = personas.select("table tbody tr")
+    assert len(shown) == min(len(clear), PERSONA_ROWS) < len(rows)
+    assert f"{len(rows) - len(shown)} other readable" in personas.get_text(" ", strip=True)
