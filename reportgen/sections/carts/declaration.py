@@ -125,6 +125,19 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "sku-category",
         "A SKU whose product has no category shows category Unknown, as in the category table.",
     ),
+    (
+        "provisional-reengagement",
+        "The re-engagement rate and re-engaged abandoners are provisional while any of the "
+        "period's abandoned carts is younger than the window at the newest order: their "
+        "abandoners may still order. They are final once the data runs to the period's last "
+        "day plus the window.",
+    ),
+    (
+        "provisional-open-carts",
+        "The conversion rate, abandonment rate and abandoned cart value are provisional while "
+        "1% or more of the period's carts are still open: an open cart can still be bought "
+        "or abandoned, moving a rate by up to the open share.",
+    ),
 )
 """Readings the cart section adds where METRICS.md is silent (listed in its README)."""
 

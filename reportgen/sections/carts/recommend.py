@@ -16,6 +16,7 @@ from typing import Any
 from reportgen.plugin import Recommendation
 from reportgen.render.formatters import fmt_days, fmt_delta, fmt_money, fmt_number, fmt_percent
 from reportgen.report import reading as read
+from reportgen.sections.carts.kpis import window_open
 
 SECTION = "carts"
 
@@ -337,10 +338,16 @@ def recovery_campaign(metrics: Metrics, currency: str) -> Recommendation | None:
         detail += f" Start with customer {named[0]}."
     elif named:
         detail += f" Start with customers {', '.join(named[:-1])} and {named[-1]}."
-    rate = read.kpi(metrics, "carts.reengagement_rate")
+    rate, whose = read.kpi(metrics, "carts.reengagement_rate"), "this period's"
+    if window_open(metrics) is not None:  # not final yet: the previous period's final rate
+        rate = read.previous_kpi(metrics, "carts.reengagement_rate")
+        whose = "the previous period's"
+        key = "previous.carts.reengagement_rate"
+    else:
+        key = "carts.reengagement_rate"
     expected = total * rate if rate is not None and total > 0 else None
     if expected is not None:
-        evidence["carts.reengagement_rate"] = rate
+        evidence[key] = rate
     return _recommendation(
         f"Run one cart-recovery campaign for the {fmt_number(count)} savable {customers}.",
         detail,
@@ -350,7 +357,7 @@ def recovery_campaign(metrics: Metrics, currency: str) -> Recommendation | None:
         pull="up",
         expected_value=expected,
         basis=(
-            f"what they left, times this period's {fmt_percent(rate)} re-engagement rate"
+            f"what they left, times {whose} {fmt_percent(rate)} re-engagement rate"
             if expected is not None
             else None
         ),
