@@ -163,7 +163,7 @@ def carts_view(
                 "table": table(
                     rows,
                     (
-                        ("segment", name.capitalize(), "text"),
+                        ("segment", _sentence_case(name), "text"),
                         ("carts_total", "Carts", "number"),
                         ("cart_conversion_rate", "Conversion", "rate"),
                         ("abandonment_rate", "Abandonment", "rate"),
@@ -228,7 +228,7 @@ def carts_view(
             (
                 ("customer_id", "Customer", "text"),
                 *(
-                    (column, SEGMENT_LABELS.get(column, column).capitalize(), "text")
+                    (column, _sentence_case(SEGMENT_LABELS.get(column, column)), "text")
                     for column in savable_segments
                 ),
                 ("abandoned_carts", "Abandoned carts", "number"),
@@ -292,3 +292,8 @@ def carts_view(
         "time_to_order": time_to_order,
         "parts": [funnel, abandoned, segments, reengagement, time_to_order],
     }
+
+
+def _sentence_case(text: str) -> str:
+    """Capitalise the first letter only ("CLV bucket", not "Clv bucket")."""
+    return text[:1].upper() + text[1:]
