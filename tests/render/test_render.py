@@ -224,7 +224,29 @@ def test_cover_cards_show_the_formatted_headline_kpis(
     assert headline_value(soup, "carts.median_time_to_order_days") == "10.0 h"
 
 
-def test_cover_card_deltas_are_coloured_by_direction(soup: BeautifulSoup) -> None:
+def _final(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The fixture with every window closed: no open cart, no abandoned cart inside its
+    re-engagement window (else those KPIs are provisional and show no change)."""
+    final = copy.deepcopy(metrics)
+    final["kpis"].update({"carts.carts_open": 0, "carts.reengagement_immature_carts": 0})
+    return final
+
+
+@pytest.fixture(scope="module")
+def final_soup(metrics: dict[str, Any]) -> BeautifulSoup:
+    return BeautifulSoup(render_html(make_content(_final(metrics))), "html.parser")
+
+
+def test_cover_cards_of_open_windows_are_provisional(soup: BeautifulSoup) -> None:
+    for key in ("carts.cart_conversion_rate", "carts.reengagement_rate"):
+        delta = soup.select_one(f'.kpis-headline .kpi[data-key="{key}"] .kpi-delta')
+        assert delta.get_text(strip=True).startswith("provisional:")
+        assert "pp" not in delta.get_text()
+
+
+def test_cover_card_deltas_are_coloured_by_direction(final_soup: BeautifulSoup) -> None:
+    soup = final_soup
+
     def delta(key: str):
         return soup.select_one(f'.kpis-headline .kpi[data-key="{key}"] .kpi-delta')
 
@@ -236,7 +258,7 @@ def test_cover_card_deltas_are_coloured_by_direction(soup: BeautifulSoup) -> Non
 
 
 def test_a_change_that_rounds_to_zero_is_neutral(metrics: dict[str, Any]) -> None:
-    same = copy.deepcopy(metrics)
+    same = _final(metrics)
     rate = same["kpis"]["carts.cart_conversion_rate"]
     same["kpis"]["previous"]["carts.cart_conversion_rate"] = rate - 0.0001
     soup = BeautifulSoup(render_html(make_content(same)), "html.parser")
@@ -245,9 +267,9 @@ def test_a_change_that_rounds_to_zero_is_neutral(metrics: dict[str, Any]) -> Non
     assert "tone-neutral" in delta["class"]
 
 
-def test_null_previous_rate_shows_na(soup: BeautifulSoup, metrics: dict[str, Any]) -> None:
+def test_null_previous_rate_shows_na(final_soup: BeautifulSoup, metrics: dict[str, Any]) -> None:
     assert metrics["kpis"]["previous"]["carts.reengagement_rate"] is None
-    card = soup.select_one('.kpis-headline .kpi[data-key="carts.reengagement_rate"]')
+    card = final_soup.select_one('.kpis-headline .kpi[data-key="carts.reengagement_rate"]')
     assert card.select_one(".kpi-value").get_text(strip=True) == "26.0%"
     delta = card.select_one(".kpi-delta")
     assert "n/a" in delta.get_text()
