@@ -59,11 +59,18 @@ def free_port() -> int:
 
 
 def shop_rows(first: date, last: date) -> dict[str, list[tuple]]:
-    """A small shop with a few carts and orders every day from ``first`` to ``last``."""
+    """A small shop with a few carts and orders every day from ``first`` to ``last``.
+
+    Nothing is dated after the wall clock: a cart at 18:00 today, written at 03:00, is a
+    future-dated row, and the data alerts rightly hold such a report (the tests that build
+    from "today" failed each night until 18:00 UTC)."""
     carts, items, orders = [], [], []
     day, n = first, 0
+    clock = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     while day <= last:
         for hour, status in ((9, "converted"), (13, "abandoned"), (18, "abandoned")):
+            if datetime(day.year, day.month, day.day, hour, 30) > clock:
+                continue
             n += 1
             stamp = f"{day} {hour:02d}:00:00"
             carts.append((f"c{n}", f"u{n % 7}", stamp, status))
