@@ -32,5 +32,6 @@ SECTION = Section(
     table_rows=declaration.TABLE_ROWS,
     part_title=declaration.PART_NAMES.get,
     period_from=("events", "event_time"),
+    coverage=("events.first_event_time", "events.last_event_time"),
     history_note=declaration.HISTORY_NOTE,
 )

@@ -481,4 +481,8 @@ def _quality(conn, pipeline: list[dict[str, Any]], prepared: PreparedEvents) -> 
         "events.table_rows": prepared.table_rows,
         "events.period_rows": left["raw"],
         "events.future_event_time": prepared.future_event_time,
+        # How far the log reaches (Section.coverage): a period it barely covers is not
+        # compared against (rule comparison-coverage).
+        "events.first_event_time": prepared.first_event_time,
+        "events.last_event_time": prepared.last_event_time,
     }

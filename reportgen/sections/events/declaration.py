@@ -24,6 +24,8 @@ DATA_QUALITY_LABELS = {
     "events.table_rows": "Rows in the events table (whole table)",
     "events.period_rows": "Events of the period before cleaning",
     "events.future_event_time": "Events dated after this report was built (whole table)",
+    "events.first_event_time": "Earliest event in the log",
+    "events.last_event_time": "Latest event in the log",
 }
 
 PART_NAMES = {

@@ -54,6 +54,10 @@ class PreparedEvents:
     """Rows of the whole events table: the denominator of the whole-table counts."""
     future_event_time: int
     """Rows of the whole table whose event_time is later than the build's clock."""
+    first_event_time: str | None = None
+    """The earliest parseable event_time of the whole table, local ``YYYY-MM-DD HH:MM:SS``."""
+    last_event_time: str | None = None
+    """The latest one: with ``first_event_time``, how far the log reaches (coverage)."""
 
 
 def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -> PreparedEvents:
@@ -69,8 +73,10 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
         "ce": period.end_text,
     }
     if source.dialect == "duckdb":
-        _duckdb_rows(source, expr, config, bounds)
+        slow = _duckdb_rows(source, expr, config, bounds)
         whole = _duckdb_table_counts(source, expr)
+        whole["first"] = _earliest(whole.get("first"), slow[0])
+        whole["last"] = _latest(whole.get("last"), slow[1])
     else:
         whole = _grouped_rows(source, expr, config, period, bounds)
     unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
@@ -81,7 +87,24 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
         unparsed_event_time=int(unparsed or 0),
         table_rows=int(whole["rows_"] or 0),
         future_event_time=int(whole["future"] or 0),
+        first_event_time=_seconds(whole.get("first")),
+        last_event_time=_seconds(whole.get("last")),
     )
+
+
+def _seconds(value: object) -> str | None:
+    """Return a timestamp (text or datetime) as local ``YYYY-MM-DD HH:MM:SS`` text."""
+    return None if value is None else str(value).replace("T", " ")[:19]
+
+
+def _earliest(*found: object) -> object:
+    known = [_seconds(v) for v in found if v is not None]
+    return min(known) if known else None
+
+
+def _latest(*found: object) -> object:
+    known = [_seconds(v) for v in found if v is not None]
+    return max(known) if known else None
 
 
 _IDS = ("user_id", "session_id", "product_id")
@@ -240,9 +263,13 @@ def _whole_table(source: Source, expr: Expr, column: str) -> dict[str, int]:
     return one(
         source.connection,
         f"""
-        select count(*) as rows_, sum({expr.unparsed(column)}) as unparsed,
-               sum({source.later_than_now(expr, column)}) as future
-        from {table}
+        select count(*) as rows_, sum(case when local is null then 1 else 0 end) as unparsed,
+               sum(future) as future, min(local) as first, max(local) as last
+        from (
+            select {expr.local_seconds(column)} as local,
+                   {source.later_than_now(expr, column)} as future
+            from {table} {expr.fence()}
+        ) parsed
     """,
         **source.clock_binds(),
     )
@@ -263,11 +290,15 @@ def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
     zone = source.config.report.timezone
     if kind.startswith("timestamp") and "time zone" not in kind:
         # A naive typed value is local wall time already: one native comparison a row.
+        # Outside UTC every row takes the Python parse in _duckdb_rows, which gives the
+        # first and last (a time in a spring-forward gap moves on there).
+        ends = "min({0}) as first, max({0}) as last".format(raw if zone == "UTC" else "null")
         return one(
             conn,
             f"""
             select count(*) as rows_,
-                   count(case when {raw} > cast(:rg_now as timestamp) then 1 end) as future
+                   count(case when {raw} > cast(:rg_now as timestamp) then 1 end) as future,
+                   {ends}
             from {info.sql}
         """,
             **binds,
@@ -280,16 +311,20 @@ def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
         else f"(case when zoned then timezone({_literal(zone)}, timezone('UTC', native)) "
         "else native end)"
     )
+    # The first and last come from the values DuckDB parses as _duckdb_rows does; those it
+    # leaves to the Python parser are read there.
+    first_local, _ = duckdb_local_instant("native", "zoned", zone)
     found = one(
         conn,
         f"""
         select count(*) as rows_,
-               count(case when {local} > cast(:rg_now as timestamp) then 1 end) as future,
+               count(case when maybe and {local} > cast(:rg_now as timestamp) then 1 end)
+                   as future,
                count(case when maybe and native is null and raw_value is not null then 1 end)
-                   as odd
+                   as odd,
+               min({first_local}) as first, max({first_local}) as last
         from (
-            select maybe, raw_value, case when maybe then {native} end as native,
-                   case when maybe then {zoned} end as zoned
+            select maybe, raw_value, {native} as native, {zoned} as zoned
             from (select {maybe} as maybe, {raw} as raw_value from {info.sql}) scanned
         ) parsed
     """,
@@ -315,8 +350,11 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
-    """DuckDB: parse natively (the rare other forms after), window, then deduplicate."""
+def _duckdb_rows(
+    source: Source, expr: Expr, config: Config, bounds: dict[str, str]
+) -> tuple[object, object]:
+    """DuckDB: parse natively (the rare other forms after), window, then deduplicate;
+    return the first and last local time of the rows the Python parser read."""
     conn = source.connection
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=True)
@@ -353,8 +391,18 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
     execute(conn, "set disabled_optimizers = 'filter_pushdown'")
     execute(conn, sql, **bounds)
     execute(conn, "reset disabled_optimizers")
+    ends: tuple[object, object] = (None, None)
     if scalar(conn, "select count(*) from rg_ev where slow_text is not null"):
         slow_local, slow_instant = duckdb_slow_timestamps("slow_text", config.report.timezone)
+        found = one(
+            conn,
+            f"""
+            select min(lts) as first, max(lts) as last from (
+                select {slow_local} as lts from rg_ev where slow_text is not null
+            ) slow
+        """,
+        )
+        ends = (found["first"], found["last"])
         execute(
             conn,
             f"""
@@ -371,6 +419,7 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
         )
         execute(conn, "delete from rg_ev where which = -1")
     _drop_duckdb_copies(source)
+    return ends
 
 
 def _day_hour(lts: str, part: str | None = None) -> str:

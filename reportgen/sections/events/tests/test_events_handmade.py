@@ -305,6 +305,8 @@ def test_pipeline_and_data_quality(m):
         "events.table_rows": 63,  # 10 OUTSIDE + 53 PERIOD_ROWS
         "events.period_rows": 53,  # the raw stage
         "events.future_event_time": 0,  # nothing after the build's clock
+        "events.first_event_time": "2020-11-30 23:59:59",  # the November purchase
+        "events.last_event_time": "2021-02-01 00:00:00",  # the 1 Feb purchase
     }
 
 
@@ -775,4 +777,39 @@ def test_empty_period(tmp_path, kind):
         "events.table_rows": 63,  # whole table
         "events.period_rows": 0,  # the empty period (a data alert says so)
         "events.future_event_time": 0,
+        "events.first_event_time": "2020-11-30 23:59:59",  # whole table
+        "events.last_event_time": "2021-02-01 00:00:00",
     }
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_first_and_last_event_time_are_local_and_whole_table(tmp_path, kind):
+    m = run(write_source(tmp_path, kind, TZ_LOG, COLUMNS[:-1]), timezone="America/New_York")
+    quality = m["data_quality"]
+    # 03:00 UTC on 1 Jan is 22:00 on 31 Dec in New York, before the naive 23:00 view;
+    # 05:00 UTC on 1 Feb is local midnight, after 00:30+01:00 (18:30 on 31 Jan).
+    assert quality["events.first_event_time"] == "2020-12-31 22:00:00"
+    assert quality["events.last_event_time"] == "2021-02-01 00:00:00"
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_previous_period_the_log_barely_covers_shows_no_change(tmp_path, kind):
+    from reportgen.render.viewparts import card
+    from reportgen.report.maturity import comparison_gap
+    from reportgen.sections.events import SECTION
+
+    # The log starts on 30 December: 2 of December's 31 days (6%) are covered.
+    start = ("2020-12-30 00:00:00", "view", 2, "x2", 10, 50.0, KITCHEN, "zeta", 1, None)
+    late = [start] + [row for row in LOG if not str(row[0]).startswith(("2020-11", "2020-12-"))]
+    m = run(write_source(tmp_path, kind, late))
+    assert m["data_quality"]["events.first_event_time"] == "2020-12-30 00:00:00"
+    gap = "the comparison period is only 6% covered by the data"
+    assert comparison_gap(m, SECTION) == gap
+    users = next(spec for spec in SECTION.kpis if spec.key == "events.users")
+    assert m["kpis"]["previous"]["events.users"] == 1  # a change there would be shown
+    assert card(users, m, "USD")["comparison"] == f"change n/a: {gap}"
+    # January itself is fully covered: its own figures stand.
+    assert comparison_gap({**m, "previous_period": m["period"]}, SECTION) is None
