@@ -26,6 +26,7 @@ from reportgen.sections.events.prepare import (
     PreparedEvents,
     prepare_events,
 )
+from reportgen.sections.events.products import add_product_names
 from reportgen.source.connection import Source
 from reportgen.source.query import execute, rows
 from reportgen.source.sqlexpr import Expr
@@ -36,7 +37,7 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events.pipeline": ("stage", "rows"),
     "events.funnel": ("stage", "users", "conversion_from_previous", "drop_off", "share_of_viewers"),
-    "events.top_products": ("product_id", "purchases", "revenue"),
+    "events.top_products": ("product_id", "name", "category", "purchases", "revenue"),
     "events.top_brands": ("brand", "purchases", "revenue"),
     "events.top_categories": ("category_code", "purchases", "revenue"),
     "events.by_hour": ("hour", "views", "carts", "purchases", "revenue"),
@@ -44,8 +45,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events.by_month": ("month", "views", "carts", "purchases", "revenue"),
     "events.user_segments": ("segment", "users", "share"),
     "events.abandoned_brands": ("brand", "users", "cart_events", "value"),
-    "events.abandoned_products": ("product_id", "pairs", "value"),
-    "events.zero_purchase_products": ("product_id", "views"),
+    "events.abandoned_products": ("product_id", "name", "category", "pairs", "value"),
+    "events.zero_purchase_products": ("product_id", "name", "category", "views"),
     "events.catalog_gaps": (
         "attribute",
         "events_missing",
@@ -89,6 +90,7 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     tables["events.abandoned_products"] = _abandoned_products(conn)
     tables["events.zero_purchase_products"] = _zero_purchase(products)
     tables["events.catalog_gaps"] = _catalog_gaps(current, prepared)
+    add_product_names(source, expr, tables)
     quality = _quality(conn, tables["events.pipeline"], prepared)
     skipped = [
         {"section": f"events.{table}", "reason": f"no column {column} in events"}

@@ -12,6 +12,8 @@ TABLES: tuple[TableSpec, ...] = (
         "event_time",
         True,
     ),
+    # Optional: names and categories for the product tables (rule events-product-names).
+    TableSpec("products", ("product_id",), ("name", "category")),
 )
 """METRICS.md §1, the events family."""
 
@@ -60,6 +62,21 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "events-null-ids",
         "A purchase without a product_id counts in the brand and category tables; views "
         "without a user_id count in a product's views for the never-bought list.",
+    ),
+    (
+        "events-product-names",
+        "A product row of events.top_products, events.abandoned_products and "
+        "events.zero_purchase_products carries the name and category of its product_id in the "
+        "optional products table (ids compared as text; duplicate ids give each attribute its "
+        "largest non-null value, as the cart section reads them); a source without the table, "
+        "or an id missing from it, gives nulls and the report shows the id.",
+    ),
+    (
+        "cart-and-event-abandonment-differ",
+        "Where the report also has the cart section, the funnel page says in one sentence why "
+        "carts.abandonment_rate and the event funnel's cart-to-purchase drop differ: the "
+        "former counts carts of the carts table that no order followed, the latter users of "
+        "the click stream who added to cart and never bought.",
     ),
 )
 """Readings the event section adds where METRICS.md is silent (listed in its README)."""

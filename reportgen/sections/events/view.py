@@ -6,17 +6,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reportgen.render.formatters import EN_DASH, fmt_number, fmt_text
+from reportgen.render.formatters import EN_DASH, fmt_category, fmt_number, fmt_percent, fmt_text
 from reportgen.render.viewparts import Column, cards, figure, notes, number, table
 from reportgen.sections.events.kpis import (
     EVENT_KPIS,
     FUNNEL_STAGES,
+    PRODUCT_TABLES,
     SEGMENT_LABELS,
     drop_sentence,
+    has_categories,
     is_empty_period,
     largest_drop,
     pipeline_rows,
     weekday_name,
+    with_product_labels,
 )
 
 NO_EVENTS = "No events in this period."
@@ -257,6 +260,7 @@ def _funnel(context: _Context) -> dict[str, Any]:
             context.currency,
         ),
         "drop": f"The largest drop is {drop_sentence(funnel, drop[0])}." if drop else None,
+        "sources": _cart_figures_differ(context.metrics),
         "figure": context.figure(
             "events.funnel",
             "Users who viewed a product, added one to a cart and bought, with the share "
@@ -281,15 +285,38 @@ def _funnel(context: _Context) -> dict[str, Any]:
     }
 
 
+def _cart_figures_differ(metrics: Mapping[str, Any]) -> str | None:
+    """Say why the cart pages' abandonment and this page's differ, when the report has both.
+
+    The cart section reads the shop's carts table (a cart is abandoned when no order
+    followed it); this page reads the click stream (a shopper added to cart and never
+    bought): two sources, two definitions, two populations.
+    """
+    kpis = metrics.get("kpis") or {}
+    if "carts.abandonment_rate" not in kpis:
+        return None
+    carts = number(kpis.get("carts.abandonment_rate"))
+    buying = number(kpis.get("events.cart_to_purchase_rate"))
+    cart_share = f" ({fmt_percent(carts)} of carts)" if carts is not None else ""
+    user_share = f" ({fmt_percent(1 - buying)} of shoppers)" if buying is not None else ""
+    return (
+        f"The cart pages' abandonment{cart_share} and the shoppers here who add to cart and "
+        f"never buy{user_share} are different figures: the cart pages count the shop's saved "
+        "carts that no order followed, this page counts shoppers in the click stream. "
+        "Different sources, definitions and shoppers, so the two do not match."
+    )
+
+
 def _merchandising(context: _Context) -> dict[str, Any]:
     """The top products, brands and categories by purchase revenue."""
     blocks = []
     for key, field, name, plural in (
-        ("events.top_products", "product_id", "Product", "products"),
+        ("events.top_products", "product", "Product", "products"),
         ("events.top_brands", "brand", "Brand", "brands"),
         ("events.top_categories", "category_code", "Category", "categories"),
     ):
         found = context.rows(key)[: context.top_n]
+        shown, columns = _readable(key, found, ((field, name, "text"),))
         blocks.append(
             {
                 "title": plural.capitalize(),
@@ -301,7 +328,8 @@ def _merchandising(context: _Context) -> dict[str, Any]:
                 else None,
                 "table": context.table(
                     key,
-                    ((field, name, "text"), *REVENUE_COLUMNS),
+                    (*columns, *REVENUE_COLUMNS),
+                    shown,
                     empty=NO_PURCHASES,
                     caption=f"Top {plural} by revenue",
                 ),
@@ -419,7 +447,7 @@ def _abandonment(context: _Context) -> dict[str, Any]:
         (
             "events.abandoned_products",
             (
-                ("product_id", "Product", "text"),
+                ("product", "Product", "text"),
                 ("pairs", "Users who left it", "number"),
                 ("value", "Value left", "money"),
             ),
@@ -429,7 +457,7 @@ def _abandonment(context: _Context) -> dict[str, Any]:
         ),
     ):
         found = context.rows(key)
-        shown = found[: context.top_n]
+        shown, columns = _readable(key, found[: context.top_n], columns)
         note = context.skipped.get(key)
         blocks.append(
             {
@@ -467,7 +495,11 @@ def _catalog(context: _Context) -> dict[str, Any]:
     threshold = number((context.metrics.get("rules") or {}).get("zero_purchase_min_views"))
     threshold = DEFAULT_ZERO_PURCHASE_MIN_VIEWS if threshold is None else threshold
     never = context.rows("events.zero_purchase_products")
-    shown = never[: context.top_n]
+    shown, zero_columns = _readable(
+        "events.zero_purchase_products",
+        never[: context.top_n],
+        (("product", "Product", "text"), ("views", "Views", "number")),
+    )
     gaps = [
         {**row, "attribute": GAP_ATTRIBUTES.get(row.get("attribute"), row.get("attribute"))}
         for row in context.rows("events.catalog_gaps")
@@ -484,7 +516,7 @@ def _catalog(context: _Context) -> dict[str, Any]:
         ),
         "zero_table": table(
             shown,
-            (("product_id", "Product", "text"), ("views", "Views", "number")),
+            zero_columns,
             context.currency,
             empty=f"No product reached {fmt_number(threshold)} views without a purchase.",
             caption="Viewed often, never bought",
@@ -511,6 +543,22 @@ def _catalog(context: _Context) -> dict[str, Any]:
             caption="Catalog gaps and the revenue they hide",
         ),
     }
+
+
+def _readable(
+    key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]
+) -> tuple[list[dict[str, Any]], tuple[Column, ...]]:
+    """Return a table's rows and columns as a reader reads them: products by name (and
+    their category, where the products table gives one), category codes in words."""
+    if key == "events.top_categories":
+        shown = [{**r, "category_code": fmt_category(r.get("category_code"))} for r in rows]
+        return shown, tuple(columns)
+    if key not in PRODUCT_TABLES:
+        return [dict(r) for r in rows], tuple(columns)
+    shown = with_product_labels(rows)
+    if not has_categories(shown):
+        return shown, tuple(columns)
+    return shown, (columns[0], ("category", "Category", "text"), *columns[1:])
 
 
 def _peak(rows: Sequence[Mapping[str, Any]], field: str) -> Mapping[str, Any] | None:

@@ -448,7 +448,62 @@ def test_merchandising_tables_show_formatted_rows():
         ["1002", "20", "$3,000.50"],
         ["1003", "10", "$1,000.00"],
     ]
-    assert texts(blocks[2]["table"])[2] == ["appliances.kitchen.kettle", "20", "$1,345.67"]
+    # Category codes read as words; metrics.json keeps the code.
+    assert texts(blocks[2]["table"])[2] == [
+        "Appliances \u203a Kitchen \u203a Kettle",
+        "20",
+        "$1,345.67",
+    ]
+
+
+def test_products_are_named_where_the_products_table_names_them():
+    metrics = event_metrics()
+    tables = metrics["tables"]
+    tables["events.top_products"][0] |= {"name": "Galaxy A51", "category": "electronics.smartphone"}
+    tables["events.top_products"][1] |= {"name": None, "category": None}
+    tables["events.zero_purchase_products"][0] |= {"name": "Showroom TV", "category": None}
+    view = view_of(metrics)
+    products = view["merchandising"]["blocks"][0]["table"]
+    assert [column["label"] for column in products["columns"]][:2] == ["Product", "Category"]
+    assert texts(products)[:2] == [
+        ["Galaxy A51 (id 1001)", "Electronics \u203a Smartphone", "30", "$6,000.00"],
+        ["1002", "\u2014", "20", "$3,000.50"],  # not in the products table: its id
+    ]
+    # No category in any shown row: no category column.
+    assert texts(view["catalog"]["zero_table"])[0] == ["Showroom TV (id 1007)", "450"]
+    assert [row[0] for row in texts(view["abandonment"]["blocks"][1]["table"])] == [
+        "1001",
+        "1004",
+        "1005",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ("computers.components.hdd", "Computers \u203a Components \u203a HDD"),
+        ("furniture.living_room.sofa", "Furniture \u203a Living Room \u203a Sofa"),
+        ("electronics.video.tv", "Electronics \u203a Video \u203a TV"),
+        ("Unknown", "Unknown"),
+        ("Home & Garden", "Home & Garden"),
+        (None, "\u2014"),
+    ],
+)
+def test_category_codes_read_as_words(code, shown):
+    from reportgen.render.formatters import fmt_category
+
+    assert fmt_category(code) == shown
+
+
+def test_funnel_says_why_cart_and_event_abandonment_differ_when_both_are_there():
+    metrics = event_metrics()
+    assert view_of(metrics)["funnel"]["sources"] is None  # no cart section in the report
+    metrics["kpis"]["carts.abandonment_rate"] = 0.682
+    sentence = view_of(metrics)["funnel"]["sources"]
+    assert sentence.startswith("The cart pages' abandonment (68.2% of carts) and the shoppers")
+    assert "(75.0% of shoppers)" in sentence  # 1 - the 25.0% cart-to-purchase rate
+    assert "Different sources, definitions and shoppers" in sentence
+    assert "carts.abandonment_rate" not in sentence
 
 
 def test_timing_names_the_busiest_hours_and_lists_weekdays():

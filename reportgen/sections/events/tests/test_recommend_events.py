@@ -276,6 +276,16 @@ def test_zero_purchase_products_sentence():
     )
 
 
+def test_never_bought_products_are_named_where_the_products_table_names_them():
+    metrics = quiet_metrics()
+    metrics["tables"]["events.zero_purchase_products"] = [
+        {"product_id": 1047, "name": "Galaxy A51", "category": None, "views": 316},
+        {"product_id": 1048, "name": None, "category": None, "views": 250},
+    ]
+    detail = fired(metrics, rec.zero_purchase_products).detail
+    assert "The most viewed are Galaxy A51 (id 1047, 316 views) and 1048 (250 views)." in detail
+
+
 def test_one_zero_purchase_product_reads_in_the_singular():
     metrics = quiet_metrics()
     del metrics["rules"]["zero_purchase_min_views"]  # the default, 200
