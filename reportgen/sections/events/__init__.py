@@ -18,6 +18,7 @@ SECTION = Section(
     charts=imported_on_use("reportgen.sections.events.charts", "build_charts"),
     recommend=imported_on_use("reportgen.sections.events.recommend", "recommend"),
     template="sections/_events.html",
+    appendix_template="sections/_events_appendix.html",
     template_dir=Path(__file__).parent / "templates",
     kpis=EVENT_KPIS,
     view=events_view,

@@ -88,7 +88,7 @@ BAD_ROWS: tuple[BadRows, ...] = (
         "events.table_rows",
         "events",
         "events",
-        "have an unreadable event_time and are in no period",
+        "have a date and time that cannot be read and are in no period",
     ),
     BadRows(
         "events.future_event_time",
@@ -113,7 +113,7 @@ TABLE_ROWS: tuple[TableRows, ...] = (
         "events",
         "every event figure is zero or n/a",
         ("data_quality", "events.period_rows"),
-        "an event_time",
+        "a date",
     ),
 )
 """Its source table's row count: an empty one (or a period without events) is an alert."""

@@ -113,8 +113,9 @@ def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     raw = pipeline_rows(read.mapping(metrics), "raw")
     if raw:
         detail = (
-            f"All {fmt_number(raw)} events {period} were removed by cleaning (see the event "
-            "cleaning page). Check the event types, prices and quantities the feed now sends."
+            f"All {fmt_number(raw)} events {period} were removed by cleaning (see Event "
+            "cleaning in the appendix). Check the event types, prices and quantities the feed "
+            "now sends."
         )
     else:
         detail = (

@@ -28,7 +28,7 @@ DEFAULT_TOP_N = 10
 DEFAULT_ZERO_PURCHASE_MIN_VIEWS = 200
 
 PIPELINE_STEPS = (
-    ("raw", "Events in the period", None, "Events whose event_time falls in the period."),
+    ("raw", "Events in the period", None, "Events dated in the period."),
     (
         "deduplicated",
         "Duplicates removed",
@@ -45,7 +45,8 @@ PIPELINE_STEPS = (
         "mapped_type",
         "Unmapped event types removed",
         "events.unmapped_removed",
-        "Rows whose event type is not listed under rules.event_types (see below).",
+        "Events of a type that is none of the funnel steps: view, add to cart, remove "
+        "from cart, purchase (listed below).",
     ),
     ("clean", "Counted in this section", None, "The events every figure below is based on."),
 )
@@ -110,7 +111,8 @@ def events_view(
     charts: Mapping[str, str],
     skipped: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Return the view of the event section: eight parts, each with an id for the contents.
+    """Return the view of the event section: eight parts, each with an id for the contents;
+    the last, the cleaning audit, is laid out in the appendix.
 
     In a period with no events every part carries the note ``empty`` and draws no chart.
     """
@@ -124,7 +126,6 @@ def events_view(
         top_n=int(top_n) if top_n and top_n > 0 else DEFAULT_TOP_N,
     )
     parts = [
-        _cleaning(context),
         _overview(context),
         _funnel(context),
         _merchandising(context),
@@ -132,6 +133,7 @@ def events_view(
         _segments(context),
         _abandonment(context),
         _catalog(context),
+        _cleaning(context),  # the audit: in the appendix (Section.appendix_template)
     ]
     for part in parts:
         part["empty"] = NO_EVENTS if context.empty else None
@@ -171,19 +173,20 @@ def _cleaning(context: _Context) -> dict[str, Any]:
     unparsed = number(quality.get("events.unparsed_event_time"))
     if unparsed:
         unparsed_text = (
-            f"{fmt_number(unparsed)} events in the whole table have an event_time that could "
+            f"{fmt_number(unparsed)} events in the whole log have a date and time that could "
             "not be read; they belong to no period and are not counted anywhere."
         )
     elif unparsed == 0:
-        unparsed_text = "Every event_time in the events table could be read."
+        unparsed_text = "Every event's date and time in the log could be read."
     else:
-        unparsed_text = "Events with an unreadable event_time: n/a."
+        unparsed_text = "Events whose date and time could not be read: n/a."
     raw, clean = pipeline_rows(context.metrics, "raw"), pipeline_rows(context.metrics, "clean")
     all_removed = bool(raw) and clean == 0
     return {
         "key": "cleaning",
         "id": "events-cleaning",
         "title": "Event cleaning",
+        "appendix": True,
         "notes": notes(context.skipped, ("events.pipeline",)),
         "intro": (
             "How the raw event log became the events this section counts, step by step. "
@@ -320,7 +323,9 @@ def _merchandising(context: _Context) -> dict[str, Any]:
         blocks.append(
             {
                 "title": plural.capitalize(),
-                "notes": [_skipped_note(context.skipped[key])] if key in context.skipped else [],
+                "notes": [_skipped_note(key, context.skipped[key])]
+                if key in context.skipped
+                else [],
                 "figure": context.figure(
                     key, f"Top {fmt_number(len(found))} {plural} by purchase revenue."
                 )
@@ -462,7 +467,7 @@ def _abandonment(context: _Context) -> dict[str, Any]:
         blocks.append(
             {
                 "title": plural.capitalize(),
-                "notes": [_skipped_note(note)] if note else [],
+                "notes": [_skipped_note(key, note)] if note else [],
                 "intro": f"Value left in carts, from {what}.",
                 "figure": context.figure(
                     key, f"The {fmt_number(len(shown))} {plural} with the most value left in carts."
@@ -511,8 +516,7 @@ def _catalog(context: _Context) -> dict[str, Any]:
         "notes": [],
         "zero_notes": notes(context.skipped, ("events.zero_purchase_products",)),
         "zero_intro": (
-            f"Products with at least {fmt_number(threshold)} views in the period and no "
-            "purchase (rules.zero_purchase_min_views)."
+            f"Products with at least {fmt_number(threshold)} views in the period and no purchase."
         ),
         "zero_table": table(
             shown,
@@ -571,7 +575,19 @@ def _peak(rows: Sequence[Mapping[str, Any]], field: str) -> Mapping[str, Any] | 
     return best
 
 
-def _skipped_note(reason: str) -> str:
+MISSING_ATTRIBUTE_TABLES = {
+    "events.top_brands": "brand",
+    "events.abandoned_brands": "brand",
+    "events.top_categories": "category",
+}
+"""The tables the section leaves out when the event data records no brand or category."""
+
+
+def _skipped_note(key: str, reason: str) -> str:
+    """Say why a table is missing in words: the data has no brands, not a column name."""
+    attribute = MISSING_ATTRIBUTE_TABLES.get(key)
+    if attribute is not None:
+        return f"Not shown: the event data records no {attribute} for its events."
     return f"Skipped because {reason.rstrip('.')}."
 
 

@@ -166,8 +166,8 @@ def test_events_all_removed_by_cleaning_point_to_the_cleaning_page():
     metrics["tables"]["events.pipeline"][0]["rows"] = 1234
     result = fired(metrics, rec.empty_period)
     assert result.detail == (
-        "All 1,234 events in 2026-10 were removed by cleaning (see the event cleaning "
-        "page). Check the event types, prices and quantities the feed now sends."
+        "All 1,234 events in 2026-10 were removed by cleaning (see Event cleaning in the "
+        "appendix). Check the event types, prices and quantities the feed now sends."
     )
 
 
