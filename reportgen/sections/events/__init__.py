@@ -6,7 +6,7 @@ from pathlib import Path
 
 from reportgen.plugin import Section, imported_on_use
 from reportgen.sections.events import declaration, rules
-from reportgen.sections.events.compute import TABLE_COLUMNS, compute
+from reportgen.sections.events.compute import TABLE_COLUMNS, compute, history
 from reportgen.sections.events.kpis import EVENT_KPIS
 from reportgen.sections.events.view import events_view
 
@@ -34,5 +34,5 @@ SECTION = Section(
     part_title=declaration.PART_NAMES.get,
     period_from=("events", "event_time"),
     coverage=("events.first_event_time", "events.last_event_time"),
-    history_note=declaration.HISTORY_NOTE,
+    history=history,
 )

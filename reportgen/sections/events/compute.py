@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.plugin import SectionResult
+from reportgen.sections.events.kpis import EVENT_KPIS
 from reportgen.sections.events.prepare import (
     BAD_PRICE,
     CLEAN,
@@ -25,6 +27,7 @@ from reportgen.sections.events.prepare import (
     UNMAPPED,
     PreparedEvents,
     prepare_events,
+    prepare_window,
 )
 from reportgen.sections.events.products import add_product_names
 from reportgen.source.connection import Source
@@ -102,6 +105,27 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
         for table in tables_
     ]
     return SectionResult(kpis, previous, tables, quality, skipped)
+
+
+HEADLINE_KPIS = tuple(spec.key for spec in EVENT_KPIS if spec.headline)
+
+
+def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[str, list[Any]]:
+    """Return each headline KPI's value in each of ``periods`` (contiguous, oldest first).
+
+    One read of the log for the whole window: ``rg_ev`` numbers a row by its period, and
+    the grid and per-user queries that ``compute`` runs for two periods answer all of them
+    at once, with the same code, so every value is the one ``compute`` gives.
+    """
+    if not periods:
+        return {key: [] for key in HEADLINE_KPIS}
+    expr = Expr(source.dialect, config.report.timezone)
+    prepare_window(source, expr, config, periods, whole_table=False)
+    conn = source.connection
+    execute(conn, "delete from rg_ev where which is null")
+    grid, users = _grid(conn), _users(conn)
+    found = [_kpis(grid, users, {}, index) for index in range(len(periods))]
+    return {key: [kpis[key] for kpis in found] for key in HEADLINE_KPIS}
 
 
 def _grid(conn) -> list[dict[str, Any]]:

@@ -37,14 +37,6 @@ PART_NAMES = {
     "events.abandoned_brands": "Abandoned brands",
 }
 
-HISTORY_NOTE = (
-    "Event figures have none: recomputing their history would take longer than "
-    "the rest of the report."
-)
-"""Why the cover has no event sparklines: the section parses every row of the events table
-on each call (its whole-table counts come from the same scan): on the demo's 1.2 million
-events (SQLite) 6 calls took 52 s against about 20 s for the whole build without them."""
-
 NAMED_RULES: tuple[tuple[str, str], ...] = (
     (
         "event-keys-hashed-on-duckdb",

@@ -15,8 +15,10 @@ and sessions through hashes of text ids (named rule ``event-keys-hashed-on-duckd
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,24 +63,11 @@ class PreparedEvents:
 
 
 def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -> PreparedEvents:
-    """Build ``rg_ev`` for ``period`` and the one before it."""
-    conn = source.connection
-    execute(conn, "drop table if exists rg_ev")
-    execute(conn, "drop table if exists rg_ev_dups")
-    execute(conn, "drop table if exists rg_ev_users")
+    """Build ``rg_ev`` for ``period`` (``which`` = CURRENT) and the one before it
+    (PREVIOUS), and count what the whole table holds."""
     columns = source.table("events").columns
-    bounds = {
-        "ps": period.previous().start_text,
-        "cs": period.start_text,
-        "ce": period.end_text,
-    }
-    if source.dialect == "duckdb":
-        slow = _duckdb_rows(source, expr, config, bounds)
-        whole = _duckdb_table_counts(source, expr)
-        whole["first"] = _earliest(whole.get("first"), slow[0])
-        whole["last"] = _latest(whole.get("last"), slow[1])
-    else:
-        whole = _grouped_rows(source, expr, config, period, bounds)
+    whole = prepare_window(source, expr, config, [period.previous(), period], whole_table=True)
+    conn = source.connection
     unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
     execute(conn, "delete from rg_ev where which is null")
     return PreparedEvents(
@@ -89,6 +78,46 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
         future_event_time=int(whole["future"] or 0),
         first_event_time=_seconds(whole.get("first")),
         last_event_time=_seconds(whole.get("last")),
+    )
+
+
+def prepare_window(
+    source: Source, expr: Expr, config: Config, periods: Sequence[Period], whole_table: bool
+) -> dict[str, Any]:
+    """Build ``rg_ev`` for contiguous ``periods`` (oldest first): ``which`` is a row's index
+    among them, NULL for an unreadable time. With ``whole_table``, also count the whole
+    table (rows, unreadable and future times, first and last) and return the counts.
+
+    The source is read once for the rows, whatever the number of periods: a cover's
+    history is one pass, not one ``compute`` per two periods.
+    """
+    conn = source.connection
+    execute(conn, "drop table if exists rg_ev")
+    execute(conn, "drop table if exists rg_ev_dups")
+    execute(conn, "drop table if exists rg_ev_users")
+    bounds = {f"b{i}": p.start_text for i, p in enumerate(periods)}
+    bounds[f"b{len(periods)}"] = periods[-1].end_text
+    if source.dialect == "duckdb":
+        slow = _duckdb_rows(source, expr, config, bounds)
+        if not whole_table:
+            return {}
+        whole = _duckdb_table_counts(source, expr)
+        whole["first"] = _earliest(whole.get("first"), slow[0])
+        whole["last"] = _latest(whole.get("last"), slow[1])
+        return whole
+    return _grouped_rows(source, expr, config, periods, bounds, whole_table)
+
+
+def _which_of(local: str, bounds: dict[str, str], outside: str | int, cast: str = "{}") -> str:
+    """Return a row's period index from its local time: NULL for NULL, ``outside`` before
+    the first bound or from the last on. ``cast`` wraps each bind (DuckDB: a timestamp)."""
+    last = len(bounds) - 1
+    inside = " ".join(
+        f"when {local} >= {cast.format(f':b{i}')} then {i}" for i in range(last - 1, 0, -1)
+    )
+    return (
+        f"case when {local} is null then null when {local} < {cast.format(':b0')} "
+        f"or {local} >= {cast.format(f':b{last}')} then {outside} {inside} else 0 end"
     )
 
 
@@ -205,10 +234,15 @@ def _classified(expr: Expr) -> str:
 
 
 def _grouped_rows(
-    source: Source, expr: Expr, config: Config, period: Period, bounds: dict[str, str]
-) -> dict[str, int]:
+    source: Source,
+    expr: Expr,
+    config: Config,
+    periods: Sequence[Period],
+    bounds: dict[str, str],
+    whole_table: bool,
+) -> dict[str, Any]:
     """SQLite / PostgreSQL: parse, window and group identical rows (their count is ``n``);
-    return the whole table's rows and future-dated rows."""
+    return the whole table's counts (with ``whole_table``)."""
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=False)
     inner = ", ".join(f"{value} as {name}" for name, value in raw.items())
@@ -227,8 +261,7 @@ def _grouped_rows(
         source.connection,
         f"""
         create temp table rg_ev as
-        select case when local is null then null when local >= :cs then {CURRENT}
-                    else {PREVIOUS} end as which,
+        select {_which_of("local", bounds, "null")} as which,
                n,
                {expr.day_number("local")} as day,
                cast(substr(local, 12, 2) as integer) as hour,
@@ -238,15 +271,17 @@ def _grouped_rows(
             from (
                 select local, epoch_us, {grouped}, count(*) as n
                 from ({parsed}) parsed
-                where local >= :ps and local < :ce
+                where local >= :b0 and local < :b{len(periods)}
                 group by local, epoch_us, {grouped}
             ) deduplicated
         ) coerced
     """,
         **bounds,
-        lo=(period.previous().start - timedelta(days=1)).isoformat(),
-        hi=(period.end + timedelta(days=1)).isoformat(),
+        lo=(periods[0].start - timedelta(days=1)).isoformat(),
+        hi=(periods[-1].end + timedelta(days=1)).isoformat(),
     )
+    if not whole_table:
+        return {}
     whole = _whole_table(source, expr, column)
     execute(
         source.connection,
@@ -367,7 +402,7 @@ def _duckdb_rows(
     # time, and rh adds the instant (for rows the Python parser reads, once parsed).
     sql = f"""
         create temp table rg_ev as
-        select {_which("lts")} as which, 1 as n,
+        select {_which("lts", bounds)} as which, 1 as n,
                hash(rh0, inst) as rh,
                case when lts is null and text_ is not null then rh0 end as rh0,
                case when lts is null then text_ end as slow_text,
@@ -383,7 +418,7 @@ def _duckdb_rows(
             ) scanned
         ) parsed
         where lts is null
-           or (lts >= cast(:ps as timestamp) and lts < cast(:ce as timestamp))
+           or (lts >= cast(:b0 as timestamp) and lts < cast(:b{len(bounds) - 1} as timestamp))
     """
     # DuckDB's filter pushdown would copy the parse into the window filter, twice over.
     # Reset only after success: a failed read (a bad CSV) aborts the transaction, and a
@@ -406,7 +441,7 @@ def _duckdb_rows(
         execute(
             conn,
             f"""
-            update rg_ev set which = {_which("s.lts", outside=-1)},
+            update rg_ev set which = {_which("s.lts", bounds, outside=-1)},
                    day = {_day_hour("s.lts", "day")}, hour = {_day_hour("s.lts", "hour")},
                    rh = hash(rg_ev.rh0, s.inst)
             from (
@@ -435,14 +470,9 @@ def _day_hour(lts: str, part: str | None = None) -> str:
     return f"{day} as day, {hour} as hour"
 
 
-def _which(lts: str, outside: str | int = "null") -> str:
-    """Return the period of a DuckDB timestamp: current, previous, or ``outside``."""
-    return (
-        f"case when {lts} is null then null "
-        f"when {lts} >= cast(:cs as timestamp) and {lts} < cast(:ce as timestamp) "
-        f"then {CURRENT} when {lts} >= cast(:ps as timestamp) and {lts} < cast(:cs as timestamp) "
-        f"then {PREVIOUS} else {outside} end"
-    )
+def _which(lts: str, bounds: dict[str, str], outside: str | int = "null") -> str:
+    """Return the period index of a DuckDB timestamp, or ``outside`` the window."""
+    return _which_of(lts, bounds, outside, "cast({} as timestamp)")
 
 
 def _drop_duckdb_copies(source: Source) -> None:
