@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -101,7 +101,7 @@ def prepare_window(
         slow = _duckdb_rows(source, expr, config, bounds)
         if not whole_table:
             return {}
-        whole = _duckdb_table_counts(source, expr)
+        whole = _duckdb_table_counts(source, expr, periods[0].start, periods[-1].end)
         whole["first"] = _earliest(whole.get("first"), slow[0])
         whole["last"] = _latest(whole.get("last"), slow[1])
         return whole
@@ -310,12 +310,14 @@ def _whole_table(source: Source, expr: Expr, column: str) -> dict[str, int]:
     )
 
 
-def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
-    """DuckDB: the whole table's rows and future-dated rows, in one more pass.
+def _duckdb_table_counts(source: Source, expr: Expr, start: date, end: date) -> dict[str, Any]:
+    """DuckDB: the whole table's rows, future-dated rows and the first and last time
+    outside the window [start, end), in one more pass.
 
-    The pass parses only values that may be recent (a text comparison, or a native
-    comparison on a typed column), natively; the rare recent text DuckDB cannot parse
-    (a numeric offset) takes a second, Python-parsed pass only when there is some.
+    The pass parses only values that may be recent or may lie outside the window (text
+    comparisons with two days of margin, more than any offset moves a time; the window's
+    own first and last come from ``rg_ev``), natively; the rare recent text DuckDB cannot
+    parse (a numeric offset) takes a second, Python-parsed pass only when there is some.
     """
     conn = source.connection
     info = source.table("events")
@@ -339,6 +341,12 @@ def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
             **binds,
         )
     maybe = expr.may_fall_between(raw, "rg_now_lo", "rg_now_hi")
+    text = expr.raw_text(raw)
+    edge = f"({text} < :rg_first_hi or {text} >= :rg_last_lo)"
+    binds |= {
+        "rg_first_hi": (start + timedelta(days=2)).isoformat(),
+        "rg_last_lo": (end - timedelta(days=2)).isoformat(),
+    }
     native, zoned, _ = duckdb_timestamps("raw_value", kind, zone)
     local = (
         "native"
@@ -359,8 +367,11 @@ def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
                    as odd,
                min({first_local}) as first, max({first_local}) as last
         from (
-            select maybe, raw_value, {native} as native, {zoned} as zoned
-            from (select {maybe} as maybe, {raw} as raw_value from {info.sql}) scanned
+            select maybe, raw_value, case when maybe or edge then {native} end as native,
+                   case when maybe or edge then {zoned} end as zoned
+            from (
+                select {maybe} as maybe, {edge} as edge, {raw} as raw_value from {info.sql}
+            ) scanned
         ) parsed
     """,
         **binds,
@@ -389,7 +400,8 @@ def _duckdb_rows(
     source: Source, expr: Expr, config: Config, bounds: dict[str, str]
 ) -> tuple[object, object]:
     """DuckDB: parse natively (the rare other forms after), window, then deduplicate;
-    return the first and last local time of the rows the Python parser read."""
+    return the first and last local time of its rows (those of the window, and those the
+    Python parser read)."""
     conn = source.connection
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=True)
@@ -406,6 +418,7 @@ def _duckdb_rows(
                hash(rh0, inst) as rh,
                case when lts is null and text_ is not null then rh0 end as rh0,
                case when lts is null then text_ end as slow_text,
+               lts as ts,
                {_day_hour("lts")},
                {_classified(expr)}
         from (
@@ -426,7 +439,8 @@ def _duckdb_rows(
     execute(conn, "set disabled_optimizers = 'filter_pushdown'")
     execute(conn, sql, **bounds)
     execute(conn, "reset disabled_optimizers")
-    ends: tuple[object, object] = (None, None)
+    found = one(conn, "select min(ts) as first, max(ts) as last from rg_ev")
+    ends: tuple[object, object] = (found["first"], found["last"])
     if scalar(conn, "select count(*) from rg_ev where slow_text is not null"):
         slow_local, slow_instant = duckdb_slow_timestamps("slow_text", config.report.timezone)
         found = one(
@@ -437,7 +451,7 @@ def _duckdb_rows(
             ) slow
         """,
         )
-        ends = (found["first"], found["last"])
+        ends = (_earliest(ends[0], found["first"]), _latest(ends[1], found["last"]))
         execute(
             conn,
             f"""
