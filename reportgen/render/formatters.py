@@ -148,6 +148,31 @@ def fmt_text(value: object) -> str:
     return text or MISSING_TEXT
 
 
+_CATEGORY_ACRONYMS = frozenset({"tv", "pc", "usb", "cpu", "gpu", "ram", "ssd", "hdd", "dvd", "led"})
+"""Category words written in capitals; a word without a vowel (``hdd``) is one too."""
+
+
+CATEGORY_SEPARATOR = " \u203a "
+"""Between the levels of a category (a single right-pointing angle quotation mark)."""
+
+
+def fmt_category(value: object) -> str:
+    """Return a dotted category code as a reader names it: ``computers.components.hdd`` is
+    "Computers \u203a Components \u203a HDD" (underscores become spaces). The code itself stays in
+    metrics.json; text that is not a code (``Unknown``, "Home & Garden") is kept as is."""
+    text = fmt_text(value)
+    if text == MISSING_TEXT or text != text.lower() or " " in text:
+        return text
+
+    def word(part: str) -> str:
+        if part in _CATEGORY_ACRONYMS or (part.isalpha() and not set(part) & set("aeiouy")):
+            return part.upper()
+        return part[:1].upper() + part[1:]
+
+    parts = [" ".join(word(w) for w in part.split("_") if w) for part in text.split(".")]
+    return CATEGORY_SEPARATOR.join(part for part in parts if part) or text
+
+
 def _as_datetime(value: str | date | datetime) -> datetime:
     if isinstance(value, datetime):
         return value

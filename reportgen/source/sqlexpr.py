@@ -291,6 +291,36 @@ class Expr:
             f"when {slow} is null then 1 else 0 end"
         )
 
+    def local_seconds(self, raw: str) -> str:
+        """Return the local wall time of a raw timestamp as ``YYYY-MM-DD HH:MM:SS`` text,
+        NULL where it is not a timestamp of METRICS.md §8 (a table's first and last).
+
+        Canonical naive text is local time already and is only re-shaped; in UTC so is
+        text with a UTC suffix; the rest takes the full parse.
+        """
+        t = self.raw_text(raw)
+
+        def shaped(text: str) -> str:
+            return (
+                f"(case length({text}) when 10 then {text} || ' 00:00:00' "
+                f"when 16 then replace({text}, 'T', ' ') || ':00' "
+                f"else replace(substr({text}, 1, 19), 'T', ' ') end)"
+            )
+
+        suffixed = ""
+        if self.timezone == "UTC" and self.dialect != "postgresql":
+            body, valid = self.utc_suffixed(t)
+            suffixed = f"when {valid} then {shaped(body)} "
+        return (
+            f"case when {self.fast_valid(raw)} then {shaped(t)} {suffixed}"
+            f"else substr({self.slow_local(self.strip(raw))}, 1, 19) end"
+        )
+
+    def fence(self) -> str:
+        """Return the clause that keeps a subquery from being merged into its outer query,
+        so that each of its columns is computed once a row however often it is used."""
+        return {"sqlite": "limit -1", "postgresql": "offset 0"}.get(self.dialect, "")
+
     def not_bare_date(self, raw: str) -> str:
         """Return 1 for a non-null value that is not a bare YYYY-MM-DD (date-only test)."""
         stripped = self.strip(raw)

@@ -204,7 +204,15 @@ def test_event_metrics_match_the_reference_reading(log, config):
         ("top_brands", "brand"),
         ("top_categories", "category_code"),
     ]:
-        actual = strip_ids(tables[f"events.{name}"], key)
+        found = tables[f"events.{name}"]
+        if name == "top_products":
+            # No products table in the log: names and categories are null (rule
+            # events-product-names); the rest is the reference's.
+            assert all(row["name"] is None and row["category"] is None for row in found)
+            found = [
+                {k: v for k, v in row.items() if k not in ("name", "category")} for row in found
+            ]
+        actual = strip_ids(found, key)
         assert actual == strip_ids(expected[name], key), name
     hours = [
         [row["views"], row["carts"], row["purchases"], row["revenue"]]

@@ -60,7 +60,7 @@ def test_a_zero_rule_flags_any_bad_row_and_a_tiny_share_keeps_two_decimals():
         metrics(**{"events.unparsed_event_time": 1}), QualitySettings(max_bad_row_share=0)
     )
     assert messages(found) == [
-        "1 of 10,000 events (0.01%) have an unreadable event_time and are in no period"
+        "1 of 10,000 events (0.01%) have a date and time that cannot be read and are in no period"
     ]
 
 
@@ -147,7 +147,7 @@ def test_empty_tables_and_periods():
         ("events", "empty_period"),  # no "empty period" for carts: the table is empty
     ]
     assert found[2].message == (
-        "No events have an event_time in 2024-03 (7 rows in the events table): "
+        "No events have a date in 2024-03 (7 rows in the events table): "
         "the events figures are empty"
     )
 

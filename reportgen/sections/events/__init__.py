@@ -6,7 +6,7 @@ from pathlib import Path
 
 from reportgen.plugin import Section, imported_on_use
 from reportgen.sections.events import declaration, rules
-from reportgen.sections.events.compute import TABLE_COLUMNS, compute
+from reportgen.sections.events.compute import TABLE_COLUMNS, compute, history
 from reportgen.sections.events.kpis import EVENT_KPIS
 from reportgen.sections.events.view import events_view
 
@@ -18,6 +18,7 @@ SECTION = Section(
     charts=imported_on_use("reportgen.sections.events.charts", "build_charts"),
     recommend=imported_on_use("reportgen.sections.events.recommend", "recommend"),
     template="sections/_events.html",
+    appendix_template="sections/_events_appendix.html",
     template_dir=Path(__file__).parent / "templates",
     kpis=EVENT_KPIS,
     view=events_view,
@@ -32,5 +33,6 @@ SECTION = Section(
     table_rows=declaration.TABLE_ROWS,
     part_title=declaration.PART_NAMES.get,
     period_from=("events", "event_time"),
-    history_note=declaration.HISTORY_NOTE,
+    coverage=("events.first_event_time", "events.last_event_time"),
+    history=history,
 )

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.plugin import SectionResult
+from reportgen.sections.events.kpis import EVENT_KPIS
 from reportgen.sections.events.prepare import (
     BAD_PRICE,
     CLEAN,
@@ -25,7 +27,9 @@ from reportgen.sections.events.prepare import (
     UNMAPPED,
     PreparedEvents,
     prepare_events,
+    prepare_window,
 )
+from reportgen.sections.events.products import add_product_names
 from reportgen.source.connection import Source
 from reportgen.source.query import execute, rows
 from reportgen.source.sqlexpr import Expr
@@ -36,7 +40,7 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events.pipeline": ("stage", "rows"),
     "events.funnel": ("stage", "users", "conversion_from_previous", "drop_off", "share_of_viewers"),
-    "events.top_products": ("product_id", "purchases", "revenue"),
+    "events.top_products": ("product_id", "name", "category", "purchases", "revenue"),
     "events.top_brands": ("brand", "purchases", "revenue"),
     "events.top_categories": ("category_code", "purchases", "revenue"),
     "events.by_hour": ("hour", "views", "carts", "purchases", "revenue"),
@@ -44,8 +48,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events.by_month": ("month", "views", "carts", "purchases", "revenue"),
     "events.user_segments": ("segment", "users", "share"),
     "events.abandoned_brands": ("brand", "users", "cart_events", "value"),
-    "events.abandoned_products": ("product_id", "pairs", "value"),
-    "events.zero_purchase_products": ("product_id", "views"),
+    "events.abandoned_products": ("product_id", "name", "category", "pairs", "value"),
+    "events.zero_purchase_products": ("product_id", "name", "category", "views"),
     "events.catalog_gaps": (
         "attribute",
         "events_missing",
@@ -89,6 +93,7 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     tables["events.abandoned_products"] = _abandoned_products(conn)
     tables["events.zero_purchase_products"] = _zero_purchase(products)
     tables["events.catalog_gaps"] = _catalog_gaps(current, prepared)
+    add_product_names(source, expr, tables)
     quality = _quality(conn, tables["events.pipeline"], prepared)
     skipped = [
         {"section": f"events.{table}", "reason": f"no column {column} in events"}
@@ -100,6 +105,27 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
         for table in tables_
     ]
     return SectionResult(kpis, previous, tables, quality, skipped)
+
+
+HEADLINE_KPIS = tuple(spec.key for spec in EVENT_KPIS if spec.headline)
+
+
+def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[str, list[Any]]:
+    """Return each headline KPI's value in each of ``periods`` (contiguous, oldest first).
+
+    One read of the log for the whole window: ``rg_ev`` numbers a row by its period, and
+    the grid and per-user queries that ``compute`` runs for two periods answer all of them
+    at once, with the same code, so every value is the one ``compute`` gives.
+    """
+    if not periods:
+        return {key: [] for key in HEADLINE_KPIS}
+    expr = Expr(source.dialect, config.report.timezone)
+    prepare_window(source, expr, config, periods, whole_table=False)
+    conn = source.connection
+    execute(conn, "delete from rg_ev where which is null")
+    grid, users = _grid(conn), _users(conn)
+    found = [_kpis(grid, users, {}, index) for index in range(len(periods))]
+    return {key: [kpis[key] for kpis in found] for key in HEADLINE_KPIS}
 
 
 def _grid(conn) -> list[dict[str, Any]]:
@@ -481,4 +507,8 @@ def _quality(conn, pipeline: list[dict[str, Any]], prepared: PreparedEvents) -> 
         "events.table_rows": prepared.table_rows,
         "events.period_rows": left["raw"],
         "events.future_event_time": prepared.future_event_time,
+        # How far the log reaches (Section.coverage): a period it barely covers is not
+        # compared against (rule comparison-coverage).
+        "events.first_event_time": prepared.first_event_time,
+        "events.last_event_time": prepared.last_event_time,
     }

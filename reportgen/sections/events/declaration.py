@@ -12,6 +12,8 @@ TABLES: tuple[TableSpec, ...] = (
         "event_time",
         True,
     ),
+    # Optional: names and categories for the product tables (rule events-product-names).
+    TableSpec("products", ("product_id",), ("name", "category")),
 )
 """METRICS.md §1, the events family."""
 
@@ -24,6 +26,8 @@ DATA_QUALITY_LABELS = {
     "events.table_rows": "Rows in the events table (whole table)",
     "events.period_rows": "Events of the period before cleaning",
     "events.future_event_time": "Events dated after this report was built (whole table)",
+    "events.first_event_time": "Earliest event in the log",
+    "events.last_event_time": "Latest event in the log",
 }
 
 PART_NAMES = {
@@ -32,14 +36,6 @@ PART_NAMES = {
     "events.top_categories": "Top categories",
     "events.abandoned_brands": "Abandoned brands",
 }
-
-HISTORY_NOTE = (
-    "Event figures have none: recomputing their history would take longer than "
-    "the rest of the report."
-)
-"""Why the cover has no event sparklines: the section parses every row of the events table
-on each call (its whole-table counts come from the same scan): on the demo's 1.2 million
-events (SQLite) 6 calls took 52 s against about 20 s for the whole build without them."""
 
 NAMED_RULES: tuple[tuple[str, str], ...] = (
     (
@@ -59,6 +55,21 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "A purchase without a product_id counts in the brand and category tables; views "
         "without a user_id count in a product's views for the never-bought list.",
     ),
+    (
+        "events-product-names",
+        "A product row of events.top_products, events.abandoned_products and "
+        "events.zero_purchase_products carries the name and category of its product_id in the "
+        "optional products table (ids compared as text; duplicate ids give each attribute its "
+        "largest non-null value, as the cart section reads them); a source without the table, "
+        "or an id missing from it, gives nulls and the report shows the id.",
+    ),
+    (
+        "cart-and-event-abandonment-differ",
+        "Where the report also has the cart section, the funnel page says in one sentence why "
+        "carts.abandonment_rate and the event funnel's cart-to-purchase drop differ: the "
+        "former counts carts of the carts table that no order followed, the latter users of "
+        "the click stream who added to cart and never bought.",
+    ),
 )
 """Readings the event section adds where METRICS.md is silent (listed in its README)."""
 
@@ -69,7 +80,7 @@ BAD_ROWS: tuple[BadRows, ...] = (
         "events.table_rows",
         "events",
         "events",
-        "have an unreadable event_time and are in no period",
+        "have a date and time that cannot be read and are in no period",
     ),
     BadRows(
         "events.future_event_time",
@@ -94,7 +105,7 @@ TABLE_ROWS: tuple[TableRows, ...] = (
         "events",
         "every event figure is zero or n/a",
         ("data_quality", "events.period_rows"),
-        "an event_time",
+        "a date",
     ),
 )
 """Its source table's row count: an empty one (or a period without events) is an alert."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reportgen.plugin import KpiSpec
-from reportgen.render.formatters import fmt_percent, fmt_text
+from reportgen.render.formatters import fmt_category, fmt_percent, fmt_text
 
 EVENT_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("events.users", "Users", "number", "up", headline=True),
@@ -41,6 +41,13 @@ COUNT_KPIS = (
     "events.revenue",
 )
 """The KPIs that are counts or sums: all zero means the period had no clean events."""
+
+PRODUCT_TABLES = (
+    "events.top_products",
+    "events.abandoned_products",
+    "events.zero_purchase_products",
+)
+"""The section's tables keyed by product_id: they gain ``name`` and ``category``."""
 
 FUNNEL_STAGES = {"view": "Viewed", "cart": "Added to cart", "purchase": "Purchased"}
 """``events.funnel`` stages, in order, and how a chart or table names them."""
@@ -119,3 +126,30 @@ def weekday_name(row: Mapping[str, Any]) -> str:
         return name.strip()
     day = row.get("weekday")
     return WEEKDAYS[day] if isinstance(day, int) and 0 <= day < len(WEEKDAYS) else fmt_text(day)
+
+
+def product_label(row: Mapping[str, Any]) -> str:
+    """Return a product as a reader knows it: "Kettle Pro (id 20)" when the products table
+    names it, else its id (rule ``events-product-names``)."""
+    name = row.get("name")
+    shown = fmt_text(row.get("product_id"))
+    if isinstance(name, str) and name.strip():
+        return f"{name.strip()} (id {shown})"
+    return shown
+
+
+def with_product_labels(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return product rows with a display ``product`` and a readable ``category``."""
+    return [
+        {**row, "product": product_label(row), "category": _category(row.get("category"))}
+        for row in rows
+    ]
+
+
+def _category(code: object) -> str | None:
+    return fmt_category(code) if isinstance(code, str) and code.strip() else None
+
+
+def has_categories(rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether any product row carries a category from the products table."""
+    return any(row.get("category") for row in rows)

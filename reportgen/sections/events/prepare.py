@@ -15,8 +15,10 @@ and sessions through hashes of text ids (named rule ``event-keys-hashed-on-duckd
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,25 +56,18 @@ class PreparedEvents:
     """Rows of the whole events table: the denominator of the whole-table counts."""
     future_event_time: int
     """Rows of the whole table whose event_time is later than the build's clock."""
+    first_event_time: str | None = None
+    """The earliest parseable event_time of the whole table, local ``YYYY-MM-DD HH:MM:SS``."""
+    last_event_time: str | None = None
+    """The latest one: with ``first_event_time``, how far the log reaches (coverage)."""
 
 
 def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -> PreparedEvents:
-    """Build ``rg_ev`` for ``period`` and the one before it."""
-    conn = source.connection
-    execute(conn, "drop table if exists rg_ev")
-    execute(conn, "drop table if exists rg_ev_dups")
-    execute(conn, "drop table if exists rg_ev_users")
+    """Build ``rg_ev`` for ``period`` (``which`` = CURRENT) and the one before it
+    (PREVIOUS), and count what the whole table holds."""
     columns = source.table("events").columns
-    bounds = {
-        "ps": period.previous().start_text,
-        "cs": period.start_text,
-        "ce": period.end_text,
-    }
-    if source.dialect == "duckdb":
-        _duckdb_rows(source, expr, config, bounds)
-        whole = _duckdb_table_counts(source, expr)
-    else:
-        whole = _grouped_rows(source, expr, config, period, bounds)
+    whole = prepare_window(source, expr, config, [period.previous(), period], whole_table=True)
+    conn = source.connection
     unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
     execute(conn, "delete from rg_ev where which is null")
     return PreparedEvents(
@@ -81,7 +76,64 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
         unparsed_event_time=int(unparsed or 0),
         table_rows=int(whole["rows_"] or 0),
         future_event_time=int(whole["future"] or 0),
+        first_event_time=_seconds(whole.get("first")),
+        last_event_time=_seconds(whole.get("last")),
     )
+
+
+def prepare_window(
+    source: Source, expr: Expr, config: Config, periods: Sequence[Period], whole_table: bool
+) -> dict[str, Any]:
+    """Build ``rg_ev`` for contiguous ``periods`` (oldest first): ``which`` is a row's index
+    among them, NULL for an unreadable time. With ``whole_table``, also count the whole
+    table (rows, unreadable and future times, first and last) and return the counts.
+
+    The source is read once for the rows, whatever the number of periods: a cover's
+    history is one pass, not one ``compute`` per two periods.
+    """
+    conn = source.connection
+    execute(conn, "drop table if exists rg_ev")
+    execute(conn, "drop table if exists rg_ev_dups")
+    execute(conn, "drop table if exists rg_ev_users")
+    bounds = {f"b{i}": p.start_text for i, p in enumerate(periods)}
+    bounds[f"b{len(periods)}"] = periods[-1].end_text
+    if source.dialect == "duckdb":
+        slow = _duckdb_rows(source, expr, config, bounds)
+        if not whole_table:
+            return {}
+        whole = _duckdb_table_counts(source, expr, periods[0].start, periods[-1].end)
+        whole["first"] = _earliest(whole.get("first"), slow[0])
+        whole["last"] = _latest(whole.get("last"), slow[1])
+        return whole
+    return _grouped_rows(source, expr, config, periods, bounds, whole_table)
+
+
+def _which_of(local: str, bounds: dict[str, str], outside: str | int, cast: str = "{}") -> str:
+    """Return a row's period index from its local time: NULL for NULL, ``outside`` before
+    the first bound or from the last on. ``cast`` wraps each bind (DuckDB: a timestamp)."""
+    last = len(bounds) - 1
+    inside = " ".join(
+        f"when {local} >= {cast.format(f':b{i}')} then {i}" for i in range(last - 1, 0, -1)
+    )
+    return (
+        f"case when {local} is null then null when {local} < {cast.format(':b0')} "
+        f"or {local} >= {cast.format(f':b{last}')} then {outside} {inside} else 0 end"
+    )
+
+
+def _seconds(value: object) -> str | None:
+    """Return a timestamp (text or datetime) as local ``YYYY-MM-DD HH:MM:SS`` text."""
+    return None if value is None else str(value).replace("T", " ")[:19]
+
+
+def _earliest(*found: object) -> object:
+    known = [_seconds(v) for v in found if v is not None]
+    return min(known) if known else None
+
+
+def _latest(*found: object) -> object:
+    known = [_seconds(v) for v in found if v is not None]
+    return max(known) if known else None
 
 
 _IDS = ("user_id", "session_id", "product_id")
@@ -182,10 +234,15 @@ def _classified(expr: Expr) -> str:
 
 
 def _grouped_rows(
-    source: Source, expr: Expr, config: Config, period: Period, bounds: dict[str, str]
-) -> dict[str, int]:
+    source: Source,
+    expr: Expr,
+    config: Config,
+    periods: Sequence[Period],
+    bounds: dict[str, str],
+    whole_table: bool,
+) -> dict[str, Any]:
     """SQLite / PostgreSQL: parse, window and group identical rows (their count is ``n``);
-    return the whole table's rows and future-dated rows."""
+    return the whole table's counts (with ``whole_table``)."""
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=False)
     inner = ", ".join(f"{value} as {name}" for name, value in raw.items())
@@ -204,8 +261,7 @@ def _grouped_rows(
         source.connection,
         f"""
         create temp table rg_ev as
-        select case when local is null then null when local >= :cs then {CURRENT}
-                    else {PREVIOUS} end as which,
+        select {_which_of("local", bounds, "null")} as which,
                n,
                {expr.day_number("local")} as day,
                cast(substr(local, 12, 2) as integer) as hour,
@@ -215,15 +271,17 @@ def _grouped_rows(
             from (
                 select local, epoch_us, {grouped}, count(*) as n
                 from ({parsed}) parsed
-                where local >= :ps and local < :ce
+                where local >= :b0 and local < :b{len(periods)}
                 group by local, epoch_us, {grouped}
             ) deduplicated
         ) coerced
     """,
         **bounds,
-        lo=(period.previous().start - timedelta(days=1)).isoformat(),
-        hi=(period.end + timedelta(days=1)).isoformat(),
+        lo=(periods[0].start - timedelta(days=1)).isoformat(),
+        hi=(periods[-1].end + timedelta(days=1)).isoformat(),
     )
+    if not whole_table:
+        return {}
     whole = _whole_table(source, expr, column)
     execute(
         source.connection,
@@ -240,20 +298,26 @@ def _whole_table(source: Source, expr: Expr, column: str) -> dict[str, int]:
     return one(
         source.connection,
         f"""
-        select count(*) as rows_, sum({expr.unparsed(column)}) as unparsed,
-               sum({source.later_than_now(expr, column)}) as future
-        from {table}
+        select count(*) as rows_, sum(case when local is null then 1 else 0 end) as unparsed,
+               sum(future) as future, min(local) as first, max(local) as last
+        from (
+            select {expr.local_seconds(column)} as local,
+                   {source.later_than_now(expr, column)} as future
+            from {table} {expr.fence()}
+        ) parsed
     """,
         **source.clock_binds(),
     )
 
 
-def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
-    """DuckDB: the whole table's rows and future-dated rows, in one more pass.
+def _duckdb_table_counts(source: Source, expr: Expr, start: date, end: date) -> dict[str, Any]:
+    """DuckDB: the whole table's rows, future-dated rows and the first and last time
+    outside the window [start, end), in one more pass.
 
-    The pass parses only values that may be recent (a text comparison, or a native
-    comparison on a typed column), natively; the rare recent text DuckDB cannot parse
-    (a numeric offset) takes a second, Python-parsed pass only when there is some.
+    The pass parses only values that may be recent or may lie outside the window (text
+    comparisons with two days of margin, more than any offset moves a time; the window's
+    own first and last come from ``rg_ev``), natively; the rare recent text DuckDB cannot
+    parse (a numeric offset) takes a second, Python-parsed pass only when there is some.
     """
     conn = source.connection
     info = source.table("events")
@@ -263,16 +327,26 @@ def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
     zone = source.config.report.timezone
     if kind.startswith("timestamp") and "time zone" not in kind:
         # A naive typed value is local wall time already: one native comparison a row.
+        # Outside UTC every row takes the Python parse in _duckdb_rows, which gives the
+        # first and last (a time in a spring-forward gap moves on there).
+        ends = "min({0}) as first, max({0}) as last".format(raw if zone == "UTC" else "null")
         return one(
             conn,
             f"""
             select count(*) as rows_,
-                   count(case when {raw} > cast(:rg_now as timestamp) then 1 end) as future
+                   count(case when {raw} > cast(:rg_now as timestamp) then 1 end) as future,
+                   {ends}
             from {info.sql}
         """,
             **binds,
         )
     maybe = expr.may_fall_between(raw, "rg_now_lo", "rg_now_hi")
+    text = expr.raw_text(raw)
+    edge = f"({text} < :rg_first_hi or {text} >= :rg_last_lo)"
+    binds |= {
+        "rg_first_hi": (start + timedelta(days=2)).isoformat(),
+        "rg_last_lo": (end - timedelta(days=2)).isoformat(),
+    }
     native, zoned, _ = duckdb_timestamps("raw_value", kind, zone)
     local = (
         "native"
@@ -280,17 +354,24 @@ def _duckdb_table_counts(source: Source, expr: Expr) -> dict[str, int]:
         else f"(case when zoned then timezone({_literal(zone)}, timezone('UTC', native)) "
         "else native end)"
     )
+    # The first and last come from the values DuckDB parses as _duckdb_rows does; those it
+    # leaves to the Python parser are read there.
+    first_local, _ = duckdb_local_instant("native", "zoned", zone)
     found = one(
         conn,
         f"""
         select count(*) as rows_,
-               count(case when {local} > cast(:rg_now as timestamp) then 1 end) as future,
+               count(case when maybe and {local} > cast(:rg_now as timestamp) then 1 end)
+                   as future,
                count(case when maybe and native is null and raw_value is not null then 1 end)
-                   as odd
+                   as odd,
+               min({first_local}) as first, max({first_local}) as last
         from (
-            select maybe, raw_value, case when maybe then {native} end as native,
-                   case when maybe then {zoned} end as zoned
-            from (select {maybe} as maybe, {raw} as raw_value from {info.sql}) scanned
+            select maybe, raw_value, case when maybe or edge then {native} end as native,
+                   case when maybe or edge then {zoned} end as zoned
+            from (
+                select {maybe} as maybe, {edge} as edge, {raw} as raw_value from {info.sql}
+            ) scanned
         ) parsed
     """,
         **binds,
@@ -315,8 +396,12 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
-    """DuckDB: parse natively (the rare other forms after), window, then deduplicate."""
+def _duckdb_rows(
+    source: Source, expr: Expr, config: Config, bounds: dict[str, str]
+) -> tuple[object, object]:
+    """DuckDB: parse natively (the rare other forms after), window, then deduplicate;
+    return the first and last local time of its rows (those of the window, and those the
+    Python parser read)."""
     conn = source.connection
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=True)
@@ -329,10 +414,11 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
     # time, and rh adds the instant (for rows the Python parser reads, once parsed).
     sql = f"""
         create temp table rg_ev as
-        select {_which("lts")} as which, 1 as n,
+        select {_which("lts", bounds)} as which, 1 as n,
                hash(rh0, inst) as rh,
                case when lts is null and text_ is not null then rh0 end as rh0,
                case when lts is null then text_ end as slow_text,
+               lts as ts,
                {_day_hour("lts")},
                {_classified(expr)}
         from (
@@ -345,7 +431,7 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
             ) scanned
         ) parsed
         where lts is null
-           or (lts >= cast(:ps as timestamp) and lts < cast(:ce as timestamp))
+           or (lts >= cast(:b0 as timestamp) and lts < cast(:b{len(bounds) - 1} as timestamp))
     """
     # DuckDB's filter pushdown would copy the parse into the window filter, twice over.
     # Reset only after success: a failed read (a bad CSV) aborts the transaction, and a
@@ -353,12 +439,23 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
     execute(conn, "set disabled_optimizers = 'filter_pushdown'")
     execute(conn, sql, **bounds)
     execute(conn, "reset disabled_optimizers")
+    found = one(conn, "select min(ts) as first, max(ts) as last from rg_ev")
+    ends: tuple[object, object] = (found["first"], found["last"])
     if scalar(conn, "select count(*) from rg_ev where slow_text is not null"):
         slow_local, slow_instant = duckdb_slow_timestamps("slow_text", config.report.timezone)
+        found = one(
+            conn,
+            f"""
+            select min(lts) as first, max(lts) as last from (
+                select {slow_local} as lts from rg_ev where slow_text is not null
+            ) slow
+        """,
+        )
+        ends = (_earliest(ends[0], found["first"]), _latest(ends[1], found["last"]))
         execute(
             conn,
             f"""
-            update rg_ev set which = {_which("s.lts", outside=-1)},
+            update rg_ev set which = {_which("s.lts", bounds, outside=-1)},
                    day = {_day_hour("s.lts", "day")}, hour = {_day_hour("s.lts", "hour")},
                    rh = hash(rg_ev.rh0, s.inst)
             from (
@@ -371,6 +468,7 @@ def _duckdb_rows(source: Source, expr: Expr, config: Config, bounds: dict[str, s
         )
         execute(conn, "delete from rg_ev where which = -1")
     _drop_duckdb_copies(source)
+    return ends
 
 
 def _day_hour(lts: str, part: str | None = None) -> str:
@@ -386,14 +484,9 @@ def _day_hour(lts: str, part: str | None = None) -> str:
     return f"{day} as day, {hour} as hour"
 
 
-def _which(lts: str, outside: str | int = "null") -> str:
-    """Return the period of a DuckDB timestamp: current, previous, or ``outside``."""
-    return (
-        f"case when {lts} is null then null "
-        f"when {lts} >= cast(:cs as timestamp) and {lts} < cast(:ce as timestamp) "
-        f"then {CURRENT} when {lts} >= cast(:ps as timestamp) and {lts} < cast(:cs as timestamp) "
-        f"then {PREVIOUS} else {outside} end"
-    )
+def _which(lts: str, bounds: dict[str, str], outside: str | int = "null") -> str:
+    """Return the period index of a DuckDB timestamp, or ``outside`` the window."""
+    return _which_of(lts, bounds, outside, "cast({} as timestamp)")
 
 
 def _drop_duckdb_copies(source: Source) -> None:

@@ -113,8 +113,9 @@ def empty_period(metrics: Metrics, currency: str) -> Recommendation | None:
     raw = pipeline_rows(read.mapping(metrics), "raw")
     if raw:
         detail = (
-            f"All {fmt_number(raw)} events {period} were removed by cleaning (see the event "
-            "cleaning page). Check the event types, prices and quantities the feed now sends."
+            f"All {fmt_number(raw)} events {period} were removed by cleaning (see Event "
+            "cleaning in the appendix). Check the event types, prices and quantities the feed "
+            "now sends."
         )
     else:
         detail = (
@@ -313,7 +314,12 @@ def zero_purchase_products(metrics: Metrics, currency: str) -> Recommendation | 
     }
     named = []
     for index, row in rows[:ZERO_PURCHASE_NAMED]:
-        named.append(f"{read.label(row.get('product_id'))} ({fmt_number(row['views'])} views)")
+        views = f"{fmt_number(row['views'])} views"
+        name = row.get("name")
+        if isinstance(name, str) and name.strip():
+            named.append(f"{name.strip()} (id {read.label(row.get('product_id'))}, {views})")
+        else:
+            named.append(f"{read.label(row.get('product_id'))} ({views})")
         evidence[f"events.zero_purchase_products[{index}].product_id"] = row.get("product_id")
         evidence[f"events.zero_purchase_products[{index}].views"] = row["views"]
     period = read.period(metrics, "period", "in this period")

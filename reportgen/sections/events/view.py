@@ -6,17 +6,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reportgen.render.formatters import EN_DASH, fmt_number, fmt_text
+from reportgen.render.formatters import EN_DASH, fmt_category, fmt_number, fmt_percent, fmt_text
 from reportgen.render.viewparts import Column, cards, figure, notes, number, table
 from reportgen.sections.events.kpis import (
     EVENT_KPIS,
     FUNNEL_STAGES,
+    PRODUCT_TABLES,
     SEGMENT_LABELS,
     drop_sentence,
+    has_categories,
     is_empty_period,
     largest_drop,
     pipeline_rows,
     weekday_name,
+    with_product_labels,
 )
 
 NO_EVENTS = "No events in this period."
@@ -25,7 +28,7 @@ DEFAULT_TOP_N = 10
 DEFAULT_ZERO_PURCHASE_MIN_VIEWS = 200
 
 PIPELINE_STEPS = (
-    ("raw", "Events in the period", None, "Events whose event_time falls in the period."),
+    ("raw", "Events in the period", None, "Events dated in the period."),
     (
         "deduplicated",
         "Duplicates removed",
@@ -42,7 +45,8 @@ PIPELINE_STEPS = (
         "mapped_type",
         "Unmapped event types removed",
         "events.unmapped_removed",
-        "Rows whose event type is not listed under rules.event_types (see below).",
+        "Events of a type that is none of the funnel steps: view, add to cart, remove "
+        "from cart, purchase (listed below).",
     ),
     ("clean", "Counted in this section", None, "The events every figure below is based on."),
 )
@@ -107,7 +111,8 @@ def events_view(
     charts: Mapping[str, str],
     skipped: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Return the view of the event section: eight parts, each with an id for the contents.
+    """Return the view of the event section: eight parts, each with an id for the contents;
+    the last, the cleaning audit, is laid out in the appendix.
 
     In a period with no events every part carries the note ``empty`` and draws no chart.
     """
@@ -121,7 +126,6 @@ def events_view(
         top_n=int(top_n) if top_n and top_n > 0 else DEFAULT_TOP_N,
     )
     parts = [
-        _cleaning(context),
         _overview(context),
         _funnel(context),
         _merchandising(context),
@@ -129,6 +133,7 @@ def events_view(
         _segments(context),
         _abandonment(context),
         _catalog(context),
+        _cleaning(context),  # the audit: in the appendix (Section.appendix_template)
     ]
     for part in parts:
         part["empty"] = NO_EVENTS if context.empty else None
@@ -168,19 +173,20 @@ def _cleaning(context: _Context) -> dict[str, Any]:
     unparsed = number(quality.get("events.unparsed_event_time"))
     if unparsed:
         unparsed_text = (
-            f"{fmt_number(unparsed)} events in the whole table have an event_time that could "
+            f"{fmt_number(unparsed)} events in the whole log have a date and time that could "
             "not be read; they belong to no period and are not counted anywhere."
         )
     elif unparsed == 0:
-        unparsed_text = "Every event_time in the events table could be read."
+        unparsed_text = "Every event's date and time in the log could be read."
     else:
-        unparsed_text = "Events with an unreadable event_time: n/a."
+        unparsed_text = "Events whose date and time could not be read: n/a."
     raw, clean = pipeline_rows(context.metrics, "raw"), pipeline_rows(context.metrics, "clean")
     all_removed = bool(raw) and clean == 0
     return {
         "key": "cleaning",
         "id": "events-cleaning",
         "title": "Event cleaning",
+        "appendix": True,
         "notes": notes(context.skipped, ("events.pipeline",)),
         "intro": (
             "How the raw event log became the events this section counts, step by step. "
@@ -257,6 +263,7 @@ def _funnel(context: _Context) -> dict[str, Any]:
             context.currency,
         ),
         "drop": f"The largest drop is {drop_sentence(funnel, drop[0])}." if drop else None,
+        "sources": _cart_figures_differ(context.metrics),
         "figure": context.figure(
             "events.funnel",
             "Users who viewed a product, added one to a cart and bought, with the share "
@@ -281,19 +288,44 @@ def _funnel(context: _Context) -> dict[str, Any]:
     }
 
 
+def _cart_figures_differ(metrics: Mapping[str, Any]) -> str | None:
+    """Say why the cart pages' abandonment and this page's differ, when the report has both.
+
+    The cart section reads the shop's carts table (a cart is abandoned when no order
+    followed it); this page reads the click stream (a shopper added to cart and never
+    bought): two sources, two definitions, two populations.
+    """
+    kpis = metrics.get("kpis") or {}
+    if "carts.abandonment_rate" not in kpis:
+        return None
+    carts = number(kpis.get("carts.abandonment_rate"))
+    buying = number(kpis.get("events.cart_to_purchase_rate"))
+    cart_share = f" ({fmt_percent(carts)} of carts)" if carts is not None else ""
+    user_share = f" ({fmt_percent(1 - buying)} of shoppers)" if buying is not None else ""
+    return (
+        f"The cart pages' abandonment{cart_share} and the shoppers here who add to cart and "
+        f"never buy{user_share} are different figures: the cart pages count the shop's saved "
+        "carts that no order followed, this page counts shoppers in the click stream. "
+        "Different sources, definitions and shoppers, so the two do not match."
+    )
+
+
 def _merchandising(context: _Context) -> dict[str, Any]:
     """The top products, brands and categories by purchase revenue."""
     blocks = []
     for key, field, name, plural in (
-        ("events.top_products", "product_id", "Product", "products"),
+        ("events.top_products", "product", "Product", "products"),
         ("events.top_brands", "brand", "Brand", "brands"),
         ("events.top_categories", "category_code", "Category", "categories"),
     ):
         found = context.rows(key)[: context.top_n]
+        shown, columns = _readable(key, found, ((field, name, "text"),))
         blocks.append(
             {
                 "title": plural.capitalize(),
-                "notes": [_skipped_note(context.skipped[key])] if key in context.skipped else [],
+                "notes": [_skipped_note(key, context.skipped[key])]
+                if key in context.skipped
+                else [],
                 "figure": context.figure(
                     key, f"Top {fmt_number(len(found))} {plural} by purchase revenue."
                 )
@@ -301,7 +333,8 @@ def _merchandising(context: _Context) -> dict[str, Any]:
                 else None,
                 "table": context.table(
                     key,
-                    ((field, name, "text"), *REVENUE_COLUMNS),
+                    (*columns, *REVENUE_COLUMNS),
+                    shown,
                     empty=NO_PURCHASES,
                     caption=f"Top {plural} by revenue",
                 ),
@@ -419,7 +452,7 @@ def _abandonment(context: _Context) -> dict[str, Any]:
         (
             "events.abandoned_products",
             (
-                ("product_id", "Product", "text"),
+                ("product", "Product", "text"),
                 ("pairs", "Users who left it", "number"),
                 ("value", "Value left", "money"),
             ),
@@ -429,12 +462,12 @@ def _abandonment(context: _Context) -> dict[str, Any]:
         ),
     ):
         found = context.rows(key)
-        shown = found[: context.top_n]
+        shown, columns = _readable(key, found[: context.top_n], columns)
         note = context.skipped.get(key)
         blocks.append(
             {
                 "title": plural.capitalize(),
-                "notes": [_skipped_note(note)] if note else [],
+                "notes": [_skipped_note(key, note)] if note else [],
                 "intro": f"Value left in carts, from {what}.",
                 "figure": context.figure(
                     key, f"The {fmt_number(len(shown))} {plural} with the most value left in carts."
@@ -467,7 +500,11 @@ def _catalog(context: _Context) -> dict[str, Any]:
     threshold = number((context.metrics.get("rules") or {}).get("zero_purchase_min_views"))
     threshold = DEFAULT_ZERO_PURCHASE_MIN_VIEWS if threshold is None else threshold
     never = context.rows("events.zero_purchase_products")
-    shown = never[: context.top_n]
+    shown, zero_columns = _readable(
+        "events.zero_purchase_products",
+        never[: context.top_n],
+        (("product", "Product", "text"), ("views", "Views", "number")),
+    )
     gaps = [
         {**row, "attribute": GAP_ATTRIBUTES.get(row.get("attribute"), row.get("attribute"))}
         for row in context.rows("events.catalog_gaps")
@@ -479,12 +516,11 @@ def _catalog(context: _Context) -> dict[str, Any]:
         "notes": [],
         "zero_notes": notes(context.skipped, ("events.zero_purchase_products",)),
         "zero_intro": (
-            f"Products with at least {fmt_number(threshold)} views in the period and no "
-            "purchase (rules.zero_purchase_min_views)."
+            f"Products with at least {fmt_number(threshold)} views in the period and no purchase."
         ),
         "zero_table": table(
             shown,
-            (("product_id", "Product", "text"), ("views", "Views", "number")),
+            zero_columns,
             context.currency,
             empty=f"No product reached {fmt_number(threshold)} views without a purchase.",
             caption="Viewed often, never bought",
@@ -513,6 +549,22 @@ def _catalog(context: _Context) -> dict[str, Any]:
     }
 
 
+def _readable(
+    key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]
+) -> tuple[list[dict[str, Any]], tuple[Column, ...]]:
+    """Return a table's rows and columns as a reader reads them: products by name (and
+    their category, where the products table gives one), category codes in words."""
+    if key == "events.top_categories":
+        shown = [{**r, "category_code": fmt_category(r.get("category_code"))} for r in rows]
+        return shown, tuple(columns)
+    if key not in PRODUCT_TABLES:
+        return [dict(r) for r in rows], tuple(columns)
+    shown = with_product_labels(rows)
+    if not has_categories(shown):
+        return shown, tuple(columns)
+    return shown, (columns[0], ("category", "Category", "text"), *columns[1:])
+
+
 def _peak(rows: Sequence[Mapping[str, Any]], field: str) -> Mapping[str, Any] | None:
     """Return the first row with the largest positive ``field``, or None."""
     best = None
@@ -523,7 +575,19 @@ def _peak(rows: Sequence[Mapping[str, Any]], field: str) -> Mapping[str, Any] | 
     return best
 
 
-def _skipped_note(reason: str) -> str:
+MISSING_ATTRIBUTE_TABLES = {
+    "events.top_brands": "brand",
+    "events.abandoned_brands": "brand",
+    "events.top_categories": "category",
+}
+"""The tables the section leaves out when the event data records no brand or category."""
+
+
+def _skipped_note(key: str, reason: str) -> str:
+    """Say why a table is missing in words: the data has no brands, not a column name."""
+    attribute = MISSING_ATTRIBUTE_TABLES.get(key)
+    if attribute is not None:
+        return f"Not shown: the event data records no {attribute} for its events."
     return f"Skipped because {reason.rstrip('.')}."
 
 

@@ -161,6 +161,10 @@ EVENT_KPI_KEYS = {
 }
 
 
+NAMELESS = {"name": None, "category": None}
+"""A product row's name and category where the source has no products table."""
+
+
 def num(value: float) -> Any:
     """Rates and shares are compared as floats."""
     return pytest.approx(value, rel=1e-9, abs=1e-12)
@@ -305,6 +309,8 @@ def test_pipeline_and_data_quality(m):
         "events.table_rows": 63,  # 10 OUTSIDE + 53 PERIOD_ROWS
         "events.period_rows": 53,  # the raw stage
         "events.future_event_time": 0,  # nothing after the build's clock
+        "events.first_event_time": "2020-11-30 23:59:59",  # the November purchase
+        "events.last_event_time": "2021-02-01 00:00:00",  # the 1 Feb purchase
     }
 
 
@@ -403,10 +409,10 @@ def test_top_products_tie_sorts_integer_ids_numerically(m):
     # 13: #17 5 + #18 10 + #22 5 + #48 10 = 30; 22: #28 5. #29 has no product_id.
     # Three-way tie at 100 -> 9, 10, 11 (as text it would be 10, 11, 9); top_n 4.
     assert m["tables"]["events.top_products"] == [
-        {"product_id": 9, "purchases": 1, "revenue": 100.0},
-        {"product_id": 10, "purchases": 1, "revenue": 100.0},
-        {"product_id": 11, "purchases": 3, "revenue": 100.0},
-        {"product_id": 12, "purchases": 4, "revenue": 40.0},
+        {"product_id": 9, **NAMELESS, "purchases": 1, "revenue": 100.0},
+        {"product_id": 10, **NAMELESS, "purchases": 1, "revenue": 100.0},
+        {"product_id": 11, **NAMELESS, "purchases": 3, "revenue": 100.0},
+        {"product_id": 12, **NAMELESS, "purchases": 4, "revenue": 40.0},
     ]
 
 
@@ -522,10 +528,10 @@ def test_abandoned_brands_and_products(m):
     # (12,11) 20; (3,9) 10 (user 3 bought 11, not 9); (15,12) 10. Users 1 and 2 bought what
     # they carted; the NULL user is no user. Tie at 10: 9 before 12 (numeric ids).
     assert m["tables"]["events.abandoned_products"] == [
-        {"product_id": 20, "pairs": 2, "value": 65.0},
-        {"product_id": 11, "pairs": 1, "value": 20.0},
-        {"product_id": 9, "pairs": 1, "value": 10.0},
-        {"product_id": 12, "pairs": 1, "value": 10.0},
+        {"product_id": 20, **NAMELESS, "pairs": 2, "value": 65.0},
+        {"product_id": 11, **NAMELESS, "pairs": 1, "value": 20.0},
+        {"product_id": 9, **NAMELESS, "pairs": 1, "value": 10.0},
+        {"product_id": 12, **NAMELESS, "pairs": 1, "value": 10.0},
     ]
 
 
@@ -534,8 +540,8 @@ def test_zero_purchase_products(m):
     # tie at 3 -> 20 before 100 (numeric). Not: 21 (1 view), 22 (3 views but bought),
     # the NULL product_id (#42-#44: no product table).
     assert m["tables"]["events.zero_purchase_products"] == [
-        {"product_id": 20, "views": 3},
-        {"product_id": 100, "views": 3},
+        {"product_id": 20, **NAMELESS, "views": 3},
+        {"product_id": 100, **NAMELESS, "views": 3},
     ]
 
 
@@ -675,7 +681,7 @@ def test_missing_quantity_column_means_quantity_one_and_dedups_without_it(tmp_pa
     assert m["kpis"]["events.purchases"] == 2
     assert m["kpis"]["events.revenue"] == 22.5  # 10 x 1 + 12.5 x 1
     assert m["tables"]["events.top_products"] == [
-        {"product_id": 9, "purchases": 2, "revenue": 22.5}
+        {"product_id": 9, **NAMELESS, "purchases": 2, "revenue": 22.5}
     ]
 
 
@@ -775,4 +781,92 @@ def test_empty_period(tmp_path, kind):
         "events.table_rows": 63,  # whole table
         "events.period_rows": 0,  # the empty period (a data alert says so)
         "events.future_event_time": 0,
+        "events.first_event_time": "2020-11-30 23:59:59",  # whole table
+        "events.last_event_time": "2021-02-01 00:00:00",
     }
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_first_and_last_event_time_are_local_and_whole_table(tmp_path, kind):
+    m = run(write_source(tmp_path, kind, TZ_LOG, COLUMNS[:-1]), timezone="America/New_York")
+    quality = m["data_quality"]
+    # 03:00 UTC on 1 Jan is 22:00 on 31 Dec in New York, before the naive 23:00 view;
+    # 05:00 UTC on 1 Feb is local midnight, after 00:30+01:00 (18:30 on 31 Jan).
+    assert quality["events.first_event_time"] == "2020-12-31 22:00:00"
+    assert quality["events.last_event_time"] == "2021-02-01 00:00:00"
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_previous_period_the_log_barely_covers_shows_no_change(tmp_path, kind):
+    from reportgen.render.viewparts import card
+    from reportgen.report.maturity import comparison_gap
+    from reportgen.sections.events import SECTION
+
+    # The log starts on 30 December: 2 of December's 31 days (6%) are covered.
+    start = ("2020-12-30 00:00:00", "view", 2, "x2", 10, 50.0, KITCHEN, "zeta", 1, None)
+    late = [start] + [row for row in LOG if not str(row[0]).startswith(("2020-11", "2020-12-"))]
+    m = run(write_source(tmp_path, kind, late))
+    assert m["data_quality"]["events.first_event_time"] == "2020-12-30 00:00:00"
+    gap = "the comparison period is only 6% covered by the data"
+    assert comparison_gap(m, SECTION) == gap
+    users = next(spec for spec in SECTION.kpis if spec.key == "events.users")
+    assert m["kpis"]["previous"]["events.users"] == 1  # a change there would be shown
+    assert card(users, m, "USD")["comparison"] == f"change n/a: {gap}"
+    # January itself is fully covered: its own figures stand.
+    assert comparison_gap({**m, "previous_period": m["period"]}, SECTION) is None
+
+
+# --------------------------------------------------------------------------- product names
+
+PRODUCTS = [
+    # Product 20 twice: each attribute is the largest non-null value (METRICS.md §8).
+    (20, "Kettle", None),
+    (20, "Kettle Pro", "appliances.kitchen"),
+    (9, "Phone X", "electronics.smartphone"),
+    (11, None, "apparel.shoes"),
+    (7, "Never seen", "misc"),
+]
+
+
+def _with_products(folder: Path, kind: str) -> dict[str, Any]:
+    source = write_source(folder, kind, LOG)
+    columns = ("product_id", "name", "category")
+    if kind == "sqlite":
+        db = sqlite3.connect(source["url"].removeprefix("sqlite:///"))
+        db.execute("create table products (product_id, name, category)")
+        db.executemany("insert into products values (?, ?, ?)", PRODUCTS)
+        db.commit()
+        db.close()
+    else:
+        path = folder / "products.csv"
+        _write_csv(path, columns, PRODUCTS)
+        source["files"]["products"] = str(path)
+    return source
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "csv"])
+def test_product_tables_name_products_from_the_products_table(tmp_path, kind, all_metrics):
+    m = run(_with_products(tmp_path, kind))
+    named = {
+        key: [(r["product_id"], r["name"], r["category"]) for r in m["tables"][key]]
+        for key in ("events.top_products", "events.abandoned_products")
+    }
+    assert named["events.top_products"] == [
+        (9, "Phone X", "electronics.smartphone"),
+        (10, None, None),  # not in products
+        (11, None, "apparel.shoes"),
+        (12, None, None),
+    ]
+    assert named["events.abandoned_products"][0] == (20, "Kettle Pro", "appliances.kitchen")
+    zero = m["tables"]["events.zero_purchase_products"]
+    assert [(r["product_id"], r["name"]) for r in zero] == [(20, "Kettle Pro"), (100, None)]
+    # Only names were added: every figure is what it is without a products table.
+    without = all_metrics["sqlite"]
+    for key in ("events.top_products", "events.abandoned_products"):
+        strip = [{k: v for k, v in r.items() if k not in NAMELESS} for r in m["tables"][key]]
+        assert strip == [{k: v for k, v in r.items() if k not in NAMELESS}
+                         for r in without["tables"][key]]  # fmt: skip
+    assert m["kpis"] == without["kpis"]

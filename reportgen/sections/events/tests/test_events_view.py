@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -291,7 +292,7 @@ def without_brand() -> dict[str, Any]:
         "revenue_missing": None,
         "share_of_revenue": None,
     }
-    reason = "column brand missing from events"
+    reason = "no column brand in events"
     metrics["skipped"] = [
         {"section": "events.top_brands", "reason": reason},
         {"section": "events.abandoned_brands", "reason": reason},
@@ -351,7 +352,6 @@ def soup() -> BeautifulSoup:
 def test_parts_have_ids_and_titles_for_the_contents():
     view = view_of(event_metrics())
     assert [(part["id"], part["title"]) for part in view["parts"]] == [
-        ("events-cleaning", "Event cleaning"),
         ("events-overview", "Events at a glance"),
         ("events-funnel", "User funnel"),
         ("events-merchandising", "Merchandising"),
@@ -359,7 +359,10 @@ def test_parts_have_ids_and_titles_for_the_contents():
         ("events-segments", "User segments"),
         ("events-abandonment", "Abandoned brands and products"),
         ("events-catalog", "Catalog alerts"),
+        ("events-cleaning", "Event cleaning"),
     ]
+    # The cleaning audit is technical: it goes to the appendix.
+    assert [part["id"] for part in view["parts"] if part.get("appendix")] == ["events-cleaning"]
     assert all(part["notes"] == [] for part in view["parts"])
     assert all(part["empty"] is None for part in view["parts"])
     assert view["empty"] is False
@@ -376,7 +379,7 @@ def test_cleaning_audit_says_what_each_step_removed():
     ]
     # Largest first; NULL is the stored name of a missing type.
     assert texts(part["unmapped_table"]) == [["wishlist", "25"], ["NULL", "5"]]
-    assert part["unparsed"].startswith("7 events in the whole table have an event_time")
+    assert part["unparsed"].startswith("7 events in the whole log have a date and time that")
     assert part["empty"] is None
     assert part["all_removed"] is None
 
@@ -448,7 +451,62 @@ def test_merchandising_tables_show_formatted_rows():
         ["1002", "20", "$3,000.50"],
         ["1003", "10", "$1,000.00"],
     ]
-    assert texts(blocks[2]["table"])[2] == ["appliances.kitchen.kettle", "20", "$1,345.67"]
+    # Category codes read as words; metrics.json keeps the code.
+    assert texts(blocks[2]["table"])[2] == [
+        "Appliances \u203a Kitchen \u203a Kettle",
+        "20",
+        "$1,345.67",
+    ]
+
+
+def test_products_are_named_where_the_products_table_names_them():
+    metrics = event_metrics()
+    tables = metrics["tables"]
+    tables["events.top_products"][0] |= {"name": "Galaxy A51", "category": "electronics.smartphone"}
+    tables["events.top_products"][1] |= {"name": None, "category": None}
+    tables["events.zero_purchase_products"][0] |= {"name": "Showroom TV", "category": None}
+    view = view_of(metrics)
+    products = view["merchandising"]["blocks"][0]["table"]
+    assert [column["label"] for column in products["columns"]][:2] == ["Product", "Category"]
+    assert texts(products)[:2] == [
+        ["Galaxy A51 (id 1001)", "Electronics \u203a Smartphone", "30", "$6,000.00"],
+        ["1002", "\u2014", "20", "$3,000.50"],  # not in the products table: its id
+    ]
+    # No category in any shown row: no category column.
+    assert texts(view["catalog"]["zero_table"])[0] == ["Showroom TV (id 1007)", "450"]
+    assert [row[0] for row in texts(view["abandonment"]["blocks"][1]["table"])] == [
+        "1001",
+        "1004",
+        "1005",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ("computers.components.hdd", "Computers \u203a Components \u203a HDD"),
+        ("furniture.living_room.sofa", "Furniture \u203a Living Room \u203a Sofa"),
+        ("electronics.video.tv", "Electronics \u203a Video \u203a TV"),
+        ("Unknown", "Unknown"),
+        ("Home & Garden", "Home & Garden"),
+        (None, "\u2014"),
+    ],
+)
+def test_category_codes_read_as_words(code, shown):
+    from reportgen.render.formatters import fmt_category
+
+    assert fmt_category(code) == shown
+
+
+def test_funnel_says_why_cart_and_event_abandonment_differ_when_both_are_there():
+    metrics = event_metrics()
+    assert view_of(metrics)["funnel"]["sources"] is None  # no cart section in the report
+    metrics["kpis"]["carts.abandonment_rate"] = 0.682
+    sentence = view_of(metrics)["funnel"]["sources"]
+    assert sentence.startswith("The cart pages' abandonment (68.2% of carts) and the shoppers")
+    assert "(75.0% of shoppers)" in sentence  # 1 - the 25.0% cart-to-purchase rate
+    assert "Different sources, definitions and shoppers" in sentence
+    assert "carts.abandonment_rate" not in sentence
 
 
 def test_timing_names_the_busiest_hours_and_lists_weekdays():
@@ -532,11 +590,11 @@ def test_null_kpis_show_na():
 def test_skipped_tables_show_their_reason():
     view = view_of(without_brand())
     brands = view["merchandising"]["blocks"][1]
-    assert brands["notes"] == ["Skipped because column brand missing from events."]
+    assert brands["notes"] == ["Not shown: the event data records no brand for its events."]
     assert brands["table"] is None
     assert brands["figure"] is None
     abandoned = view["abandonment"]["blocks"][0]
-    assert abandoned["notes"] == ["Skipped because column brand missing from events."]
+    assert abandoned["notes"] == ["Not shown: the event data records no brand for its events."]
     assert abandoned["table"] is None
     # The other tables are untouched; the brand row of the gaps shows n/a.
     assert view["merchandising"]["blocks"][0]["notes"] == []
@@ -562,7 +620,7 @@ def test_empty_period_says_so_and_draws_nothing():
     assert texts(view["funnel"]["table"])[1] == ["Added to cart", "0", "n/a", "n/a", "n/a"]
     cards = {card["key"]: card for card in view["funnel"]["cards"]}
     assert {card["value"] for card in cards.values()} == {"n/a"}
-    assert view["cleaning"]["unparsed"] == "Every event_time in the events table could be read."
+    assert view["cleaning"]["unparsed"] == "Every event's date and time in the log could be read."
 
 
 def test_all_zero_kpis_count_as_an_empty_period():
@@ -633,7 +691,8 @@ def test_empty_tables_give_placeholders_not_errors():
 def test_partial_renders_every_part_with_its_heading(soup: BeautifulSoup):
     section = soup.select_one("section.section-events")
     headings = [h2.get_text(strip=True) for h2 in section.find_all("h2")]
-    assert headings == [part["title"] for part in view_of(event_metrics())["parts"]]
+    parts = view_of(event_metrics())["parts"]
+    assert headings == [part["title"] for part in parts if not part.get("appendix")]
     for href in (a["href"] for a in soup.select("nav.contents a")):
         assert soup.find(id=href.removeprefix("#")) is not None, href
 
@@ -655,14 +714,14 @@ def test_empty_period_renders_without_charts():
     soup = render(empty_metrics())
     section = soup.select_one("section.section-events")
     assert section.select("figure") == []
-    assert len(section.select(".empty-period")) == 8
+    assert len(section.select(".empty-period")) == 7  # the eighth part is in the appendix
     assert "No events in this period." in section.select_one("#part-events-funnel").text
 
 
 def test_skipped_table_renders_its_note():
     soup = render(without_brand())
     text = soup.select_one("#part-events-merchandising").get_text(" ", strip=True)
-    assert "Skipped because column brand missing from events." in text
+    assert "Not shown: the event data records no brand for its events." in text
     assert len(soup.select("#part-events-merchandising table")) == 2
 
 
@@ -672,3 +731,36 @@ def test_a_copy_is_not_modified():
     view_of(metrics)
     recommend(metrics, CURRENCY)
     assert metrics == before
+
+
+# Plain words: the director's pages name no setting, column or rule
+
+
+def technical_words() -> re.Pattern[str]:
+    """A config key, a column name, a snake_case name, §, or any named rule's slug."""
+    from reportgen.report.assumptions import NAMED_RULES
+
+    slugs = {slug for slug, _ in NAMED_RULES} | {slug for slug, _ in SECTION.named_rules}
+    listed = "|".join(re.escape(slug) for slug in sorted(slugs, key=len, reverse=True))
+    return re.compile(rf"rules\.|§|\b[a-z]+_[a-z_]+\b|\b(?:{listed})\b")
+
+
+@pytest.mark.parametrize("metrics", [event_metrics(), without_brand(), empty_metrics()])
+def test_the_event_pages_speak_plain_words(metrics):
+    section = render(metrics).select_one("section.section-events")
+    for node in section.find_all(["p", "th", "td", "h2", "h3", "caption", "figcaption"]):
+        text = node.get_text(" ", strip=True)
+        text = re.sub(r"csv/\S+\.csv", "", text)  # the export's file name is a name
+        assert not technical_words().search(text), text
+
+
+def test_the_cleaning_audit_is_laid_out_in_the_appendix(soup: BeautifulSoup):
+    audit = soup.select_one("#part-events-cleaning")
+    assert audit is not None
+    assert audit.find_parent("section", class_="section-events") is None
+    assert "section-events-appendix" in audit.find_parent("section")["class"]
+    # After every director's page, before data quality and the assumptions.
+    order = [tag.get("id") for tag in soup.find_all(id=True)]
+    assert order.index("events-cleaning") > order.index("events-catalog")
+    appendix = next(entry for entry in soup.select("nav.contents a") if "Appendix" in entry.text)
+    assert appendix["href"] == "#events-cleaning"

@@ -166,8 +166,8 @@ def test_events_all_removed_by_cleaning_point_to_the_cleaning_page():
     metrics["tables"]["events.pipeline"][0]["rows"] = 1234
     result = fired(metrics, rec.empty_period)
     assert result.detail == (
-        "All 1,234 events in 2026-10 were removed by cleaning (see the event cleaning "
-        "page). Check the event types, prices and quantities the feed now sends."
+        "All 1,234 events in 2026-10 were removed by cleaning (see Event cleaning in the "
+        "appendix). Check the event types, prices and quantities the feed now sends."
     )
 
 
@@ -274,6 +274,16 @@ def test_zero_purchase_products_sentence():
         },
         rec.PRIORITY_ZERO_PURCHASE,
     )
+
+
+def test_never_bought_products_are_named_where_the_products_table_names_them():
+    metrics = quiet_metrics()
+    metrics["tables"]["events.zero_purchase_products"] = [
+        {"product_id": 1047, "name": "Galaxy A51", "category": None, "views": 316},
+        {"product_id": 1048, "name": None, "category": None, "views": 250},
+    ]
+    detail = fired(metrics, rec.zero_purchase_products).detail
+    assert "The most viewed are Galaxy A51 (id 1047, 316 views) and 1048 (250 views)." in detail
 
 
 def test_one_zero_purchase_product_reads_in_the_singular():
