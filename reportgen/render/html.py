@@ -230,6 +230,7 @@ def build_view(content: ReportContent) -> dict[str, Any]:
         "fonts": _font_data_uris(),
         "metrics": metrics,
         "headline": [_headline_card(spec, content) for _, spec in headline],
+        "cover_caveats": _cover_caveats(content, headline),
         "trends_note": _trends_note(content, headline),
         "nav": content.nav,
         "contents": contents,
@@ -255,10 +256,21 @@ def build_view(content: ReportContent) -> dict[str, Any]:
     }
 
 
+SPARKLINE_MIN_POINTS = 3
+"""A cover sparkline needs this many known periods (the data's own start leaves fewer in a
+long custom window)."""
+
+
 def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
     """Return a cover card: the KPI card, plus its sparkline and usual-range phrase."""
     found: dict[str, Any] = card(spec, content.metrics, content.currency)
     found.update(sparkline=None, range=None, range_status=None, year_ago=None)
+    # The cover says why once, under the cards (cover_caveats) and in the coverage line,
+    # instead of the same sentence on every card: it must fit one page.
+    if found.get("provisional"):
+        found["comparison"] = "provisional"
+    elif not found.get("comparable"):
+        found["comparison"] = "change n/a"
     earlier = (content.year_ago or {}).get("kpis") or {}
     then, now = earlier.get(spec.key), (content.metrics.get("kpis") or {}).get(spec.key)
     if number(then) is not None and number(now) is not None and not found.get("provisional"):
@@ -285,7 +297,7 @@ def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
     # The last point is the card's own value (the same computation, read once).
     values[-1] = (content.metrics.get("kpis") or {}).get(spec.key)
     shown = [v for v in values if number(v) is not None]
-    if shown:
+    if len(shown) >= SPARKLINE_MIN_POINTS:  # a dot or a single stroke is no trend
         span = f"{history[0]['label']} to {history[-1]['label']}"
         low, high = (fmt_value(v, spec.kind, content.currency) for v in (min(shown), max(shown)))
         found["sparkline"] = sparkline_svg(values, f"{found['label']}, {span}: {low} to {high}")
@@ -314,6 +326,17 @@ def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
     return found
 
 
+def _cover_caveats(content: ReportContent, headline: list[tuple[Section, KpiSpec]]) -> list[str]:
+    """Return why each provisional cover figure is not final, each reason once with the
+    figures it holds for ("Cart conversion rate, Abandonment rate: 118 of 1,624 carts…")."""
+    reasons: dict[str, list[str]] = {}
+    for _, spec in headline:
+        shown = card(spec, content.metrics, content.currency)
+        if shown.get("provisional"):
+            reasons.setdefault(shown["provisional"], []).append(shown["label"])
+    return [f"{', '.join(labels)}: {reason}" for reason, labels in reasons.items()]
+
+
 def _trends_note(content: ReportContent, headline: list[tuple[Section, KpiSpec]]) -> str | None:
     """Return the line under the cover cards saying what the sparklines show."""
     if content.trends is None:
@@ -328,7 +351,7 @@ def _trends_note(content: ReportContent, headline: list[tuple[Section, KpiSpec]]
         sentences.append(
             f"Sparklines show the last {count} {unit}, recomputed from the source. The usual "
             f"range is the lowest to the highest of the {RANGE_WINDOW} {unit} before "
-            f"{period.get('label')}."
+            f"{fmt_period_name(period)}."
         )
     left_out = dict.fromkeys(
         section.history_note

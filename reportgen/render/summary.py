@@ -134,6 +134,8 @@ def _move_sentence(
         relative = _relative(spec, now, then)
         if relative is not None:
             change += f", {relative * 100:+.1f}%"
+    # fmt_delta writes "+339 (+26.4%)": inside the sentence's brackets, a comma instead.
+    change = change.replace(" (", ", ").removesuffix(")") if spec.kind != "money" else change
     text = f"{spec.label} {verb} to {_short(now, spec.kind, currency)} ({change})"
     return f"{text}, {outside}." if outside else f"{text}."
 

@@ -240,8 +240,11 @@ def final_soup(metrics: dict[str, Any]) -> BeautifulSoup:
 def test_cover_cards_of_open_windows_are_provisional(soup: BeautifulSoup) -> None:
     for key in ("carts.cart_conversion_rate", "carts.reengagement_rate"):
         delta = soup.select_one(f'.kpis-headline .kpi[data-key="{key}"] .kpi-delta')
-        assert delta.get_text(strip=True).startswith("provisional:")
-        assert "pp" not in delta.get_text()
+        assert delta.get_text(strip=True) == "provisional"
+    # Why, once under the cards, naming the figures each reason holds for.
+    caveats = soup.select_one(".cover-caveats").get_text(" ", strip=True)
+    assert "Cart conversion rate, Abandonment rate, Abandoned cart value:" in caveats
+    assert "abandoned carts are still inside their 7-day window" in caveats
 
 
 def test_cover_card_deltas_are_coloured_by_direction(final_soup: BeautifulSoup) -> None:
