@@ -30,13 +30,21 @@ from reportgen.config import Config
 from reportgen.errors import SourceError
 from reportgen.sections import canonical_tables
 from reportgen.source.spark import spark_url
-from reportgen.source.sqlexpr import Expr, register_functions
+from reportgen.source.sqlexpr import Expr, register_functions, sql_literal
 
 ZONED_TIMESTAMP_TEXT = {
     "postgresql": "(to_char({column} at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC')",
     "duckdb": "(strftime(timezone('UTC', {column}), '%Y-%m-%d %H:%M:%S.%f') || ' UTC')",
+    # The session zone is UTC (the dialect sets it): the value prints as its UTC instant.
+    "spark": "concat(date_format({column}, 'yyyy-MM-dd HH:mm:ss.SSSSSS'), ' UTC')",
 }
 """How each engine prints a zone-aware timestamp as text the §8 parser reads."""
+ZONED_TYPE_NAMES = {
+    "postgresql": "with time zone",
+    "duckdb": "with time zone",
+    "spark": "timestamp",
+}
+"""What the engine's type name of a zone-aware timestamp contains (Spark: exactly is)."""
 
 
 @dataclass
@@ -175,10 +183,16 @@ class Source:
         typeof = "pg_typeof" if self.dialect == "postgresql" else "typeof"
         quoted = info.columns[column]
         kind = self.connection.exec_driver_sql(
-            f"select cast({typeof}({quoted}) as varchar) from {info.sql} limit 1"
+            f"select cast({typeof}({quoted}) as {self.text_type}) from {info.sql} limit 1"
         ).scalar()
-        if kind and "with time zone" in kind.lower():
+        zoned = ZONED_TYPE_NAMES[self.dialect]
+        if kind and (kind.lower() == zoned if self.dialect == "spark" else zoned in kind.lower()):
             info.columns[column] = ZONED_TIMESTAMP_TEXT[self.dialect].format(column=quoted)
+
+    @property
+    def text_type(self) -> str:
+        """The engine's name of the text type (``varchar``; Spark says ``string``)."""
+        return "string" if self.dialect == "spark" else "varchar"
 
     # -- the build's clock ---------------------------------------------------------------
     def clock_binds(self) -> dict[str, str]:
@@ -212,7 +226,8 @@ class Source:
         if key not in self._types:
             typeof = {"postgresql": "pg_typeof", "duckdb": "typeof"}.get(self.dialect, "typeof")
             found = self.connection.exec_driver_sql(
-                f"select cast({typeof}({info.columns[column]}) as varchar) from {info.sql} "
+                f"select cast({typeof}({info.columns[column]}) as {self.text_type}) "
+                f"from {info.sql} "
                 f"where {info.columns[column]} is not null limit 1"
             ).scalar()
             self._types[key] = str(found or "").lower()
@@ -394,7 +409,7 @@ def _register_files(config: Config, connection: Connection) -> None:
         if not matches:
             raise SourceError(f"{config.origin}: source.files.{canonical}: no file matches {path}")
         if Path(spec.path).suffix.lower() == ".parquet":
-            reader = f"read_parquet({_literal(path)}, union_by_name = true)"
+            reader = f"read_parquet({sql_literal(path)}, union_by_name = true)"
         else:
             reader = _csv_reader(config, canonical, path, matches, spec.encoding or "utf-8")
         name = config.source.tables.get(canonical, canonical)
@@ -419,15 +434,11 @@ def _csv_reader(
     native = _duckdb_encoding(encoding)
     if native is None:
         files = [_utf8_copy(config, canonical, path, match, encoding) for match in matches]
-        source, option = "[" + ", ".join(_literal(f) for f in files) + "]", ""
+        source, option = "[" + ", ".join(sql_literal(f) for f in files) + "]", ""
     else:
-        source = _literal(path)
-        option = "" if native == "utf-8" else f", encoding = {_literal(native)}"
+        source = sql_literal(path)
+        option = "" if native == "utf-8" else f", encoding = {sql_literal(native)}"
     return f"read_csv({source}, union_by_name = true, all_varchar = true{option})"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 _transcoded: dict[str, dict[str, str]] = {}
