@@ -21,8 +21,9 @@ from typing import Any
 
 from reportgen.periods import Period
 from reportgen.source.connection import Source
-from reportgen.source.query import execute, rows, scalar
-from reportgen.source.sqlexpr import Expr, sql_literal
+from reportgen.source.query import rows, scalar
+from reportgen.source.scratch import create_scratch, drop_scratch, index_scratch
+from reportgen.source.sqlexpr import Expr
 from reportgen.source.values import money
 
 TRUE_WORDS = ("1", "true", "t", "yes", "y")
@@ -85,21 +86,18 @@ class PeriodCounts:
 def prepare_sessions(source: Source, expr: Expr) -> Prepared:
     """Build ``rg_xs`` from the whole experiment_sessions table."""
     conn = source.connection
-    for table in ("rg_xs", "rg_xsess", "rg_xcust"):
-        execute(conn, f"drop table if exists {table}")
+    # Those built from rg_xs first: a cached Spark view reads the views it came from.
+    for table in ("rg_xcust", "rg_xsess", "rg_xs", "rg_xs_all"):
+        drop_scratch(conn, table)
     info = source.table("experiment_sessions")
     columns = info.columns
-    truth = ", ".join(sql_literal(word) for word in TRUE_WORDS)
+    truth = ", ".join(expr.literal(word) for word in TRUE_WORDS)
     flags = ", ".join(
         f"case when {expr.lower_strip(columns[real])} in ({truth}) then 1 else 0 end as {name}"
         for name, real in _SOURCE_FLAGS.items()
     )
-    user = expr.id_text(columns["user_id"]) if "user_id" in columns else "cast(null as varchar)"
-    revenue = (
-        expr.number(columns["revenue"])
-        if "revenue" in columns
-        else "cast(null as double precision)"
-    )
+    user = expr.id_text(columns["user_id"]) if "user_id" in columns else expr.null_text()
+    revenue = expr.number(columns["revenue"]) if "revenue" in columns else expr.null_number()
     parsed = expr.with_timestamps(
         f"""
         select {expr.id_text(columns["experiment_id"])} as eid,
@@ -110,19 +108,25 @@ def prepare_sessions(source: Source, expr: Expr) -> Prepared:
         from {info.sql}
     """
     )
-    execute(
+    # Every row, then the usable ones (a copy, not a delete: Spark deletes no rows).
+    create_scratch(
         conn,
+        "rg_xs_all",
         f"""
-        create temp table rg_xs as
         select eid, variant, sid, uid, local, clicked, carted, bought, revenue
         from ({parsed}) parsed
     """,
     )
-    unparsed = scalar(conn, "select count(*) from rg_xs where local is null")
-    unassigned = scalar(conn, "select count(*) from rg_xs where eid is null or variant is null")
-    execute(conn, "delete from rg_xs where local is null or eid is null or variant is null")
+    unparsed = scalar(conn, "select count(*) from rg_xs_all where local is null")
+    unassigned = scalar(conn, "select count(*) from rg_xs_all where eid is null or variant is null")
+    create_scratch(
+        conn,
+        "rg_xs",
+        "select * from rg_xs_all "
+        "where local is not null and eid is not null and variant is not null",
+    )
     if source.dialect != "duckdb":
-        execute(conn, "create index rg_xs_local on rg_xs (local)")
+        index_scratch(conn, "rg_xs_local", "rg_xs", "local")
     return Prepared(
         has_revenue="revenue" in columns,
         has_user="user_id" in columns,
@@ -134,13 +138,12 @@ def prepare_sessions(source: Source, expr: Expr) -> Prepared:
 def period_counts(source: Source, period: Period) -> PeriodCounts:
     """Build ``rg_xsess`` for ``period`` and return its counts per arm."""
     conn = source.connection
-    execute(conn, "drop table if exists rg_xsess")
     merged = ", ".join(f"max({name}) as {name}" for name in _SOURCE_FLAGS)
     kept = ", ".join(_SOURCE_FLAGS)
-    execute(
+    create_scratch(
         conn,
+        "rg_xsess",
         f"""
-        create temp table rg_xsess as
         select eid, sid,
                case when min(variant) = max(variant) then min(variant) end as variant,
                case when min(variant) = max(variant) then 0 else 1 end as crossover,
@@ -228,7 +231,7 @@ def experiment_details(source: Source, expr: Expr, ids: list[str]) -> dict[str, 
     picks = ", ".join(
         f"max({expr.strip(info.columns[name])}) as {name}"
         if name in info.columns
-        else f"cast(null as varchar) as {name}"
+        else f"{expr.null_text()} as {name}"
         for name in ("name", "description", "control_variant")
     )
     found = rows(
@@ -268,11 +271,10 @@ def persona_counts(
         value = expr.number(column) if name == "age_band" else expr.strip(column)
         picks.append(f"max({value}) as seg_{number}")
     cid = expr.id_text(customers.columns["customer_id"])
-    execute(conn, "drop table if exists rg_xcust")
-    execute(
+    create_scratch(
         conn,
+        "rg_xcust",
         f"""
-        create temp table rg_xcust as
         select {cid} as cid, {", ".join(picks)}
         from {customers.sql}
         where {cid} in (select uid from rg_xs where uid is not null)
