@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -76,8 +76,36 @@ class Source:
         self.tables: dict[str, TableInfo] = {}
         self._problems: dict[str, list[str]] = {}
         self._types: dict[tuple[str, str], str] = {}
+        self.files_source: Source | None = None
+        """With ``source.url`` beside ``source.files`` (mixed sources): the embedded
+        DuckDB that holds the files' tables, each section run on the one with its table."""
         for name, sql in config.source.views.items():
             self._create_view(name, sql)
+
+    # -- mixed sources -------------------------------------------------------------------
+    def holding(self, canonical: str) -> Source:
+        """Return the source whose engine holds ``canonical``: the files' DuckDB for a
+        ``source.files`` entry, else this one."""
+        files = self.files_source
+        if files is not None and canonical in files.config.source.files:
+            return files
+        return self
+
+    def split_tables(self, canonicals: Sequence[str]) -> str | None:
+        """Describe why tables one section reads together sit on two engines (None when
+        they do not): a query cannot join a database table with a file's."""
+        engine = self.holding(canonicals[0])
+        apart = [name for name in canonicals[1:] if self.holding(name) is not engine]
+        if not apart:
+            return None
+        where = {id(self): "source.url", id(self.files_source): "source.files"}
+        other = apart[0]
+        return (
+            f"{self.config.origin}: source.files: {canonicals[0]} is read from "
+            f"{where[id(engine)]} and {other} from {where[id(self.holding(other))]}, but "
+            f"{', '.join(canonicals)} are read together: give them all in source.files or "
+            f"leave them all to source.url"
+        )
 
     # -- identifiers ---------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
@@ -293,13 +321,68 @@ def engine_for(config: Config) -> Engine:
         ) from None
 
 
+def is_mixed(config: Config) -> bool:
+    """Whether ``source.files`` stands beside a ``source.url`` that is not DuckDB (whose
+    own connection registers the files): two engines, each section run on one."""
+    url = config.source.url or ""
+    return bool(url and config.source.files and not url.startswith("duckdb:"))
+
+
+def split_config(config: Config) -> tuple[Config, Config]:
+    """Return (the url's config, the files' config) of a mixed source.
+
+    Views stay with the url (their SQL is written for that database); renames and column
+    maps go to both, as each applies to the tables it finds.
+    """
+    source = config.source
+    url_part = source.model_copy(update={"files": {}})
+    files_part = source.model_copy(update={"url": None, "views": {}})
+    return (
+        config.model_copy(update={"source": url_part}),
+        config.model_copy(update={"source": files_part}),
+    )
+
+
 @contextmanager
 def open_source(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
     """Connect, register ``source.files`` as DuckDB views, and yield a Source.
 
     ``now`` is the build's clock (default: this moment), against which future-dated rows
-    are counted; a second connection of one build passes the first one's.
+    are counted; a second connection of one build passes the first one's. A mixed source
+    (``is_mixed``) yields the url's Source with the files' one as its ``files_source``.
     """
+    if not is_mixed(config):
+        with _open_one(config, now=now) as source:
+            yield source
+        return
+    url_config, files_config = split_config(config)
+    with _open_one(url_config, now=now) as primary:
+        with _open_one(files_config, now=primary.now) as files:
+            primary.files_source = files
+            _refuse_shadowed_tables(primary, files)
+            yield primary
+
+
+def _refuse_shadowed_tables(primary: Source, files: Source) -> None:
+    """Refuse a files entry for a table the database also has (rule ``mixed-sources``).
+
+    With one engine, the file's view replaces the table (METRICS.md §8). With two, the
+    sections that read that table beside others would each see one of the two: an error
+    says so rather than numbers that depend on which section asked.
+    """
+    for canonical in files.config.source.files:
+        if primary.has_table(canonical):
+            raise SourceError(
+                f"{primary.config.origin}: source.files.{canonical}: the database at "
+                f"source.url has table {primary.real_table_name(canonical)!r} too; with "
+                "source.url beside source.files each table comes from one of them: drop "
+                "the files entry or the table"
+            )
+
+
+@contextmanager
+def _open_one(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
+    """Open one engine (``open_source`` of a source that is not mixed)."""
     engine = engine_for(config)
     try:
         with engine.connect() as connection:
