@@ -28,12 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ("sqlite", "duckdb", "postgresql", "spark")
 FAMILIES = ("carts", "events", "experiments", "marketing")
 NOT_YET = {
-    "carts": "carts/prepare.py: 'create temp table … as' (11 tables), 'create index', and "
-    "'delete'/'insert' into rg_newest_order, which Spark refuses (docs/warehouse.md); "
-    "the carts rewrite (CTEs) lands them",
-    "events": "events/prepare.py: 'create temp table rg_ev … as', then "
-    "'insert into rg_ev … values' and 'delete from rg_ev', which Spark refuses "
-    "(docs/warehouse.md); the events rewrite lands them",
+    "carts": "carts/prepare.py's first statement, 'create temp table rg_dup_carts as …': "
+    "Spark says 'Operation not allowed: CREATE TEMPORARY TABLE ... AS ..., use CREATE "
+    "TEMPORARY VIEW instead'; past it 'create index' and 'delete'/'insert' into "
+    "rg_newest_order (docs/warehouse.md). The carts rewrite (CTEs, source/scratch.py) lands it",
+    "events": "events/prepare.py's 'cast(null as double precision)': Spark says "
+    "'[PARSE_SYNTAX_ERROR] Syntax error at or near 'precision''; past it 'create temp table "
+    "rg_ev … as', 'insert into rg_ev … values' and 'delete from rg_ev' (docs/warehouse.md). "
+    "The events rewrite (Expr.null_number, source/scratch.py) lands it",
 }
 """Families whose SQL is not portable to Spark yet: their Spark cases xfail (strict), so
 they turn red the day the rewrite makes them pass. Then drop the entry."""
