@@ -283,13 +283,23 @@ def test_the_per_engine_spelling_works_on_its_engine(conn, case):
     assert _one(conn, sql) == expected
 
 
-def test_the_postgresql_date_check_accepts_real_dates(conn):
+def test_the_postgresql_date_check_accepts_real_dates(postgres_url):
     """The PostgreSQL 15 safe_timestamp spelling, on a valid and a leap day too."""
-    if conn.dialect.name != "postgresql":
-        return
     sql = PER_ENGINE["safe_timestamp"]["postgresql"][0]
-    for value, ok in (("2024-02-29 23:59:59", 1.0), ("2023-02-29 10:00:00", 0.0)):
-        assert _one(conn, sql.replace("2024-02-30 10:00:00", value)) == (ok,), value
+    engine = sa.create_engine(postgres_url)
+    cases = {
+        "2024-02-29 23:59:59": 1.0,
+        "2023-02-29 10:00:00": 0.0,
+        "2024-12-31 00:00:00": 1.0,
+        "2024-13-01 00:00:00": 0.0,
+        "0000-01-01 00:00:00": 0.0,
+        "2024-04-31 00:00:00": 0.0,
+        "2024-04-30 24:00:00": 0.0,
+    }
+    with engine.connect() as pg:
+        got = {v: _one(pg, sql.replace("2024-02-30 10:00:00", v))[0] for v in cases}
+    engine.dispose()
+    assert got == cases
 
 
 FAILS_ON_SPARK: dict[str, tuple[str, str]] = {
