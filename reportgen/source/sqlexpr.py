@@ -516,7 +516,8 @@ def spark_instant(stripped: str, timezone: str) -> str:
         f"(try_cast(substr({zone}, 2, 2) as int) * 60 + try_cast(substr({zone}, 5, 2) as int)) "
         f"end"
     )
-    naive = wall if timezone == "UTC" else f"to_utc_timestamp({wall}, {sql_literal(timezone)})"
+    zone_name = sql_literal(timezone, "spark")
+    naive = wall if timezone == "UTC" else f"to_utc_timestamp({wall}, {zone_name})"
     instant = f"case when {zone} = '' then {naive} else timestampadd(MINUTE, {offset}, {wall}) end"
     in_range = (
         f"case when year(t) between 1 and 9999 "
@@ -530,7 +531,7 @@ def _spark_wall(instant: str, timezone: str) -> str:
     """Return the local wall time (a TIMESTAMP printed in the UTC session) of an instant."""
     if timezone == "UTC":
         return instant
-    return f"from_utc_timestamp({instant}, {sql_literal(timezone)})"
+    return f"from_utc_timestamp({instant}, {sql_literal(timezone, 'spark')})"
 
 
 def spark_local(instant: str, timezone: str) -> str:
