@@ -480,10 +480,8 @@ def _register_files(config: Config, connection: Connection) -> None:
     """Expose each ``source.files`` entry as a DuckDB view named like its canonical table."""
     if not config.source.files:
         return
-    if connection.dialect.name != "duckdb":
-        raise SourceError(
-            f"{config.origin}: source.files needs a DuckDB source (omit source.url or use duckdb:///)"
-        )
+    # Files reach here only on DuckDB: beside another database they get a DuckDB of their
+    # own (``is_mixed``).
     preparer = connection.dialect.identifier_preparer
     for canonical in config.source.files:
         spec = config.source.file(canonical)

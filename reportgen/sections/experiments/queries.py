@@ -1,10 +1,13 @@
 """The experiment section's SQL: normalised sessions, then counts per (experiment, variant).
 
-Three steps, each a temp table or a grouped query, so only counts reach Python:
+Three steps, each a scratch table (``source/scratch.py``) or a grouped query, so only
+counts reach Python:
 
-1. ``rg_xs``: every row of experiment_sessions, read once: ids as text, the variant
+1. ``rg_xs_all``: every row of experiment_sessions, read once: ids as text, the variant
    stripped, started_at parsed to local time (METRICS.md §8), the three booleans read as
-   1/true/t/yes/y, revenue as a number. Whole-table data-quality counts come from it.
+   1/true/t/yes/y, revenue as a number. Whole-table data-quality counts come from it;
+   ``rg_xs`` is its rows with a time, an experiment and a variant (a copy: Spark deletes
+   no rows).
 2. ``rg_xsess`` (per period): one row per session started before the period end, a
    session being its (experiment_id, session_id). A session seen under two variants is a
    crossover (``variant`` NULL, ``crossover`` 1); repeated rows under one variant merge

@@ -1,4 +1,4 @@
-"""Marketing KPIs and tables from the prepared temp tables (METRICS.md §6 and §8).
+"""Marketing KPIs and tables from the prepared scratch tables (METRICS.md §6 and §8).
 
 A handful of grouped queries, each returning a small result: order counts per window
 (this period, the one before, the one before that), customers per window and how many of

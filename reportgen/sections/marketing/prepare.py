@@ -1,4 +1,4 @@
-"""Normalised temp tables of the marketing family (METRICS.md §6 and §8).
+"""Normalised scratch tables of the marketing family (METRICS.md §6 and §8).
 
 The algorithm, once per build:
 
