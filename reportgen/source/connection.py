@@ -311,8 +311,8 @@ def engine_for(config: Config) -> Engine:
         if not path.is_file():
             raise SourceError(f"{config.origin}: source.url: database file not found: {path}")
         return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
-    url = spark_url(url)  # sc://host:port is Spark Connect
     try:
+        url = spark_url(url)  # sc://host:port is Spark Connect
         make_url(url)
         return sa.create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:

@@ -90,6 +90,13 @@ def test_a_null_parameter_is_written_as_null_outside_literals():
     assert kept == [1, "x"]
 
 
+def test_a_schema_path_in_an_sc_string_is_refused_not_dropped(tmp_path):
+    config = config_from_dict({"source": {"url": "sc://h:15002/sales"}}, base_dir=tmp_path)
+    with pytest.raises(SourceError, match=r"'sales' in 'sc://h:15002/sales' is not key=value"):
+        engine_for(config)
+    assert spark_url("sc://h:15002/;use_ssl=true") == "spark+connect://h:15002?use_ssl=true"
+
+
 def test_engine_for_reads_sc_urls(tmp_path):
     config = config_from_dict({"source": {"url": "sc://127.0.0.1:15002"}}, base_dir=tmp_path)
     assert engine_for(config).dialect.name == "spark"
