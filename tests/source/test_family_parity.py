@@ -142,8 +142,8 @@ def assert_same(got: Any, expected: Any, where: str = "metrics") -> None:
         assert len(got) == len(expected), where
         for index, (a, b) in enumerate(zip(got, expected, strict=True)):
             assert_same(a, b, f"{where}[{index}]")
-    elif isinstance(expected, float) and not isinstance(got, bool):
-        assert isinstance(got, int | float), (where, got, expected)
+    elif isinstance(expected, float):
+        assert type(got) is float, (where, got, expected)  # 1 and 1.0 read apart in JSON
         assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12), (where, got, expected)
     else:
         assert got == expected, (where, got, expected)
