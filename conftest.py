@@ -238,6 +238,8 @@ def spark_missing() -> str | None:
 def spark_url() -> Iterator[str]:
     """Start a local Spark Connect server for the session (skip where Java or pyspark is
     missing; fail under CI). Its whole process group is stopped however the session ends.
+    ``REPORTGEN_TEST_SPARK_URL`` names a server already running instead (a JVM start is
+    13-60 s of every run).
 
     Spark runs from pyspark's own jars (the Connect server ships in them: nothing is
     downloaded), with an in-memory catalog, its warehouse in a temporary folder, two
@@ -247,6 +249,10 @@ def spark_url() -> Iterator[str]:
 
     import sqlalchemy as sa
 
+    running = os.environ.get("REPORTGEN_TEST_SPARK_URL")
+    if running:  # a server the developer keeps running between test runs (not under CI)
+        yield running
+        return
     missing = spark_missing()
     if missing:
         if os.environ.get("CI"):

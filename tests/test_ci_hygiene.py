@@ -73,3 +73,34 @@ def test_the_postgres_driver_is_declared():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'postgres = ["psycopg[binary]' in pyproject
     assert '"reportgen[postgres]"' in pyproject  # dev includes it
+
+
+def test_the_spark_test_server_and_driver_are_declared_for_ci():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"reportgen[spark]"' in pyproject  # dev includes the driver
+    assert '"reportgen[spark-server]"' in pyproject  # and pyspark's jars for the server
+    assert "openjdk-17-jre-headless" in (ROOT / ".ci" / "system-packages").read_text()
+
+
+def test_under_ci_a_missing_spark_server_fails_instead_of_skipping(tmp_path):
+    """No Java on the PATH: with CI=true the Spark tests fail and name what is missing."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("JAVA_HOME", "REPORTGEN_TEST_SPARK_URL", "PATH")
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "parameters_lists"),
+            str(ROOT / "tests" / "source" / "test_spark.py"),
+        ],
+        cwd=ROOT,
+        env={**env, "CI": "true", "PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode != 0, run.stdout
+    assert "CI must have Spark's test server: Java is not installed" in run.stdout
+    assert "skipped" not in run.stdout.splitlines()[-1]

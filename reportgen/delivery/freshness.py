@@ -47,8 +47,9 @@ def data_fingerprint(config: Config, now: datetime) -> dict[str, Any]:
 
     clock = local_clock(config, now)
     found: dict[str, Any] = {}
-    with open_source(config) as source:
+    with open_source(config) as everything:
         for table, column in freshness_columns():
+            source = everything.holding(table)
             if not source.usable(table):
                 continue
             newest = newest_in(source, table, column)

@@ -165,6 +165,14 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         " codec (cp1252…) is first copied to UTF-8 a chunk at a time. Bytes that do not "
         "decode are an error naming the file and the encoding, never silently replaced.",
     ),
+    (
+        "mixed-sources",
+        "With a database beside files (source.url and source.files), each section runs on "
+        "the engine holding its main table, and the tables one section reads together come "
+        "from one of them; a files entry for a table the database also has is an error (with "
+        "files alone, or a DuckDB database, the file replaces the table as METRICS.md §8 "
+        "says).",
+    ),
 )
 """Readings the core adds where METRICS.md is silent (mirrored in docs/rules.md); each
 section adds its own (``Section.named_rules``, listed in its README)."""

@@ -63,12 +63,13 @@ def _compute(
         if reason:
             metrics["skipped"].append({"section": section.name, "reason": reason})
             continue
-        result = section.compute(source, config, period)
+        engine = source.holding(section.requires[0])
+        result = section.compute(engine, config, period)
         previous_kpis = result.previous_kpis
         if period.to_date:
             # The previous part (1-15 Oct against 1-15 Nov) is not adjacent to the period:
             # a section's own "previous" would span the gap, so it is computed as a period.
-            previous_kpis = section.compute(source, config, period.previous()).kpis
+            previous_kpis = section.compute(engine, config, period.previous()).kpis
         metrics["kpis"].update(result.kpis)
         metrics["kpis"]["previous"].update(previous_kpis)
         metrics["tables"].update(result.tables)
@@ -82,8 +83,13 @@ def _compute(
 
 
 def skip_reason(source: Source, section: Section) -> str | None:
-    """Skip a section whose main table is absent; fail loudly when it is half there."""
+    """Skip a section whose main table is absent; fail loudly when it is half there (or,
+    with mixed sources, split between the database and the files)."""
     main = section.requires[0]
+    split = source.split_tables(section.requires)
+    if split:
+        raise SourceError(split)
+    source = source.holding(main)
     if not source.has_table(main):
         return f"no table {source.real_table_name(main)}"
     problems = source.missing_columns(section.requires)
@@ -101,8 +107,8 @@ def period_columns() -> list[tuple[str, str]]:
 def newest_local(config: Config) -> datetime | None:
     """Return the newest value of the first period column the source has, in local time."""
     with open_source(config) as source:
-        found = [(t, c) for t, c in period_columns() if source.has_table(t)]
-        return newest_in(source, *found[0]) if found else None
+        found = [(t, c) for t, c in period_columns() if source.holding(t).has_table(t)]
+        return newest_in(source.holding(found[0][0]), *found[0]) if found else None
 
 
 def newest_in(

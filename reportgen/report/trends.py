@@ -89,11 +89,12 @@ def year_ago_kpis(
                 continue
             if skip_reason(source, section) is not None:
                 continue
+            engine = source.holding(section.requires[0])
             if section.history is not None:
-                values = section.history(source, config, [earlier])
+                values = section.history(engine, config, [earlier])
                 found.update({key: (values.get(key) or [None])[0] for key in keys})
             else:
-                kpis = section.compute(source, config, earlier).kpis
+                kpis = section.compute(engine, config, earlier).kpis
                 found.update({key: kpis.get(key) for key in keys})
     if not found:
         return None
@@ -135,7 +136,8 @@ def _history(
     oldest_first = newest_first[::-1]
     for section, keys in chosen:
         if section.history is not None:
-            values = section.history(source, config, oldest_first)
+            engine = source.holding(section.requires[0])
+            values = section.history(engine, config, oldest_first)
             for key in keys:
                 found[key] = list(values.get(key, [None] * count))[::-1]
     by_compute = [(section, keys) for section, keys in chosen if section.history is None]
@@ -146,7 +148,8 @@ def _history(
             if index == 0 and given is not None:
                 kpis, previous = given["kpis"], given["kpis"]["previous"]
             else:
-                result = section.compute(source, config, newest_first[index])
+                engine = source.holding(section.requires[0])
+                result = section.compute(engine, config, newest_first[index])
                 kpis, previous = result.kpis, result.previous_kpis
             for key in keys:
                 found[key][index] = kpis.get(key)

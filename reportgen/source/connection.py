@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,13 +30,21 @@ from reportgen.config import Config
 from reportgen.errors import SourceError
 from reportgen.sections import canonical_tables
 from reportgen.source.spark import spark_url
-from reportgen.source.sqlexpr import Expr, register_functions
+from reportgen.source.sqlexpr import Expr, register_functions, sql_literal
 
 ZONED_TIMESTAMP_TEXT = {
     "postgresql": "(to_char({column} at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC')",
     "duckdb": "(strftime(timezone('UTC', {column}), '%Y-%m-%d %H:%M:%S.%f') || ' UTC')",
+    # The session zone is UTC (the dialect sets it): the value prints as its UTC instant.
+    "spark": "concat(date_format({column}, 'yyyy-MM-dd HH:mm:ss.SSSSSS'), ' UTC')",
 }
 """How each engine prints a zone-aware timestamp as text the §8 parser reads."""
+ZONED_TYPE_NAMES = {
+    "postgresql": "with time zone",
+    "duckdb": "with time zone",
+    "spark": "timestamp",
+}
+"""What the engine's type name of a zone-aware timestamp contains (Spark: exactly is)."""
 
 
 @dataclass
@@ -68,8 +76,36 @@ class Source:
         self.tables: dict[str, TableInfo] = {}
         self._problems: dict[str, list[str]] = {}
         self._types: dict[tuple[str, str], str] = {}
+        self.files_source: Source | None = None
+        """With ``source.url`` beside ``source.files`` (mixed sources): the embedded
+        DuckDB that holds the files' tables, each section run on the one with its table."""
         for name, sql in config.source.views.items():
             self._create_view(name, sql)
+
+    # -- mixed sources -------------------------------------------------------------------
+    def holding(self, canonical: str) -> Source:
+        """Return the source whose engine holds ``canonical``: the files' DuckDB for a
+        ``source.files`` entry, else this one."""
+        files = self.files_source
+        if files is not None and canonical in files.config.source.files:
+            return files
+        return self
+
+    def split_tables(self, canonicals: Sequence[str]) -> str | None:
+        """Describe why tables one section reads together sit on two engines (None when
+        they do not): a query cannot join a database table with a file's."""
+        engine = self.holding(canonicals[0])
+        apart = [name for name in canonicals[1:] if self.holding(name) is not engine]
+        if not apart:
+            return None
+        where = {id(self): "source.url", id(self.files_source): "source.files"}
+        other = apart[0]
+        return (
+            f"{self.config.origin}: source.files: {canonicals[0]} is read from "
+            f"{where[id(engine)]} and {other} from {where[id(self.holding(other))]}, but "
+            f"{', '.join(canonicals)} are read together: give them all in source.files or "
+            f"leave them all to source.url"
+        )
 
     # -- identifiers ---------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
@@ -175,10 +211,16 @@ class Source:
         typeof = "pg_typeof" if self.dialect == "postgresql" else "typeof"
         quoted = info.columns[column]
         kind = self.connection.exec_driver_sql(
-            f"select cast({typeof}({quoted}) as varchar) from {info.sql} limit 1"
+            f"select cast({typeof}({quoted}) as {self.text_type}) from {info.sql} limit 1"
         ).scalar()
-        if kind and "with time zone" in kind.lower():
+        zoned = ZONED_TYPE_NAMES[self.dialect]
+        if kind and (kind.lower() == zoned if self.dialect == "spark" else zoned in kind.lower()):
             info.columns[column] = ZONED_TIMESTAMP_TEXT[self.dialect].format(column=quoted)
+
+    @property
+    def text_type(self) -> str:
+        """The engine's name of the text type (``varchar``; Spark says ``string``)."""
+        return "string" if self.dialect == "spark" else "varchar"
 
     # -- the build's clock ---------------------------------------------------------------
     def clock_binds(self) -> dict[str, str]:
@@ -212,7 +254,8 @@ class Source:
         if key not in self._types:
             typeof = {"postgresql": "pg_typeof", "duckdb": "typeof"}.get(self.dialect, "typeof")
             found = self.connection.exec_driver_sql(
-                f"select cast({typeof}({info.columns[column]}) as varchar) from {info.sql} "
+                f"select cast({typeof}({info.columns[column]}) as {self.text_type}) "
+                f"from {info.sql} "
                 f"where {info.columns[column]} is not null limit 1"
             ).scalar()
             self._types[key] = str(found or "").lower()
@@ -268,8 +311,8 @@ def engine_for(config: Config) -> Engine:
         if not path.is_file():
             raise SourceError(f"{config.origin}: source.url: database file not found: {path}")
         return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
-    url = spark_url(url)  # sc://host:port is Spark Connect
     try:
+        url = spark_url(url)  # sc://host:port is Spark Connect
         make_url(url)
         return sa.create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -278,13 +321,68 @@ def engine_for(config: Config) -> Engine:
         ) from None
 
 
+def is_mixed(config: Config) -> bool:
+    """Whether ``source.files`` stands beside a ``source.url`` that is not DuckDB (whose
+    own connection registers the files): two engines, each section run on one."""
+    url = config.source.url or ""
+    return bool(url and config.source.files and not url.startswith("duckdb:"))
+
+
+def split_config(config: Config) -> tuple[Config, Config]:
+    """Return (the url's config, the files' config) of a mixed source.
+
+    Views stay with the url (their SQL is written for that database); renames and column
+    maps go to both, as each applies to the tables it finds.
+    """
+    source = config.source
+    url_part = source.model_copy(update={"files": {}})
+    files_part = source.model_copy(update={"url": None, "views": {}})
+    return (
+        config.model_copy(update={"source": url_part}),
+        config.model_copy(update={"source": files_part}),
+    )
+
+
 @contextmanager
 def open_source(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
     """Connect, register ``source.files`` as DuckDB views, and yield a Source.
 
     ``now`` is the build's clock (default: this moment), against which future-dated rows
-    are counted; a second connection of one build passes the first one's.
+    are counted; a second connection of one build passes the first one's. A mixed source
+    (``is_mixed``) yields the url's Source with the files' one as its ``files_source``.
     """
+    if not is_mixed(config):
+        with _open_one(config, now=now) as source:
+            yield source
+        return
+    url_config, files_config = split_config(config)
+    with _open_one(url_config, now=now) as primary:
+        with _open_one(files_config, now=primary.now) as files:
+            primary.files_source = files
+            _refuse_shadowed_tables(primary, files)
+            yield primary
+
+
+def _refuse_shadowed_tables(primary: Source, files: Source) -> None:
+    """Refuse a files entry for a table the database also has (rule ``mixed-sources``).
+
+    With one engine, the file's view replaces the table (METRICS.md §8). With two, the
+    sections that read that table beside others would each see one of the two: an error
+    says so rather than numbers that depend on which section asked.
+    """
+    for canonical in files.config.source.files:
+        if primary.has_table(canonical):
+            raise SourceError(
+                f"{primary.config.origin}: source.files.{canonical}: the database at "
+                f"source.url has table {primary.real_table_name(canonical)!r} too; with "
+                "source.url beside source.files each table comes from one of them: drop "
+                "the files entry or the table"
+            )
+
+
+@contextmanager
+def _open_one(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
+    """Open one engine (``open_source`` of a source that is not mixed)."""
     engine = engine_for(config)
     try:
         with engine.connect() as connection:
@@ -382,10 +480,8 @@ def _register_files(config: Config, connection: Connection) -> None:
     """Expose each ``source.files`` entry as a DuckDB view named like its canonical table."""
     if not config.source.files:
         return
-    if connection.dialect.name != "duckdb":
-        raise SourceError(
-            f"{config.origin}: source.files needs a DuckDB source (omit source.url or use duckdb:///)"
-        )
+    # Files reach here only on DuckDB: beside another database they get a DuckDB of their
+    # own (``is_mixed``).
     preparer = connection.dialect.identifier_preparer
     for canonical in config.source.files:
         spec = config.source.file(canonical)
@@ -394,7 +490,7 @@ def _register_files(config: Config, connection: Connection) -> None:
         if not matches:
             raise SourceError(f"{config.origin}: source.files.{canonical}: no file matches {path}")
         if Path(spec.path).suffix.lower() == ".parquet":
-            reader = f"read_parquet({_literal(path)}, union_by_name = true)"
+            reader = f"read_parquet({sql_literal(path)}, union_by_name = true)"
         else:
             reader = _csv_reader(config, canonical, path, matches, spec.encoding or "utf-8")
         name = config.source.tables.get(canonical, canonical)
@@ -419,15 +515,11 @@ def _csv_reader(
     native = _duckdb_encoding(encoding)
     if native is None:
         files = [_utf8_copy(config, canonical, path, match, encoding) for match in matches]
-        source, option = "[" + ", ".join(_literal(f) for f in files) + "]", ""
+        source, option = "[" + ", ".join(sql_literal(f) for f in files) + "]", ""
     else:
-        source = _literal(path)
-        option = "" if native == "utf-8" else f", encoding = {_literal(native)}"
+        source = sql_literal(path)
+        option = "" if native == "utf-8" else f", encoding = {sql_literal(native)}"
     return f"read_csv({source}, union_by_name = true, all_varchar = true{option})"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 _transcoded: dict[str, dict[str, str]] = {}

@@ -120,21 +120,25 @@ def load_dataset(
     absent: list[str] = []
     try:
         with open_source(config) as source:
-            wanted = list(tables) if tables else [n for n in known if source.has_table(n)]
+            wanted = (
+                list(tables) if tables else [n for n in known if source.holding(n).has_table(n)]
+            )
             absent = [name for name in known if not tables and name not in wanted]
             if not wanted:
                 raise SourceError(
                     f"{config.origin}: the source has none of the canonical tables "
                     f"({', '.join(known)})"
                 )
-            infos = [source.table(name) for name in wanted]  # a missing one: which, and how
+            # A missing one: which, and how. Each from the engine holding it (mixed sources).
+            infos = [source.holding(name).table(name) for name in wanted]
             # Caught here, not by open_source (which would blame source.url for it).
             try:
                 with _connect(engine, url) as target:
                     _drop_leftovers(target, wanted)
                     manifest = _manifest(target)
                     for info in infos:
-                        table = _copy(source, info, target, manifest, chunk_rows, progress)
+                        holder = source.holding(info.canonical)
+                        table = _copy(holder, info, target, manifest, chunk_rows, progress)
                         loaded.append(table)
                         if done:
                             done(table)

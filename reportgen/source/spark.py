@@ -520,6 +520,13 @@ def spark_url(url: str) -> str:
         return url
     rest = url.removeprefix("sc://")
     address, _, params = rest.partition("/")
+    stray = [p for p in params.lstrip(";").split(";") if p and "=" not in p]
+    if stray:
+        # Dropping it would load into (or read) the default schema without a word.
+        raise sa.exc.ArgumentError(
+            f"{stray[0]!r} in {url!r} is not key=value: a Spark Connect string takes "
+            "sc://host:port/;key=value;…; a schema goes in spark+connect://host:port/schema"
+        )
     pairs = [p.split("=", 1) for p in params.lstrip(";").split(";") if "=" in p]
     query = {key: value for key, value in pairs}
     return sa.engine.URL.create(

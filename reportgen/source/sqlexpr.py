@@ -36,15 +36,20 @@ _D2 = "[0-9][0-9]"
 _DATE_GLOB = f"{_D4}-{_D2}-{_D2}"
 
 
-def sql_literal(value: str) -> str:
+def sql_literal(value: str, dialect: str | None = None) -> str:
     """Return ``value`` as an SQL string literal: the one way a literal is written into SQL.
 
     Values are bound as parameters wherever the engine allows; this is for the places it
     does not (a file path in DuckDB's ``read_csv``, names inside a statement that creates a
-    table, which PostgreSQL cannot prepare). Standard SQL doubles the quote; none of the
-    engines reads a backslash as an escape in a plain literal.
+    table, which PostgreSQL cannot prepare). Standard SQL doubles the quote, and SQLite,
+    DuckDB and PostgreSQL read a backslash as itself. Spark unescapes its literals
+    (``'a\\.b'`` is ``a.b``) and reads ``'it''s'`` as two adjacent literals (``its``): there
+    both the backslash and the quote are escaped with a backslash.
     """
-    return "'" + str(value).replace("'", "''") + "'"
+    text = str(value)
+    if dialect == "spark":
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return "'" + text.replace("'", "''") + "'"
 
 
 def parse_timestamp(text: str | None, timezone: str) -> tuple[str, int] | None:
@@ -89,7 +94,8 @@ def parse_timestamp(text: str | None, timezone: str) -> tuple[str, int] | None:
         return None
     delta = instant - _EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return local.strftime("%Y-%m-%d %H:%M:%S.%f"), micros
+    # isoformat pads the year to four digits (strftime's %Y prints year 1 as "1" on glibc).
+    return local.isoformat(sep=" ", timespec="microseconds"), micros
 
 
 @lru_cache(maxsize=64)
@@ -113,19 +119,39 @@ language plpgsql immutable as $fn$
 declare
     m text[];
     naive timestamp;
+    instant timestamptz;
+    earlier timestamptz;
+    before timestamptz;
 begin
     m := regexp_match(x, '^(\d{4}-\d{2}-\d{2})'
         || '(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)( UTC|Z|[+-]\d{2}:\d{2})?)?$');
-    if m is null then
+    -- PostgreSQL reads 24:00:00 and a 60th second as the next minute; Python does not.
+    if m is null or substr(coalesce(m[2], '00'), 1, 2) >= '24'
+            or coalesce(substr(m[2], 7, 2), '') >= '60' then
         return null;
     end if;
     naive := (m[1] || ' ' || coalesce(m[2], '00:00'))::timestamp;
     if m[3] is null then
-        return naive at time zone tz;
+        instant := naive at time zone tz;
+        -- In a fall-back fold PostgreSQL takes the later instant, §8 the earlier: the one
+        -- at the offset in force a day before, when it reads back as the same wall time.
+        before := instant - interval '1 day';
+        earlier := (naive at time zone 'UTC')
+            - ((before at time zone tz) - (before at time zone 'UTC'));
+        if earlier < instant and earlier at time zone tz = naive then
+            instant := earlier;
+        end if;
     elsif m[3] in (' UTC', 'Z') then
-        return naive at time zone 'UTC';
+        instant := naive at time zone 'UTC';
+    else
+        instant := (m[1] || ' ' || m[2] || m[3])::timestamptz;
     end if;
-    return (m[1] || ' ' || m[2] || m[3])::timestamptz;
+    -- Python's datetime holds years 1-9999, in UTC and in local time alike.
+    if extract(year from instant at time zone 'UTC') not between 1 and 9999
+            or extract(year from instant at time zone tz) not between 1 and 9999 then
+        return null;
+    end if;
+    return instant;
 exception when others then
     return null;
 end
@@ -177,28 +203,54 @@ def register_functions(connection: Connection) -> None:
         connection.exec_driver_sql(_PG_FUNCTIONS)
 
 
+DIALECTS = ("sqlite", "duckdb", "postgresql", "spark")
+"""The engines ``Expr`` spells for (docs/warehouse.md says how another one is added)."""
+
+
 class Expr:
     """SQL expression builders for one dialect."""
 
     def __init__(self, dialect: str, timezone: str) -> None:
-        if dialect not in ("sqlite", "duckdb", "postgresql"):
+        if dialect not in DIALECTS:
             raise NotImplementedError(dialect)
         self.dialect = dialect
         self.timezone = timezone
-        self._ws = sql_literal(WHITESPACE)
+        self._ws = self.literal(WHITESPACE)
+        self._native_fast = dialect in ("sqlite", "duckdb")
+        """Whether canonical naive text takes a cheap native check before the full parse
+        (PostgreSQL and Spark parse everything with one function or one native expression)."""
+
+    def literal(self, value: str) -> str:
+        """Return ``value`` as a string literal of this dialect (``sql_literal``)."""
+        return sql_literal(value, self.dialect)
+
+    def null_text(self) -> str:
+        """Return a NULL of text type (a missing optional text column)."""
+        return "cast(null as string)" if self.dialect == "spark" else "cast(null as varchar)"
+
+    def null_number(self) -> str:
+        """Return a NULL of floating-point type (a missing optional numeric column)."""
+        kind = {"sqlite": "real", "duckdb": "double", "spark": "double"}.get(
+            self.dialect, "double precision"
+        )
+        return f"cast(null as {kind})"
 
     def text(self, column: str) -> str:
         """Return the column as text (ids are compared as text)."""
         if self.dialect == "postgresql":
             # Binary collation, as §8 orders text (code points), whatever the database's.
             return f'cast({column} as varchar) collate "C"'
-        kind = "text" if self.dialect == "sqlite" else "varchar"
+        # Spark compares strings by their UTF-8 bytes: code point order already.
+        kind = {"sqlite": "text", "spark": "string"}.get(self.dialect, "varchar")
         return f"cast({column} as {kind})"
 
     def strip(self, column: str) -> str:
         """Return Python-style strip() of the column as text, empty → NULL."""
-        fn = "btrim" if self.dialect == "postgresql" else "trim"
         text = self.text(column)
+        if self.dialect == "spark":
+            # Spark's trim(a, b) trims the characters of a from b: the SQL-standard form.
+            return f"nullif(trim(both {self._ws} from {text}), '')"
+        fn = "btrim" if self.dialect == "postgresql" else "trim"
         stripped = f"nullif({fn}({text}, {self._ws}), '')"
         if self.dialect != "duckdb":
             return stripped
@@ -227,6 +279,12 @@ class Expr:
         if self.dialect == "duckdb":
             return f"try_cast({self.strip(column)} as double)"
         stripped = self.strip(column)
+        if self.dialect == "spark":
+            # The pattern PostgreSQL uses (Spark's own cast also reads 'Infinity' or '1d').
+            return (
+                f"case when {stripped} rlike {_NUMBER_PATTERN} "
+                f"then try_cast({stripped} as double) end"
+            )
         if self.dialect == "postgresql":
             return (
                 f"case when {stripped} ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$' "
@@ -244,7 +302,8 @@ class Expr:
             return f"{stripped} glob '{_DATE_GLOB}'"
         if self.dialect == "duckdb":
             return f"regexp_full_match({stripped}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
-        return f"{stripped} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
+        operator = "rlike" if self.dialect == "spark" else "~"
+        return f"{stripped} {operator} '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
 
     def raw_text(self, raw: str) -> str:
         return raw if self.dialect == "sqlite" else self.text(raw)
@@ -254,12 +313,17 @@ class Expr:
 
         Rows that pass need no stripping or Python parsing; the rest take the slow path.
         """
-        if self.dialect == "postgresql":
+        if not self._native_fast:
             return "false"
         t = self.raw_text(raw)
+        # Years 0000, 0001 and 9999 take the slow path: Python has no year 0, and a local
+        # time at either end of its range may have no instant (the engines' calendars go
+        # further). Plain text comparisons, as cheap as the checks they guard.
+        years = f"{t} >= '0002' and {t} < '9999'"
         if self.dialect == "duckdb":
+            # DuckDB reads 24:00:00 as the next midnight; §8 (Python) does not.
             return (
-                f"(regexp_full_match({t}, "
+                f"({years} and substr({t}, 12, 2) < '24' and regexp_full_match({t}, "
                 f"'[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9]{{2}}:[0-9]{{2}}"
                 f"(:[0-9]{{2}}(\\.[0-9]{{6}})?)?)?') "
                 f"and try_cast(replace({t}, 'T', ' ') as timestamp) is not null)"
@@ -269,7 +333,7 @@ class Expr:
         # modifier makes SQLite normalise the date (without one, it prints 02-30 as is).
         head = f"substr({t}, 1, 19)"
         return (
-            f"(case length({t}) "
+            f"({years} and case length({t}) "
             f"when 19 then strftime('%Y-%m-%d %H:%M:%S', {t}, '+0 days') = replace({t}, 'T', ' ') "
             f"when 26 then strftime('%Y-%m-%d %H:%M:%S', {head}, '+0 days') "
             f"= replace({head}, 'T', ' ') "
@@ -282,9 +346,9 @@ class Expr:
     def unparsed(self, raw: str) -> str:
         """Return 1 when ``raw`` is NULL or not a timestamp of METRICS.md §8, else 0."""
         stripped = self.strip(raw)
-        slow = f"{self._fn('rg_local')}({stripped}, {sql_literal(self.timezone)})"
+        slow = self.slow_local(stripped)
         suffixed = ""
-        if self.timezone == "UTC" and self.dialect != "postgresql":
+        if self.timezone == "UTC" and self._native_fast:
             suffixed = f"when {self.utc_suffixed(self.raw_text(raw))[1]} then 0 "
         return (
             f"case when {self.fast_valid(raw)} then 0 {suffixed}when {stripped} is null then 1 "
@@ -355,9 +419,11 @@ class Expr:
         per reference (inlined, they cost four times as much on SQLite).
         """
         local = self._validated(self._candidate("x"), "x")
+        # Spark has no MATERIALIZED hint (it plans each CTE reference itself).
+        hint = "" if self.dialect == "spark" else "materialized "
         return f"""
-            with raw as materialized ({inner}),
-            parsed as materialized (select raw.*, {local} as local from raw)
+            with raw as {hint}({inner}),
+            parsed as {hint}(select raw.*, {local} as local from raw)
             select parsed.*,
                    {self.epoch_us("local", "x")} as epoch_us,
                    {self.day_number("local")} as day
@@ -370,8 +436,8 @@ class Expr:
         Only for UTC: naive values are then already local wall time and their own instant.
         PostgreSQL always parses in its pg_temp function (a bad cast there aborts a query).
         """
-        if self.timezone != "UTC" or self.dialect == "postgresql":
-            return "cast(null as varchar)"
+        if self.timezone != "UTC" or not self._native_fast:
+            return self.null_text()
         # Dispatch on length (cheap) and let _validated check digits and calendar.
         body = f"substr({x}, 1, 10) || ' ' || substr({x}, 12)"
         return (
@@ -383,13 +449,16 @@ class Expr:
         )
 
     def slow_local(self, stripped: str) -> str:
-        """Return the full (Python or pg_temp) parse of stripped text to local text."""
+        """Return the full (Python, pg_temp or native Spark) parse of stripped text to local
+        text."""
+        if self.dialect == "spark":
+            return spark_local(spark_instant(stripped, self.timezone), self.timezone)
         return f"{self._fn('rg_local')}({stripped}, {sql_literal(self.timezone)})"
 
     def _validated(self, candidate: str, x: str) -> str:
         """Keep a fast-parsed value only if it is a real date and time; else parse slowly."""
         slow = self.slow_local(x)
-        if self.dialect == "postgresql" or self.timezone != "UTC":
+        if not self._native_fast or self.timezone != "UTC":
             return slow
         body, suffixed = self.utc_suffixed(x)
         return (
@@ -419,16 +488,85 @@ class Expr:
             return f"({seconds} * 1000000 + cast(substr({local}, 21, 6) as integer))"
         if self.timezone == "UTC" and self.dialect == "duckdb":
             return f"epoch_us(strptime({local}, '%Y-%m-%d %H:%M:%S.%f'))"
+        if self.dialect == "spark":
+            if self.timezone == "UTC":  # local time is the instant's own UTC wall time
+                return f"unix_micros(try_to_timestamp({local}, {_SPARK_CANONICAL}))"
+            return f"unix_micros({spark_instant(stripped, self.timezone)})"
         return f"{self._fn('rg_epoch')}({stripped}, {sql_literal(self.timezone)})"
 
     def day_number(self, local: str) -> str:
         """Return the local calendar day as days since 1970-01-01."""
         if self.dialect == "sqlite":
             return f"cast(julianday(substr({local}, 1, 10)) - 2440587.5 as integer)"
+        if self.dialect == "spark":
+            # A date minus a date is an INTERVAL on Spark, not a number of days.
+            return f"unix_date(cast(substr({local}, 1, 10) as date))"
         return f"(cast(substr({local}, 1, 10) as date) - date '1970-01-01')"
 
     def _fn(self, name: str) -> str:
         return f"pg_temp.{name}" if self.dialect == "postgresql" else name
+
+
+_NUMBER_PATTERN = "'^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'"
+"""A decimal number in text (``[.]``, not ``\\.``: Spark unescapes a backslash)."""
+_SPARK_SHAPE = (
+    "'^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[ T]([0-9]{2}:[0-9]{2})(?::([0-9]{2})"
+    "(?:[.]([0-9]{1,6}))?)?( UTC|Z|[+-][0-9]{2}:[0-9]{2})?)?$'"
+)
+"""The §8 timestamp shape (as ``_TIMESTAMP``): date, hour:minute, seconds, fraction, zone."""
+_SPARK_CANONICAL = "'yyyy-MM-dd HH:mm:ss.SSSSSS'"
+
+
+def spark_instant(stripped: str, timezone: str) -> str:
+    """Return native Spark SQL for the instant (a TIMESTAMP) of stripped §8 text, NULL
+    where ``parse_timestamp`` gives None.
+
+    Spark Connect takes no Python function, so this is ``parse_timestamp`` in SQL: the
+    shape by regular expression, the calendar by ``try_to_timestamp`` (strict: no
+    2024-02-30, no 24:00, and no error in ANSI mode), naive values through
+    ``to_utc_timestamp`` (java.time moves a spring-forward gap forward and takes the
+    earlier instant of a fall-back fold, as fold=0 does), then only the years 1-9999 that
+    Python's datetime holds. The session time zone is UTC (the dialect sets it). Each
+    value is bound once to a lambda variable (``transform(array(v), s -> …)``), so the
+    text is not repeated for every reference.
+    """
+
+    def part(group: int) -> str:
+        return f"regexp_extract(s, {_SPARK_SHAPE}, {group})"
+
+    date, clock, seconds, fraction, zone = (part(g) for g in range(1, 6))
+    wall = (
+        f"try_to_timestamp(concat({date}, ' ', coalesce(nullif({clock}, ''), '00:00'), ':', "
+        f"coalesce(nullif({seconds}, ''), '00'), '.', rpad({fraction}, 6, '0')), "
+        f"{_SPARK_CANONICAL})"
+    )
+    offset = (
+        f"case when {zone} in (' UTC', 'Z') then 0 "
+        f"else (case when substr({zone}, 1, 1) = '+' then -1 else 1 end) * "
+        f"(try_cast(substr({zone}, 2, 2) as int) * 60 + try_cast(substr({zone}, 5, 2) as int)) "
+        f"end"
+    )
+    zone_name = sql_literal(timezone, "spark")
+    naive = wall if timezone == "UTC" else f"to_utc_timestamp({wall}, {zone_name})"
+    instant = f"case when {zone} = '' then {naive} else timestampadd(MINUTE, {offset}, {wall}) end"
+    in_range = (
+        f"case when year(t) between 1 and 9999 "
+        f"and year({_spark_wall('t', timezone)}) between 1 and 9999 then t end"
+    )
+    bound = f"element_at(transform(array({stripped}), s -> {instant}), 1)"
+    return f"element_at(transform(array({bound}), t -> {in_range}), 1)"
+
+
+def _spark_wall(instant: str, timezone: str) -> str:
+    """Return the local wall time (a TIMESTAMP printed in the UTC session) of an instant."""
+    if timezone == "UTC":
+        return instant
+    return f"from_utc_timestamp({instant}, {sql_literal(timezone, 'spark')})"
+
+
+def spark_local(instant: str, timezone: str) -> str:
+    """Return canonical local text of a Spark instant (``parse_timestamp``'s first value)."""
+    return f"date_format({_spark_wall(instant, timezone)}, {_SPARK_CANONICAL})"
 
 
 _DUCK_FORMATS: dict[int, tuple[bool, tuple[str, ...]]] = {

@@ -234,8 +234,15 @@ PER_ENGINE: dict[str, dict[str, tuple[str, tuple]]] = {
             "= '2024-02-30 10:00:00' as ok",
             (0.0,),
         ),
+        # PostgreSQL 15 has no pg_input_is_valid (16 does): the shape by pattern, then the
+        # day against its month's length, each step in its own CASE (a failed cast raises).
         "postgresql": (
-            "select pg_input_is_valid('2024-02-30 10:00:00', 'timestamp') as ok",
+            "select case when v ~ '^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2} "
+            "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' and substr(v, 1, 4) <> '0000' then "
+            "(case when cast(substr(v, 9, 2) as integer) between 1 and extract(day from "
+            "make_date(cast(substr(v, 1, 4) as integer), cast(substr(v, 6, 2) as integer), 1) "
+            "+ interval '1 month' - interval '1 day') then 1 else 0 end) else 0 end as ok "
+            "from (select '2024-02-30 10:00:00' as v) t",
             (0.0,),
         ),
         "duckdb": ("select try_cast('2024-02-30 10:00:00' as timestamp) is not null as ok", (0.0,)),
@@ -273,10 +280,26 @@ PER_ENGINE: dict[str, dict[str, tuple[str, tuple]]] = {
 @pytest.mark.parametrize("case", PER_ENGINE, ids=str)
 def test_the_per_engine_spelling_works_on_its_engine(conn, case):
     sql, expected = PER_ENGINE[case][conn.dialect.name]
-    if conn.dialect.name == "postgresql" and "pg_input_is_valid" in sql:
-        if conn.dialect.server_version_info < (16,):
-            pytest.skip("pg_input_is_valid needs PostgreSQL 16")
     assert _one(conn, sql) == expected
+
+
+def test_the_postgresql_date_check_accepts_real_dates(postgres_url):
+    """The PostgreSQL 15 safe_timestamp spelling, on a valid and a leap day too."""
+    sql = PER_ENGINE["safe_timestamp"]["postgresql"][0]
+    engine = sa.create_engine(postgres_url)
+    cases = {
+        "2024-02-29 23:59:59": 1.0,
+        "2023-02-29 10:00:00": 0.0,
+        "2024-12-31 00:00:00": 1.0,
+        "2024-13-01 00:00:00": 0.0,
+        "0000-01-01 00:00:00": 0.0,
+        "2024-04-31 00:00:00": 0.0,
+        "2024-04-30 24:00:00": 0.0,
+    }
+    with engine.connect() as pg:
+        got = {v: _one(pg, sql.replace("2024-02-30 10:00:00", v))[0] for v in cases}
+    engine.dispose()
+    assert got == cases
 
 
 FAILS_ON_SPARK: dict[str, tuple[str, str]] = {

@@ -1,10 +1,13 @@
 """The experiment section's SQL: normalised sessions, then counts per (experiment, variant).
 
-Three steps, each a temp table or a grouped query, so only counts reach Python:
+Three steps, each a scratch table (``source/scratch.py``) or a grouped query, so only
+counts reach Python:
 
-1. ``rg_xs``: every row of experiment_sessions, read once: ids as text, the variant
+1. ``rg_xs_all``: every row of experiment_sessions, read once: ids as text, the variant
    stripped, started_at parsed to local time (METRICS.md §8), the three booleans read as
-   1/true/t/yes/y, revenue as a number. Whole-table data-quality counts come from it.
+   1/true/t/yes/y, revenue as a number. Whole-table data-quality counts come from it;
+   ``rg_xs`` is its rows with a time, an experiment and a variant (a copy: Spark deletes
+   no rows).
 2. ``rg_xsess`` (per period): one row per session started before the period end, a
    session being its (experiment_id, session_id). A session seen under two variants is a
    crossover (``variant`` NULL, ``crossover`` 1); repeated rows under one variant merge
@@ -19,10 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from reportgen.periods import Period
 from reportgen.source.connection import Source
-from reportgen.source.query import execute, rows, scalar
-from reportgen.source.sqlexpr import Expr, sql_literal
+from reportgen.source.query import rows, scalar
+from reportgen.source.scratch import create_scratch, drop_scratch, index_scratch
+from reportgen.source.sqlexpr import Expr
 from reportgen.source.values import money
 
 TRUE_WORDS = ("1", "true", "t", "yes", "y")
@@ -31,8 +37,10 @@ FLAGS = {"ctr": "clicked", "add_to_cart_rate": "carted", "purchase_rate": "bough
 """Each rate of §5 → the ``rg_xs`` column counting its successes."""
 _SOURCE_FLAGS = {"clicked": "clicked", "carted": "added_to_cart", "bought": "purchased"}
 
-IN_REPORT = "select eid from rg_xsess where crossover = 0 and started >= :start"
-"""The experiments in the report: a session (not a crossover) started in the period."""
+IN_REPORT = "select distinct eid from rg_xsess where crossover = 0 and started >= :start"
+"""The experiments in the report: a session (not a crossover) started in the period. Read
+once per query family into a bound list: ``eid in (select …)`` over a scratch table is a
+semi-join that costs seconds per query on Spark, where ``eid in :ids`` does not."""
 
 
 @dataclass(frozen=True)
@@ -85,21 +93,18 @@ class PeriodCounts:
 def prepare_sessions(source: Source, expr: Expr) -> Prepared:
     """Build ``rg_xs`` from the whole experiment_sessions table."""
     conn = source.connection
-    for table in ("rg_xs", "rg_xsess", "rg_xcust"):
-        execute(conn, f"drop table if exists {table}")
+    # Those built from rg_xs first: a cached Spark view reads the views it came from.
+    for table in ("rg_xcust", "rg_xsess", "rg_xs", "rg_xs_all"):
+        drop_scratch(conn, table)
     info = source.table("experiment_sessions")
     columns = info.columns
-    truth = ", ".join(sql_literal(word) for word in TRUE_WORDS)
+    truth = ", ".join(expr.literal(word) for word in TRUE_WORDS)
     flags = ", ".join(
         f"case when {expr.lower_strip(columns[real])} in ({truth}) then 1 else 0 end as {name}"
         for name, real in _SOURCE_FLAGS.items()
     )
-    user = expr.id_text(columns["user_id"]) if "user_id" in columns else "cast(null as varchar)"
-    revenue = (
-        expr.number(columns["revenue"])
-        if "revenue" in columns
-        else "cast(null as double precision)"
-    )
+    user = expr.id_text(columns["user_id"]) if "user_id" in columns else expr.null_text()
+    revenue = expr.number(columns["revenue"]) if "revenue" in columns else expr.null_number()
     parsed = expr.with_timestamps(
         f"""
         select {expr.id_text(columns["experiment_id"])} as eid,
@@ -110,19 +115,25 @@ def prepare_sessions(source: Source, expr: Expr) -> Prepared:
         from {info.sql}
     """
     )
-    execute(
+    # Every row, then the usable ones (a copy, not a delete: Spark deletes no rows).
+    create_scratch(
         conn,
+        "rg_xs_all",
         f"""
-        create temp table rg_xs as
         select eid, variant, sid, uid, local, clicked, carted, bought, revenue
         from ({parsed}) parsed
     """,
     )
-    unparsed = scalar(conn, "select count(*) from rg_xs where local is null")
-    unassigned = scalar(conn, "select count(*) from rg_xs where eid is null or variant is null")
-    execute(conn, "delete from rg_xs where local is null or eid is null or variant is null")
+    unparsed = scalar(conn, "select count(*) from rg_xs_all where local is null")
+    unassigned = scalar(conn, "select count(*) from rg_xs_all where eid is null or variant is null")
+    create_scratch(
+        conn,
+        "rg_xs",
+        "select * from rg_xs_all "
+        "where local is not null and eid is not null and variant is not null",
+    )
     if source.dialect != "duckdb":
-        execute(conn, "create index rg_xs_local on rg_xs (local)")
+        index_scratch(conn, "rg_xs_local", "rg_xs", "local")
     return Prepared(
         has_revenue="revenue" in columns,
         has_user="user_id" in columns,
@@ -134,13 +145,12 @@ def prepare_sessions(source: Source, expr: Expr) -> Prepared:
 def period_counts(source: Source, period: Period) -> PeriodCounts:
     """Build ``rg_xsess`` for ``period`` and return its counts per arm."""
     conn = source.connection
-    execute(conn, "drop table if exists rg_xsess")
     merged = ", ".join(f"max({name}) as {name}" for name in _SOURCE_FLAGS)
     kept = ", ".join(_SOURCE_FLAGS)
-    execute(
+    create_scratch(
         conn,
+        "rg_xsess",
         f"""
-        create temp table rg_xsess as
         select eid, sid,
                case when min(variant) = max(variant) then min(variant) end as variant,
                case when min(variant) = max(variant) then 0 else 1 end as crossover,
@@ -154,10 +164,11 @@ def period_counts(source: Source, period: Period) -> PeriodCounts:
     """,
         end=period.end_text,
     )
-    bounds = {"start": period.start_text}
-    found = rows(
-        conn,
-        f"""
+    bounds = {"start": period.start_text, "ids": _in_report(conn, period.start_text)}
+    found = (
+        rows(
+            conn,
+            """
         select eid, variant, count(*) as sessions,
                sum(clicked) as clicked, sum(carted) as carted, sum(bought) as bought,
                sum(coalesce(revenue, 0)) as revenue,
@@ -166,10 +177,13 @@ def period_counts(source: Source, period: Period) -> PeriodCounts:
                sum(case when sid is null then 1 else 0 end) as null_sids,
                min(started) as first_started, max(started) as last_started
         from rg_xsess
-        where crossover = 0 and eid in ({IN_REPORT})
+        where crossover = 0 and eid in :ids
         group by eid, variant
     """,
-        **bounds,
+            **bounds,
+        )
+        if bounds["ids"]
+        else []
     )
     arms = [
         Arm(
@@ -189,12 +203,12 @@ def period_counts(source: Source, period: Period) -> PeriodCounts:
     crossovers = _by_experiment(
         rows(
             conn,
-            f"""
-            select eid, count(*) as n from rg_xsess
-            where crossover = 1 and eid in ({IN_REPORT}) group by eid
-        """,
-            **bounds,
+            "select eid, count(*) as n from rg_xsess where crossover = 1 and eid in :ids "
+            "group by eid",
+            ids=bounds["ids"],
         )
+        if bounds["ids"]
+        else []
     )
     # Sessions after the end: distinct ids, each id-less row one more (as rg_xsess counts).
     after_end = _by_experiment(
@@ -228,7 +242,7 @@ def experiment_details(source: Source, expr: Expr, ids: list[str]) -> dict[str, 
     picks = ", ".join(
         f"max({expr.strip(info.columns[name])}) as {name}"
         if name in info.columns
-        else f"cast(null as varchar) as {name}"
+        else f"{expr.null_text()} as {name}"
         for name in ("name", "description", "control_variant")
     )
     found = rows(
@@ -268,11 +282,10 @@ def persona_counts(
         value = expr.number(column) if name == "age_band" else expr.strip(column)
         picks.append(f"max({value}) as seg_{number}")
     cid = expr.id_text(customers.columns["customer_id"])
-    execute(conn, "drop table if exists rg_xcust")
-    execute(
+    create_scratch(
         conn,
+        "rg_xcust",
         f"""
-        create temp table rg_xcust as
         select {cid} as cid, {", ".join(picks)}
         from {customers.sql}
         where {cid} in (select uid from rg_xs where uid is not null)
@@ -280,19 +293,24 @@ def persona_counts(
     """,
     )
     flag = FLAGS[primary]
+    ids = _in_report(conn, period.start_text)
     out = []
     for number, name in enumerate(dimensions):
         label = _persona_label(f"c.seg_{number}", name)
-        found = rows(
-            conn,
-            f"""
+        found = (
+            rows(
+                conn,
+                f"""
             select s.eid, s.variant, {label} as segment, count(*) as sessions,
                    sum(s.{flag}) as hits
             from rg_xsess s left join rg_xcust c on c.cid = s.uid
-            where s.crossover = 0 and s.eid in ({IN_REPORT})
+            where s.crossover = 0 and s.eid in :ids
             group by s.eid, s.variant, {label}
         """,
-            start=period.start_text,
+                ids=ids,
+            )
+            if ids
+            else []
         )
         out.append(
             PersonaCounts(
@@ -323,6 +341,11 @@ def _persona_label(value: str, name: str) -> str:
         f"when {value} < 45 then '35-44' when {value} < 55 then '45-54' "
         f"when {value} < 65 then '55-64' else '65+' end"
     )
+
+
+def _in_report(conn: Connection, start: str) -> list[Any]:
+    """Return the ids of the experiments in the report (``IN_REPORT``)."""
+    return [row["eid"] for row in rows(conn, IN_REPORT, start=start)]
 
 
 def _by_experiment(found: list[dict[str, Any]]) -> dict[str, int]:

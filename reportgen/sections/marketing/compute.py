@@ -1,4 +1,4 @@
-"""Marketing KPIs and tables from the prepared temp tables (METRICS.md §6 and §8).
+"""Marketing KPIs and tables from the prepared scratch tables (METRICS.md §6 and §8).
 
 A handful of grouped queries, each returning a small result: order counts per window
 (this period, the one before, the one before that), customers per window and how many of
@@ -19,7 +19,8 @@ from reportgen.sections.marketing.declaration import TABLE_COLUMNS
 from reportgen.sections.marketing.kpis import KPI_KEYS
 from reportgen.sections.marketing.prepare import Prepared, prepare
 from reportgen.source.connection import Source
-from reportgen.source.query import execute, rows, scalar
+from reportgen.source.query import rows, scalar
+from reportgen.source.scratch import create_scratch, index_scratch
 from reportgen.source.sqlexpr import Expr
 from reportgen.source.values import id_sort_key, ids_are_integers, money, ratio, whole
 
@@ -27,7 +28,6 @@ COHORT_MONTHS = 6
 """Cohort cells run from months_since 0 to this (METRICS.md §8)."""
 HISTORY_MONTHS = 12
 """Months in ``marketing.by_month`` when the period spans fewer."""
-WORK_TABLES = ("mk_wc", "mk_cm", "mk_first")
 
 
 def compute(source: Source, config: Config, period: Period) -> SectionResult:
@@ -35,8 +35,6 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     expr = Expr(source.dialect, config.report.timezone)
     prepared = prepare(source, expr)
     conn = source.connection
-    for table in WORK_TABLES:
-        execute(conn, f"drop table if exists {table}")
     previous = period.previous()
     windows = (period, previous, previous.previous())
     orders = _window_orders(conn, windows, config.rules.abandoned_statuses)
@@ -96,10 +94,10 @@ def _window_customers(conn, windows: Sequence[Period]) -> dict[int, dict[str, in
     """Return per window: ordering customers, those with two or more orders, and those who
     also ordered in the window before it (``retained``)."""
     which, params = _between("w", windows)
-    execute(
+    create_scratch(
         conn,
+        "mk_wc",
         f"""
-        create temp table mk_wc as
         select w, customer_id, count(*) as n
         from (select {which} as w, customer_id from mk_orders
               where customer_id is not null) windowed
@@ -108,7 +106,7 @@ def _window_customers(conn, windows: Sequence[Period]) -> dict[int, dict[str, in
     """,
         **params,
     )
-    execute(conn, "create index mk_wc_customer on mk_wc (customer_id, w)")
+    index_scratch(conn, "mk_wc_customer", "mk_wc", "customer_id, w")
     found: dict[int, dict[str, int]] = {
         row["w"]: {"customers": row["customers"], "repeaters": row["repeaters"] or 0}
         for row in rows(
@@ -270,21 +268,21 @@ def _campaign_row(
 def _customer_months(conn, period: Period) -> None:
     """Build ``mk_cm`` (orders per customer and local month, before the period end) and
     ``mk_first`` (each customer's first month): the cohorts' and the history's base."""
-    execute(
+    create_scratch(
         conn,
+        "mk_cm",
         """
-        create temp table mk_cm as
         select customer_id, mi, count(*) as n from mk_orders
         where customer_id is not null and local < :end
         group by customer_id, mi
     """,
         end=period.end_text,
     )
-    execute(conn, "create index mk_cm_customer on mk_cm (customer_id, mi)")
-    execute(
+    index_scratch(conn, "mk_cm_customer", "mk_cm", "customer_id, mi")
+    create_scratch(
         conn,
+        "mk_first",
         """
-        create temp table mk_first as
         select customer_id, min(mi) as first_mi from mk_cm group by customer_id
     """,
     )

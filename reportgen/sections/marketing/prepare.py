@@ -1,4 +1,4 @@
-"""Normalised temp tables of the marketing family (METRICS.md §6 and §8).
+"""Normalised scratch tables of the marketing family (METRICS.md §6 and §8).
 
 The algorithm, once per build:
 
@@ -23,10 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reportgen.source.connection import Source
-from reportgen.source.query import execute
+from reportgen.source.scratch import create_scratch, drop_scratch, index_scratch
 from reportgen.source.sqlexpr import Expr
 
 TEMP_TABLES = ("mk_orders", "mk_activity", "mk_campaigns")
+WORK_TABLES = ("mk_first", "mk_cm", "mk_wc")
+"""The compute step's scratch tables, built from ``mk_orders`` (mk_first from mk_cm)."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class Prepared:
 def prepare(source: Source, expr: Expr) -> Prepared:
     """Build ``mk_orders``, ``mk_activity`` and ``mk_campaigns`` on the source's connection."""
     conn = source.connection
-    for table in TEMP_TABLES:
-        execute(conn, f"drop table if exists {table}")
+    # What compute built from these first: a cached Spark view reads the views it came from.
+    for table in (*WORK_TABLES, *TEMP_TABLES):
+        drop_scratch(conn, table)
     order_columns = _orders(source, expr)
     has_activity, activity_problem, has_impressions = _activity(source, expr)
     has_campaigns, campaigns_problem, campaign_columns = _campaigns(source, expr)
@@ -76,21 +79,15 @@ def month_index(local: str) -> str:
     )
 
 
-def null_number(expr: Expr) -> str:
-    """Return a typed NULL number (the value of a missing optional numeric column)."""
-    kind = {"sqlite": "real", "duckdb": "double"}.get(expr.dialect, "double precision")
-    return f"cast(null as {kind})"
-
-
 def _orders(source: Source, expr: Expr) -> frozenset[str]:
     orders = source.table("orders")
     o = orders.columns
     present = frozenset(
         c for c in ("order_total", "status", "campaign_id", "discount_code") if c in o
     )
-    total = expr.number(o["order_total"]) if "order_total" in o else null_number(expr)
-    status = expr.lower_strip(o["status"]) if "status" in o else "cast(null as varchar)"
-    campaign = expr.id_text(o["campaign_id"]) if "campaign_id" in o else "cast(null as varchar)"
+    total = expr.number(o["order_total"]) if "order_total" in o else expr.null_number()
+    status = expr.lower_strip(o["status"]) if "status" in o else expr.null_text()
+    campaign = expr.id_text(o["campaign_id"]) if "campaign_id" in o else expr.null_text()
     discounted = (
         f"case when {expr.strip(o['discount_code'])} is not null then 1 else 0 end"
         if "discount_code" in o
@@ -103,17 +100,17 @@ def _orders(source: Source, expr: Expr) -> frozenset[str]:
                {expr.strip(o["order_date"])} as x
         from {orders.sql}
     """)
-    execute(
+    create_scratch(
         source.connection,
+        "mk_orders",
         f"""
-        create temp table mk_orders as
         select customer_id, campaign_id, total, status_norm, discounted, timed, local,
                case when local is not null then {month_index("local")} end as mi
         from ({parsed}) parsed
     """,
     )
-    execute(source.connection, "create index mk_orders_local on mk_orders (local)")
-    execute(source.connection, "create index mk_orders_customer on mk_orders (customer_id, mi)")
+    index_scratch(source.connection, "mk_orders_local", "mk_orders", "local")
+    index_scratch(source.connection, "mk_orders_customer", "mk_orders", "customer_id, mi")
     return present
 
 
@@ -127,21 +124,19 @@ def _activity(source: Source, expr: Expr) -> tuple[bool, str | None, bool]:
     activity = source.table("campaign_activity")
     a = activity.columns
     has_impressions = "impressions" in a
-    impressions = expr.number(a["impressions"]) if has_impressions else null_number(expr)
+    impressions = expr.number(a["impressions"]) if has_impressions else expr.null_number()
     parsed = expr.with_timestamps(f"""
         select {expr.id_text(a["campaign_id"])} as campaign_id,
                {expr.number(a["clicks"])} as clicks, {expr.number(a["cost"])} as cost,
                {impressions} as impressions, {expr.strip(a["activity_date"])} as x
         from {activity.sql}
     """)
-    execute(
+    create_scratch(
         source.connection,
-        f"""
-        create temp table mk_activity as
-        select campaign_id, clicks, cost, impressions, local from ({parsed}) parsed
-    """,
+        "mk_activity",
+        f"select campaign_id, clicks, cost, impressions, local from ({parsed}) parsed",
     )
-    execute(source.connection, "create index mk_activity_local on mk_activity (local)")
+    index_scratch(source.connection, "mk_activity_local", "mk_activity", "local")
     return True, None, has_impressions
 
 
@@ -158,14 +153,14 @@ def _campaigns(source: Source, expr: Expr) -> tuple[bool, str | None, frozenset[
     picks = ", ".join(
         f"max({expr.strip(c[column])}) as {column}"
         if column in c
-        else f"cast(null as varchar) as {column}"
+        else f"{expr.null_text()} as {column}"
         for column in ("name", "channel")
     )
     campaign_id = expr.id_text(c["campaign_id"])
-    execute(
+    create_scratch(
         source.connection,
+        "mk_campaigns",
         f"""
-        create temp table mk_campaigns as
         select {campaign_id} as campaign_id, {picks}
         from {campaigns.sql} where {campaign_id} is not null group by {campaign_id}
     """,
