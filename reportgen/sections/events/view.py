@@ -320,18 +320,23 @@ def _merchandising(context: _Context) -> dict[str, Any]:
     ):
         found = context.rows(key)[: context.top_n]
         shown, columns = _readable(key, found, ((field, name, "text"),))
+        figure = (
+            context.figure(key, f"Top {fmt_number(len(found))} {plural} by purchase revenue.")
+            if found
+            else None
+        )
         blocks.append(
             {
                 "title": plural.capitalize(),
                 "notes": [_skipped_note(key, context.skipped[key])]
                 if key in context.skipped
                 else [],
-                "figure": context.figure(
-                    key, f"Top {fmt_number(len(found))} {plural} by purchase revenue."
-                )
-                if found
-                else None,
-                "table": context.table(
+                "figure": figure,
+                # The chart labels each bar with its revenue and purchases: a table of the
+                # same two numbers would only repeat it (the CSV export has every row).
+                "table": None
+                if figure
+                else context.table(
                     key,
                     (*columns, *REVENUE_COLUMNS),
                     shown,
