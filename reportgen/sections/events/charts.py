@@ -145,9 +145,7 @@ def revenue_chart(
 def month_chart(rows: Rows, period: Mapping[str, Any], currency: str) -> str | None:
     """Draw the activity strips by calendar month: none for a single month (the table says
     it), and months the period only partly covers lighter, named under the chart."""
-    if charts.too_few(rows) and any(
-        _count(row.get(field)) for row in rows for field, *_ in _measures(currency)
-    ):
+    if charts.too_few(rows):
         return None
     starts = [_month_start(row.get("month")) for row in rows]
     partial = (
