@@ -273,7 +273,7 @@ DURATION_UNITS = (("s", 86400.0), ("min", 1440.0), ("h", 24.0), ("days", 1.0))
 def duration_unit(values: Sequence[float | None]) -> str:
     """Return the one unit a figure showing all ``values`` (in days) uses: the unit
     ``fmt_days`` would choose for the largest of them, so no value reads ``0.0 days`` and
-    none mixes ``23.1 h`` with ``1.11 days`` (named rule ``one-duration-unit``)."""
+    none mixes ``23.1 h`` with ``1.11 days``."""
     sizes = [abs(value) for value in values if value is not None]
     largest = max(sizes, default=0.0)
     if largest >= 1:
