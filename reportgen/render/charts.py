@@ -267,11 +267,12 @@ def value_scale(values: Sequence[Any], *, fraction: bool = False) -> alt.Scale:
     return alt.Scale(domain=[0, top], nice=False, zero=True)
 
 
-def _compact_expr(prefix: str, from_value: int = 1000) -> str:
-    """A Vega expression printing ``datum.value`` as ``904k`` / ``1.2M`` / ``3bn`` from
-    ``from_value`` on, and in full (``850``, ``2,500``) below it."""
+def _number_expr(prefix: str, compact: bool) -> str:
+    """A Vega expression printing ``datum.value`` after ``prefix``: ``904k`` / ``1.2M`` /
+    ``3bn`` when ``compact`` (amounts under 1 in full), else in full (``2,500``)."""
     size = "abs(datum.value)"
-    body = f"(({size} >= {from_value}) ? format({size}, '.3~s') : format({size}, ',~r'))"
+    full = f"format({size}, ',~r')"
+    body = f"(({size} >= 1) ? format({size}, '.3~s') : {full})" if compact else full
     return f"(datum.value < 0 ? '-' : '') + '{prefix}' + replace({body}, 'G', 'bn')"
 
 
@@ -280,12 +281,18 @@ def money_axis(currency: str, **options: Any) -> alt.Axis:
     are (named rule ``chart-money``): the tables keep the full value."""
     symbol = CURRENCY_SYMBOLS.get(currency.upper())
     prefix = symbol if symbol else f"{currency.upper()} "
-    return alt.Axis(labelExpr=_compact_expr(prefix), **{"tickCount": 5, **options})
+    return alt.Axis(labelExpr=_number_expr(prefix, True), **{"tickCount": 5, **options})
 
 
-def count_axis(**options: Any) -> alt.Axis:
-    """Return a value axis of counts, compact from 10,000 on (``12k``; ``2,500`` below)."""
-    return alt.Axis(labelExpr=_compact_expr("", 10_000), **{"tickCount": 5, **options})
+COMPACT_COUNTS = 10_000
+"""A count axis reaching this far reads ``20k``; a shorter one ``2,500`` (one style per axis)."""
+
+
+def count_axis(top: float, **options: Any) -> alt.Axis:
+    """Return a value axis of counts ending at ``top``: every tick compact (``5k``,
+    ``10k``) from ``COMPACT_COUNTS`` on, every tick in full below it."""
+    expr = _number_expr("", top >= COMPACT_COUNTS)
+    return alt.Axis(labelExpr=expr, **{"tickCount": 5, **options})
 
 
 PLOT_WIDTH = 470
@@ -482,7 +489,12 @@ def bar_chart(
         rows = _labels_inside(rows, category, value, label, scale.domain[1])
     base = alt.Chart(_data(rows)).encode(
         y=alt.Y(f"{category}:N", sort=None, title=category_title),
-        x=alt.X(f"{value}:Q", title=value_title, axis=value_axis or count_axis(), scale=scale),
+        x=alt.X(
+            f"{value}:Q",
+            title=value_title,
+            axis=value_axis or count_axis(scale.domain[1]),
+            scale=scale,
+        ),
     )
     chart = base.mark_bar(color=color, height={"band": 0.7})
     if label:
@@ -531,14 +543,10 @@ def histogram(
     height: int = 200,
 ) -> alt.TopLevelMixin:
     """Return vertical bars over pre-binned buckets in a fixed order."""
+    scale = value_scale([row[count] for row in rows])
     base = alt.Chart(_data(rows)).encode(
         x=alt.X(f"{bucket}:O", sort=list(order), title=bucket_title, axis=ordinal_axis(order)),
-        y=alt.Y(
-            f"{count}:Q",
-            title=count_title,
-            axis=count_axis(),
-            scale=value_scale([row[count] for row in rows]),
-        ),
+        y=alt.Y(f"{count}:Q", title=count_title, axis=count_axis(scale.domain[1]), scale=scale),
     )
     chart = base.mark_bar(color=color, width={"band": 0.8})
     if label:
@@ -572,7 +580,12 @@ def grouped_bar_chart(
     base = alt.Chart(_data(rows)).encode(
         y=alt.Y(f"{category}:N", sort=categories, title=category_title),
         yOffset=alt.YOffset(f"{series}:N", sort=list(series_order)),
-        x=alt.X(f"{value}:Q", title=value_title, scale=scale, axis=value_axis or count_axis()),
+        x=alt.X(
+            f"{value}:Q",
+            title=value_title,
+            scale=scale,
+            axis=value_axis or count_axis(scale.domain[1]),
+        ),
     )
     bars = base.mark_bar(height={"band": 0.85}).encode(
         color=alt.Color(
@@ -613,13 +626,14 @@ def stacked_bar_chart(
     for row in rows:
         amount = row[value] if isinstance(row[value], int | float) else 0
         totals[row[x]] = totals.get(row[x], 0) + amount
+    scale = value_scale(list(totals.values()))
     encoding: dict[str, Any] = {
         "x": alt.X(f"{x}:O", sort=None, title=x_title, axis=ordinal_axis(labels)),
         "y": alt.Y(
             f"sum({value}):Q",
             title=y_title,
-            axis=y_axis or count_axis(),
-            scale=value_scale(list(totals.values())),
+            axis=y_axis or count_axis(scale.domain[1]),
+            scale=scale,
         ),
         "color": alt.Color(
             f"{series}:N",

@@ -243,3 +243,13 @@ def test_custom_periods_are_named_by_their_days_not_the_half_open_key():
     assert fmt_period_label("2026-10") == "October 2026"
     assert fmt_period_label("2026-W48") == "Week 48, 2026"
     assert fmt_day_span(date(2026, 11, 28), date(2026, 12, 3)) == "28 Nov\u20133 Dec"
+
+
+def test_one_count_axis_reads_either_compact_or_in_full():
+    """A strip reaching 10k read "10k" over "5,000" before: one style per axis."""
+    day = {"views": 58000, "carts": 21000, "purchases": 8400, "revenue": 650000.0}
+    rows = [{"weekday": d, **{k: v * (0.8 + d / 20) for k, v in day.items()}} for d in range(7)]
+    svg = event_charts({"tables": {"events.by_weekday": rows}}, "USD")["events.by_weekday"]
+    labels = axis_labels(svg)
+    assert "5k" in labels
+    assert not any(re.fullmatch(r"\d{1,3}(,\d{3})+", label) for label in labels)

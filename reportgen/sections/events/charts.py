@@ -185,12 +185,18 @@ def time_chart(
     measures = _measures(currency)
     width = min(PANEL_WIDTH, PANEL_WIDTH_PER_BAR * (len(rows) + 1))
     panels = []
-    for number, (field, title, color, axis) in enumerate(measures, start=1):
+    for number, (field, title, color, money) in enumerate(measures, start=1):
         last = number == len(measures)
         data = [
             {"x": label, "value": _count(row.get(field))}
             for label, row in zip(labels, rows, strict=True)
         ]
+        scale = charts.value_scale([d["value"] for d in data])
+        axis = (
+            charts.money_axis(currency, **STRIP_AXIS)
+            if money
+            else charts.count_axis(scale.domain[1], **STRIP_AXIS)
+        )
         encoding: dict[str, Any] = {
             "x": alt.X(
                 "x:O",
@@ -198,12 +204,7 @@ def time_chart(
                 title=x_title if last else None,
                 axis=charts.ordinal_axis(labels, width, labels=last, ticks=last),
             ),
-            "y": alt.Y(
-                "value:Q",
-                title=title,
-                scale=charts.value_scale([d["value"] for d in data]),
-                axis=axis,
-            ),
+            "y": alt.Y("value:Q", title=title, scale=scale, axis=axis),
         }
         if lighter:
             encoding["opacity"] = alt.condition(
@@ -282,13 +283,13 @@ STRIP_AXIS = {
 """A strip's value axis: three ticks, its title level at the left."""
 
 
-def _measures(currency: str) -> tuple[tuple[str, str, str, alt.Axis], ...]:
-    """(field, axis title, colour, value axis) of the strips of a time chart."""
+def _measures(currency: str) -> tuple[tuple[str, str, str, bool], ...]:
+    """(field, axis title, colour, whether it is money) of the strips of a time chart."""
     return (
-        ("views", "Views", charts.ACCENT, charts.count_axis(**STRIP_AXIS)),
-        ("carts", "Add to carts", charts.SERIES[1], charts.count_axis(**STRIP_AXIS)),
-        ("purchases", "Purchases", charts.GOOD, charts.count_axis(**STRIP_AXIS)),
-        ("revenue", "Revenue", charts.INK, charts.money_axis(currency, **STRIP_AXIS)),
+        ("views", "Views", charts.ACCENT, False),
+        ("carts", "Add to carts", charts.SERIES[1], False),
+        ("purchases", "Purchases", charts.GOOD, False),
+        ("revenue", "Revenue", charts.INK, True),
     )
 
 
