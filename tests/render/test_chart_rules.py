@@ -133,6 +133,10 @@ def test_a_period_ending_mid_month_marks_the_last_month_of_the_marketing_charts(
     line = trend_chart(rows, WEEK_48)
     assert line is not None
     assert "Last month is partial (open dot): 1\u201329 Nov only." in line
+    dots = re.findall(r'<path[^>]*aria-roledescription="point"[^>]*>', line)
+    assert len(dots) == 22  # every month's two rates have a dot
+    assert [dot for dot in dots if 'fill="white"' in dot and "Nov 2026" not in dot] == []
+    assert len([dot for dot in dots if 'fill="white"' in dot]) == 2  # November's are open
 
 
 # Labels never overprint

@@ -104,15 +104,13 @@ def trend_chart(rows: Rows, period: Mapping[str, Any] | None = None) -> str | No
         ),
         color=color,
     )
-    lighter = [order[index] for index in partial]
-    dots = base.mark_point(filled=True, size=30, opacity=1)
-    if lighter:
-        dots = dots.encode(
-            fill=alt.condition(
-                alt.FieldOneOfPredicate(field="month", oneOf=lighter), alt.value("white"), color
-            )
-        )
-    chart = alt.layer(base.mark_line(), dots).properties(
+    lighter = alt.FieldOneOfPredicate(field="month", oneOf=[order[i] for i in partial])
+    whole = base.mark_point(filled=True, size=30, opacity=1)
+    dots = [whole.transform_filter(~lighter) if partial else whole]
+    if partial:
+        open_dots = base.mark_point(filled=False, fill="white", size=34, opacity=1, strokeWidth=1.5)
+        dots.append(open_dots.transform_filter(lighter))
+    chart = alt.layer(base.mark_line(), *dots).properties(
         width=charts.WIDTH,
         height=200,
         autosize=alt.AutoSizeParams(type="fit", contains="padding"),
