@@ -111,10 +111,16 @@ def render_all(jobs: Mapping[str, Callable[[], str | None]]) -> dict[str, str]:
     return {name: svg for name, svg in results.items() if svg}
 
 
+VALIDATE_SPECS = False
+"""Whether ``to_svg`` checks each spec against the Vega-Lite JSON schema. The check holds
+the GIL for 70-150 ms a chart (a second or more of a report's chart stage) and changes
+nothing in the output; the tests turn it on (tests/render/test_chart_rules.py)."""
+
+
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render an Altair chart with the report theme to an inlinable SVG string."""
     register_fonts()
-    spec = chart.to_dict()
+    spec = chart.to_dict(validate=VALIDATE_SPECS)
     spec["config"] = _merged(THEME["config"], spec.get("config", {}))
     return clean_svg(vlc.vegalite_to_svg(xml_safe(spec)))
 

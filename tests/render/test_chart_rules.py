@@ -21,9 +21,11 @@ from reportgen.render.formatters import (
     fmt_duration,
     fmt_period_label,
 )
+from reportgen.sections.carts.charts import build_charts as cart_charts
 from reportgen.sections.carts.charts import funnel_chart
 from reportgen.sections.carts.charts import value_chart as cart_value_chart
 from reportgen.sections.events.charts import build_charts as event_charts
+from reportgen.sections.marketing.charts import build_charts as marketing_charts
 from reportgen.sections.marketing.charts import discount_chart, trend_chart
 
 OCTOBER = {"kind": "month", "start": "2026-10-01T00:00:00", "end": "2026-11-01T00:00:00"}
@@ -269,3 +271,56 @@ def test_one_count_axis_reads_either_compact_or_in_full():
     labels = axis_labels(svg)
     assert "5k" in labels
     assert not any(re.fullmatch(r"\d{1,3}(,\d{3})+", label) for label in labels)
+
+
+# The schema check to_svg skips for speed is made here, on every kind of chart
+
+
+@pytest.fixture
+def validated(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Turn the schema check on and keep every spec ``to_svg`` is given."""
+    monkeypatch.setattr(charts, "VALIDATE_SPECS", True)
+    specs: list[dict[str, Any]] = []
+    original = charts.xml_safe
+
+    def keep(spec):
+        specs.append(spec)
+        return original(spec)
+
+    monkeypatch.setattr(charts, "xml_safe", keep)
+    return specs
+
+
+def test_the_chart_specs_are_valid_vega_lite(validated: list[dict[str, Any]]):
+    months = [
+        {
+            "month": f"2026-{m:02d}",
+            "repeat_purchase_rate": 0.15,
+            "retention_rate": 0.25,
+            "revenue": 1000.0 * m,
+            "discount_revenue": 250.0 * m,
+            "other_revenue": 750.0 * m,
+            "discount_revenue_share": 0.25,
+            "views": 100 * m,
+            "carts": 30 * m,
+            "purchases": 10 * m,
+        }
+        for m in range(1, 12)
+    ]
+    tables = {
+        "carts.funnel_trend": trend_rows(OCTOBER_WEEKS),
+        "carts.top_abandoned_skus": [
+            {"product_id": i, "name": f"P{i}", "abandoned_value": 100.0 * i, "share": 0.1}
+            for i in range(1, 4)
+        ],
+        "carts.time_to_order_hist": [{"bucket": "<1d", "carts": 3}, {"bucket": "1d", "carts": 1}],
+        "events.by_month": months,
+        "marketing.by_month": months,
+    }
+    svgs = {
+        **cart_charts({"period": OCTOBER, "tables": tables}, "USD"),
+        **event_charts({"period": WEEK_48, "tables": tables}, "USD"),
+        **marketing_charts({"period": WEEK_48, "tables": tables}, "USD"),
+    }
+    assert {"carts.funnel_trend", "events.by_month", "marketing.discount_by_month"} <= set(svgs)
+    assert len(validated) >= 6  # the drawn charts went through the schema check
