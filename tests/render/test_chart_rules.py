@@ -195,7 +195,11 @@ def test_the_event_month_chart_is_left_out_for_a_single_month():
         "start": "2026-10-01T00:00:00",
         "end": "2026-12-01T00:00:00",
     }
-    assert "events.by_month" in event_charts(metrics, "USD")
+    whole = event_charts(metrics, "USD")["events.by_month"]
+    assert "partial" not in whole
+    metrics["period"] = {**metrics["period"], "start": "2026-10-15T00:00:00"}
+    svg = event_charts(metrics, "USD")["events.by_month"]
+    assert "First month is partial (lighter bar): 15\u201331 Oct only." in svg
 
 
 # Axes fit the data

@@ -147,12 +147,9 @@ def month_chart(rows: Rows, period: Mapping[str, Any], currency: str) -> str | N
     it), and months the period only partly covers lighter, named under the chart."""
     if charts.too_few(rows):
         return None
-    starts = [_month_start(row.get("month")) for row in rows]
-    partial = (
-        charts.partial_buckets(starts, "month", period)  # type: ignore[arg-type]
-        if all(starts)
-        else {}
-    )
+    starts = [start for start in map(_month_start, rows) if start is not None]
+    known = len(starts) == len(rows)  # a month that is not YYYY-MM: mark nothing
+    partial = charts.partial_buckets(starts, "month", period) if known else {}
     return time_chart(
         rows,
         lambda row: fmt_month(row.get("month")),
@@ -293,9 +290,9 @@ def _measures(currency: str) -> tuple[tuple[str, str, str, bool], ...]:
     )
 
 
-def _month_start(month: object) -> date | None:
+def _month_start(row: Mapping[str, Any]) -> date | None:
     try:
-        return date.fromisoformat(f"{month}-01")
+        return date.fromisoformat(f"{row.get('month')}-01")
     except ValueError:
         return None
 
