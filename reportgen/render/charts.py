@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from xml.etree import ElementTree
 
 import altair as alt
 import vl_convert as vlc
+
+from reportgen.render.formatters import CURRENCY_SYMBOLS, fmt_day_span
 
 FONT_DIR = Path(__file__).parent / "assets" / "fonts"
 FONT = "DejaVu Sans"
@@ -95,17 +99,28 @@ def register_fonts() -> None:
         _fonts_registered = True
 
 
-def render_all(jobs: Mapping[str, Callable[[], str]]) -> dict[str, str]:
-    """Run chart builders side by side: vl-convert renders outside the GIL."""
+def render_all(jobs: Mapping[str, Callable[[], str | None]]) -> dict[str, str]:
+    """Run chart builders side by side: vl-convert renders outside the GIL.
+
+    A builder returning None draws nothing (a single bar, see ``too_few``): its name is
+    left out, and the section shows its table alone.
+    """
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
+        results = {name: future.result() for name, future in futures.items()}
+    return {name: svg for name, svg in results.items() if svg}
+
+
+VALIDATE_SPECS = False
+"""Whether ``to_svg`` checks each spec against the Vega-Lite JSON schema. The check holds
+the GIL for 70-150 ms a chart (a second or more of a report's chart stage) and changes
+nothing in the output; the tests turn it on (tests/render/test_chart_rules.py)."""
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render an Altair chart with the report theme to an inlinable SVG string."""
     register_fonts()
-    spec = chart.to_dict()
+    spec = chart.to_dict(validate=VALIDATE_SPECS)
     spec["config"] = _merged(THEME["config"], spec.get("config", {}))
     return clean_svg(vlc.vegalite_to_svg(xml_safe(spec)))
 
@@ -217,16 +232,240 @@ def _merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, A
     return out
 
 
+MIN_MARKS = 2
+"""Bars or points a chart needs: one bar compares nothing, and its table says it all
+(named rule ``no-single-bar-chart``)."""
+
+
+def too_few(rows: Sequence[Any]) -> bool:
+    """Say whether ``rows`` are too few to chart (the builder then returns None)."""
+    return len(rows) < MIN_MARKS
+
+
+DOMAIN_SLACK = 1.25
+"""A value axis ends at most this far beyond the largest value (named rule ``tight-axis``)."""
+
+
+def nice_max(largest: float, ticks: int = 5) -> float:
+    """Return a round axis end at or above ``largest``, at most ``DOMAIN_SLACK`` times it.
+
+    Vega's own ``nice`` may double a range (5,012 users on an axis to 10,000); this picks
+    a 1-2-2.5-5 step for about ``ticks`` ticks and halves it until the end is tight.
+    """
+    if not (largest > 0 and math.isfinite(largest)):
+        return 1.0
+    step = 10 ** math.floor(math.log10(largest / ticks))
+    step *= next(m for m in (1, 2, 2.5, 5, 10) if m * step * ticks >= largest)
+    top = math.ceil(largest / step - 1e-9) * step
+    while top > largest * DOMAIN_SLACK:
+        step /= 2
+        top = math.ceil(largest / step - 1e-9) * step
+    return round(top, 12)
+
+
+def value_scale(values: Sequence[Any], *, fraction: bool = False) -> alt.Scale:
+    """Return a zero-based scale ending at ``nice_max`` of the largest value (at most 100%
+    for a ``fraction``)."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    top = nice_max(max(numbers, default=0))
+    if fraction and max(numbers, default=0) <= 1:
+        top = min(top, 1.0)
+    return alt.Scale(domain=[0, top], nice=False, zero=True)
+
+
+def _number_expr(prefix: str, compact: bool) -> str:
+    """A Vega expression printing ``datum.value`` after ``prefix``: ``904k`` / ``1.2M`` /
+    ``3bn`` when ``compact`` (amounts under 1 in full), else in full (``2,500``)."""
+    size = "abs(datum.value)"
+    full = f"format({size}, ',~r')"
+    body = f"(({size} >= 1) ? format({size}, '.3~s') : {full})" if compact else full
+    return f"(datum.value < 0 ? '-' : '') + '{prefix}' + replace({body}, 'G', 'bn')"
+
+
+def money_axis(currency: str, **options: Any) -> alt.Axis:
+    """Return a value axis whose ticks are compact money (``$904k``), as the chart labels
+    are (named rule ``chart-money``): the tables keep the full value."""
+    symbol = CURRENCY_SYMBOLS.get(currency.upper())
+    prefix = symbol if symbol else f"{currency.upper()} "
+    return alt.Axis(labelExpr=_number_expr(prefix, True), **{"tickCount": 5, **options})
+
+
+COMPACT_COUNTS = 10_000
+"""A count axis reaching this far reads ``20k``; a shorter one ``2,500`` (one style per axis)."""
+
+
+def count_axis(top: float, **options: Any) -> alt.Axis:
+    """Return a value axis of counts ending at ``top``: every tick compact (``5k``,
+    ``10k``) from ``COMPACT_COUNTS`` on, every tick in full below it."""
+    expr = _number_expr("", top >= COMPACT_COUNTS)
+    return alt.Axis(labelExpr=expr, **{"tickCount": 5, **options})
+
+
+PLOT_WIDTH = 470
+"""Room for a level x axis's labels: the print width less the axes on both sides."""
+CHAR_WIDTH = 6.2
+"""Average width of a 10 px DejaVu Sans character, to foresee labels overprinting."""
+LABEL_GAP = 8
+
+
+def ordinal_axis(
+    categories: Sequence[str], plot_width: float = PLOT_WIDTH, **options: Any
+) -> alt.Axis:
+    """Return an x axis whose labels never overprint (named rule ``no-overprint``).
+
+    Labels stay level; when they do not fit side by side they break at their spaces
+    (``Nov`` over ``2026``), and when they still do not fit only every k-th is shown.
+    Vega's ``parity`` overlap removal is the last resort for a misjudged width.
+    """
+    texts = [str(category) for category in categories] or [""]
+
+    def room(parts: Sequence[str]) -> float:
+        return max(len(part) for part in parts) * CHAR_WIDTH + LABEL_GAP
+
+    width = room(texts)
+    stacked = len(texts) * width > plot_width and all(" " in text for text in texts)
+    if stacked:
+        width = room([part for text in texts for part in text.split(" ")])
+    every = max(1, math.ceil(len(texts) * width / plot_width))
+    settings: dict[str, Any] = {"labelAngle": 0, "labelOverlap": "parity", **options}
+    if stacked:
+        settings["labelExpr"] = "split(datum.label, ' ')"
+    if every > 1:
+        settings["values"] = texts[::every]
+    return alt.Axis(**settings)
+
+
+PARTIAL_OPACITY = 0.4
+"""Bars of a partial bucket are drawn this opaque: the same colour, lighter."""
+
+
+def trend_grain(period: Mapping[str, Any]) -> str:
+    """Return the trend buckets' grain (METRICS.md §2, §8): days for a week or a custom
+    window up to 14 days, ISO weeks for a month or up to 92 days, months beyond."""
+    kind = period.get("kind")
+    if kind == "week":
+        return "day"
+    if kind == "month":
+        return "week"
+    first, last = period_days(period)
+    days = (last - first).days + 1
+    return "day" if days <= 14 else "week" if days <= 92 else "month"
+
+
+def period_days(period: Mapping[str, Any]) -> tuple[date, date]:
+    """Return the first and last day of the half-open period (its end is exclusive)."""
+    start = datetime.fromisoformat(str(period.get("start")))
+    end = datetime.fromisoformat(str(period.get("end")))
+    return start.date(), (end - timedelta(microseconds=1)).date()
+
+
+def bucket_last_day(first: date, grain: str) -> date:
+    """Return the last day of the bucket starting on ``first``."""
+    if grain == "day":
+        return first
+    if grain == "week":
+        return first + timedelta(days=6)
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def partial_buckets(
+    starts: Sequence[date], grain: str, period: Mapping[str, Any] | None
+) -> dict[int, tuple[date, date]]:
+    """Return, for each bucket only partly inside the period, its index and the days of it
+    that are (named rule ``partial-buckets``): a week of which the month holds 4 days
+    counts 4 days, and must not read as a dip."""
+    if not period or not period.get("start") or not period.get("end"):
+        return {}
+    first_day, last_day = period_days(period)
+    found = {}
+    for index, start in enumerate(starts):
+        end = bucket_last_day(start, grain)
+        if start < first_day or end > last_day:
+            found[index] = (max(start, first_day), min(end, last_day))
+    return found
+
+
+def partial_note(
+    partial: Mapping[int, tuple[date, date]], buckets: int, grain: str, marker: str
+) -> str | None:
+    """Return the note under a chart naming its partial buckets and the days they count:
+    ``First and last weeks are partial (lighter bars): 1-4 Oct and 26-31 Oct only.`` (en dashes)"""
+    if not partial:
+        return None
+    ends = set(partial) <= {0, buckets - 1}
+    which = {frozenset({0}): "First", frozenset({buckets - 1}): "Last"}.get(
+        frozenset(partial), "First and last" if ends else "Some"
+    )
+    several = len(partial) > 1
+    noun = f"{grain}s are" if several else f"{grain} is"
+    marks = marker if several else marker.rstrip("s")
+    years = len({day.year for span in partial.values() for day in span}) > 1
+    spans = [fmt_day_span(first, last, year=years) for first, last in partial.values()]
+    listed = ", ".join(spans[:-1]) + " and " + spans[-1] if several else spans[0]
+    return f"{which} {noun} partial ({marks}): {listed} only."
+
+
+def with_note(chart: alt.TopLevelMixin, note: str | None) -> alt.TopLevelMixin:
+    """Print ``note`` in small type under the chart (nothing when there is none)."""
+    if not note:
+        return chart
+    return chart.properties(
+        title=alt.TitleParams(
+            note,
+            orient="bottom",
+            anchor="start",
+            fontSize=9,
+            fontWeight="normal",
+            color=MUTED,
+            font=FONT,
+            offset=6,
+        )
+    )
+
+
+TEXT_CHAR_WIDTH = 5.6
+"""Average width of a 9 px DejaVu Sans character (the labels by the bars)."""
+INSIDE = "inside"
+"""Row field saying a bar's label is printed inside its end, white on the bar."""
+
+
+def _labels_inside(
+    rows: Sequence[Mapping[str, Any]], category: str, value: str, label: str, top: float
+) -> list[dict[str, Any]]:
+    """Return the rows, each marked whether its label goes inside the bar's end.
+
+    The axis ends tight at the longest bar, so its label has no room after it: a label
+    that would run past the plot is printed inside the bar instead (when it fits there).
+    The plot's width is foreseen from the category labels, as Vega will lay it out.
+    """
+    longest = max((len(str(row[category])) for row in rows), default=0)
+    plot = WIDTH - 16 - min(230, longest * CHAR_WIDTH)
+    marked = []
+    for row in rows:
+        amount = row[value] if isinstance(row[value], int | float) else 0
+        end = amount / top * plot if top else 0
+        room = len(str(row[label])) * TEXT_CHAR_WIDTH + 8
+        marked.append({**row, INSIDE: end + room > plot and end > room})
+    return marked
+
+
+def _end_labels(base: alt.Chart, label: str, dx: int = 4) -> list[alt.Chart]:
+    """Return the label layers of horizontal bars: after the bar, or inside its end."""
+    outside = base.transform_filter(f"!datum.{INSIDE}").mark_text(
+        align="left", dx=dx, baseline="middle"
+    )
+    inside = base.transform_filter(f"datum.{INSIDE}").mark_text(
+        align="right", dx=-dx, baseline="middle", color="white"
+    )
+    return [layer.encode(text=f"{label}:N") for layer in (outside, inside)]
+
+
 def _fit(chart: alt.TopLevelMixin, height: int) -> alt.TopLevelMixin:
     """Size a chart to the print width, padding and axes included."""
     return chart.properties(
         width=WIDTH, height=height, autosize=alt.AutoSizeParams(type="fit", contains="padding")
     )
-
-
-def _label_angle(rows: Sequence[Mapping[str, Any]], field: str) -> int:
-    """Keep x labels level while they fit; slant them when there are many."""
-    return 0 if len({row[field] for row in rows}) <= 12 else -45
 
 
 def _data(rows: Sequence[Mapping[str, Any]]) -> alt.Data:
@@ -241,31 +480,31 @@ def bar_chart(
     category_title: str | None,
     value_title: str,
     label: str | None = None,
-    value_format: str = ",.0f",
+    value_axis: alt.Axis | None = None,
     color: str = ACCENT,
-    headroom: float = 1.0,
 ) -> alt.TopLevelMixin:
     """Return horizontal bars in the rows' order, with an optional text label at each end.
 
-    ``label`` names a field holding the already formatted value to print by the bar;
-    ``headroom`` stretches the value axis (1.3 = 30% more) so the labels fit.
+    ``label`` names a field holding the already formatted value to print by the bar; the
+    axis ends tight at the largest bar, and the labels run on past it (the plot narrows
+    to leave them room).
     """
     height = max(60, 22 * len(rows))
-    largest = max((row[value] or 0 for row in rows), default=0)
-    scale = alt.Scale(domainMax=largest * headroom, nice=True) if largest > 0 else alt.Scale()
+    scale = value_scale([row[value] for row in rows])
+    if label:
+        rows = _labels_inside(rows, category, value, label, scale.domain[1])
     base = alt.Chart(_data(rows)).encode(
         y=alt.Y(f"{category}:N", sort=None, title=category_title),
         x=alt.X(
             f"{value}:Q",
             title=value_title,
-            axis=alt.Axis(format=value_format, tickCount=5),
+            axis=value_axis or count_axis(scale.domain[1]),
             scale=scale,
         ),
     )
     chart = base.mark_bar(color=color, height={"band": 0.7})
     if label:
-        text = base.mark_text(align="left", dx=4, baseline="middle").encode(text=f"{label}:N")
-        chart = alt.layer(chart, text)
+        chart = alt.layer(chart, *_end_labels(base, label))
     return _fit(chart, height)
 
 
@@ -286,7 +525,10 @@ def line_chart(
         .mark_line(color=color, point=alt.OverlayMarkDef(color=color, filled=True, size=30))
         .encode(
             x=alt.X(
-                f"{x}:O", sort=None, title=x_title, axis=alt.Axis(labelAngle=_label_angle(rows, x))
+                f"{x}:O",
+                sort=None,
+                title=x_title,
+                axis=ordinal_axis(list(dict.fromkeys(row[x] for row in rows))),
             ),
             y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format, tickCount=5)),
         )
@@ -307,9 +549,10 @@ def histogram(
     height: int = 200,
 ) -> alt.TopLevelMixin:
     """Return vertical bars over pre-binned buckets in a fixed order."""
+    scale = value_scale([row[count] for row in rows])
     base = alt.Chart(_data(rows)).encode(
-        x=alt.X(f"{bucket}:O", sort=list(order), title=bucket_title, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(f"{count}:Q", title=count_title, axis=alt.Axis(format=",d", tickCount=5)),
+        x=alt.X(f"{bucket}:O", sort=list(order), title=bucket_title, axis=ordinal_axis(order)),
+        y=alt.Y(f"{count}:Q", title=count_title, axis=count_axis(scale.domain[1]), scale=scale),
     )
     chart = base.mark_bar(color=color, width={"band": 0.8})
     if label:
@@ -326,15 +569,20 @@ def grouped_bar_chart(
     series_order: Sequence[str],
     colors: Sequence[str],
     category_title: str | None,
-    value_title: str,
-    value_format: str = ",.0f",
+    value_title: str | None,
+    value_axis: alt.Axis | None = None,
     label: str | None = None,
-    domain: tuple[float, float] | None = None,
+    fraction: bool = False,
 ) -> alt.TopLevelMixin:
-    """Return horizontal bars grouped by category, one bar per series (long-format rows)."""
+    """Return horizontal bars grouped by category, one bar per series (long-format rows).
+
+    ``fraction``: the values are shares, and the axis stops at 100% at the latest.
+    """
     categories = list(dict.fromkeys(row[category] for row in rows))
     height = max(70, len(categories) * (14 * len(series_order) + 12))
-    scale = alt.Scale(domain=list(domain)) if domain else alt.Scale(nice=True)
+    scale = value_scale([row[value] for row in rows], fraction=fraction)
+    if label:
+        rows = _labels_inside(rows, category, value, label, scale.domain[1])
     base = alt.Chart(_data(rows)).encode(
         y=alt.Y(f"{category}:N", sort=categories, title=category_title),
         yOffset=alt.YOffset(f"{series}:N", sort=list(series_order)),
@@ -342,7 +590,7 @@ def grouped_bar_chart(
             f"{value}:Q",
             title=value_title,
             scale=scale,
-            axis=alt.Axis(format=value_format, tickCount=5),
+            axis=value_axis or count_axis(scale.domain[1]),
         ),
     )
     bars = base.mark_bar(height={"band": 0.85}).encode(
@@ -354,9 +602,7 @@ def grouped_bar_chart(
     )
     chart: alt.TopLevelMixin = bars
     if label:
-        chart = alt.layer(
-            bars, base.mark_text(align="left", dx=3, baseline="middle").encode(text=f"{label}:N")
-        )
+        chart = alt.layer(bars, *_end_labels(base, label, dx=3))
     return _fit(chart, height)
 
 
@@ -370,26 +616,48 @@ def stacked_bar_chart(
     colors: Sequence[str],
     x_title: str | None,
     y_title: str,
+    y_axis: alt.Axis | None = None,
+    partial: Collection[str] = (),
     height: int = 220,
 ) -> alt.Chart:
-    """Return vertical bars stacked by series over an ordinal x (long-format rows)."""
-    angle = _label_angle(rows, x)
+    """Return vertical bars stacked by series over an ordinal x (long-format rows).
+
+    The x values in ``partial`` (buckets only partly in the period) are drawn lighter.
+    """
+    labels = list(dict.fromkeys(row[x] for row in rows))
     order_field = f"{series}_order"
     ranks = {name: i for i, name in enumerate(series_order)}
     data = [{**row, order_field: ranks.get(row[series], len(ranks))} for row in rows]
+    totals: dict[Any, float] = {}
+    for row in rows:
+        amount = row[value] if isinstance(row[value], int | float) else 0
+        totals[row[x]] = totals.get(row[x], 0) + amount
+    scale = value_scale(list(totals.values()))
+    encoding: dict[str, Any] = {
+        "x": alt.X(f"{x}:O", sort=None, title=x_title, axis=ordinal_axis(labels)),
+        "y": alt.Y(
+            f"sum({value}):Q",
+            title=y_title,
+            axis=y_axis or count_axis(scale.domain[1]),
+            scale=scale,
+        ),
+        "color": alt.Color(
+            f"{series}:N",
+            sort=list(series_order),
+            scale=alt.Scale(domain=list(series_order), range=list(colors)),
+        ),
+        "order": alt.Order(f"{order_field}:Q", sort="ascending"),
+    }
+    if partial:
+        encoding["opacity"] = alt.condition(
+            alt.FieldOneOfPredicate(field=x, oneOf=list(partial)),
+            alt.value(PARTIAL_OPACITY),
+            alt.value(1.0),
+        )
     return (
         alt.Chart(_data(data))
         .mark_bar(width={"band": 0.7})
-        .encode(
-            x=alt.X(f"{x}:O", sort=None, title=x_title, axis=alt.Axis(labelAngle=angle)),
-            y=alt.Y(f"sum({value}):Q", title=y_title, axis=alt.Axis(format=",d", tickCount=5)),
-            color=alt.Color(
-                f"{series}:N",
-                sort=list(series_order),
-                scale=alt.Scale(domain=list(series_order), range=list(colors)),
-            ),
-            order=alt.Order(f"{order_field}:Q", sort="ascending"),
-        )
+        .encode(**encoding)
         .properties(height=height)
     )
 
@@ -404,7 +672,8 @@ def with_rate_line(
     color: str = INK,
     height: int = 220,
 ) -> alt.TopLevelMixin:
-    """Overlay a rate (a fraction, right-hand axis) on a bar chart sharing its x."""
+    """Overlay a rate (a fraction, right-hand axis, fitted to the rates) on a bar chart
+    sharing its x."""
     line = (
         alt.Chart(_data(rows))
         .mark_line(color=color, point=alt.OverlayMarkDef(color=color, filled=True, size=30))
@@ -413,7 +682,7 @@ def with_rate_line(
             y=alt.Y(
                 f"{rate}:Q",
                 title=rate_title,
-                scale=alt.Scale(domain=[0, 1]),
+                scale=value_scale([row[rate] for row in rows], fraction=True),
                 axis=alt.Axis(format=".0%", orient="right", grid=False, tickCount=5),
             ),
         )

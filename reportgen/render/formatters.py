@@ -6,7 +6,7 @@ whose denominator was zero) is always shown as ``n/a``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -260,3 +260,70 @@ def fmt_period_name(period: Mapping[str, Any] | None) -> str:
     else:
         return fmt_date_range(start, period.get("end"))
     return f"{name} to date" if period.get("to_date") else name
+
+
+def fmt_day_span(first: date, last: date, year: bool = False) -> str:
+    """Return the days ``first`` to ``last`` inclusive as people say them: ``1-4 Nov``,
+    ``28 Nov-3 Dec`` (with an en dash), ``5 Oct`` (one day); ``year`` adds it to the last day."""
+    end = fmt_date(last, year=year)
+    if first == last:
+        return end
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}{EN_DASH}{end}"
+    return f"{fmt_date(first, year=year and first.year != last.year)}{EN_DASH}{end}"
+
+
+def fmt_period_label(label: object) -> str:
+    """Return a metrics.json period label as a reader names it: ``2026-10`` → ``October
+    2026``, ``2026-W48`` → ``Week 48, 2026``, the half-open custom key
+    ``2025-12-01..2026-12-01`` → ``1 Dec 2025 - 30 Nov 2026`` (the last day, inclusive)."""
+    text = str(label or "")
+    try:
+        if ".." in text:
+            start, end = text.split("..", 1)
+            return fmt_date_range(start, end)
+        if len(text) == 7 and text[4] == "-":
+            return f"{_MONTH_NAMES[int(text[5:]) - 1]} {text[:4]}"
+        if len(text) == 8 and text[4:6] == "-W":
+            return f"Week {int(text[6:])}, {text[:4]}"
+    except (ValueError, IndexError):
+        return text or NA
+    return text or NA
+
+
+DURATION_UNITS = (("s", 86400.0), ("min", 1440.0), ("h", 24.0), ("days", 1.0))
+"""Duration units and how many of each make a day, smallest first."""
+
+
+def duration_unit(values: Sequence[float | None]) -> str:
+    """Return the one unit a figure showing all ``values`` (in days) uses: the unit
+    ``fmt_days`` would choose for the largest of them, so no value reads ``0.0 days`` and
+    none mixes ``23.1 h`` with ``1.11 days``."""
+    sizes = [abs(value) for value in values if value is not None]
+    largest = max(sizes, default=0.0)
+    if largest >= 1:
+        return "days"
+    if largest >= 1 / 24:
+        return "h"
+    if largest >= 1 / 1440 or largest == 0:
+        return "min"
+    return "s"
+
+
+def fmt_duration(value: float | None, unit: str, places: int | None = None) -> str:
+    """Return a duration given in days in ``unit`` (one of ``DURATION_UNITS``): ``0.96
+    days``, ``23.1 h``; ``places`` defaults to 2 for days, 1 for hours, 0 below."""
+    if value is None:
+        return NA
+    per_day = dict(DURATION_UNITS)[unit]
+    shown = 2 if unit == "days" else 1 if unit == "h" else 0
+    digits = shown if places is None else places
+    return f"{_round(value * per_day, digits):,.{digits}f} {unit}"
+
+
+def fmt_month(month: object) -> str:
+    """Return ``Nov 2026`` for ``2026-11`` (the text itself when it is not a month)."""
+    text = str(month or "")
+    if len(text) == 7 and text[4] == "-" and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
+        return f"{_MONTHS[int(text[5:]) - 1]} {text[:4]}"
+    return text or "?"

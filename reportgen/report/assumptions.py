@@ -173,6 +173,36 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "files alone, or a DuckDB database, the file replaces the table as METRICS.md §8 "
         "says).",
     ),
+    (
+        "partial-buckets",
+        "A chart bucket the period covers only in part (the first and last ISO week of "
+        "a month, the last month of the marketing history when the period ends inside "
+        "it, the first and last month of a custom window) is drawn lighter, and a note "
+        "under the chart names the days it counts.",
+    ),
+    (
+        "no-overprint",
+        "Chart labels stay level; when they do not fit side by side they break onto two "
+        "lines at their spaces, and when they still do not fit only every second, "
+        "third... label is shown.",
+    ),
+    (
+        "no-single-bar-chart",
+        "A chart with one bar or one point is left out (a one-month activity chart, a "
+        "one-bucket trend, a one-row ranking); its table stays.",
+    ),
+    (
+        "tight-axis",
+        "A value axis starts at zero and ends at a round value at most 25% beyond the "
+        "largest bar or point (100% at most for shares); a label that has no room after "
+        "its bar is printed inside the bar's end.",
+    ),
+    (
+        "chart-money",
+        "Money on chart axes and labels is rounded to three significant figures "
+        "($904k), as on the summary page; tables, CSV and metrics.json keep the full "
+        "value.",
+    ),
 )
 """Readings the core adds where METRICS.md is silent (mirrored in docs/rules.md); each
 section adds its own (``Section.named_rules``, listed in its README)."""

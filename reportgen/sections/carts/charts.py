@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any
+
+import altair as alt
 
 from reportgen.render import charts
 from reportgen.render.formatters import (
-    CURRENCY_SYMBOLS,
     fmt_date,
-    fmt_money,
+    fmt_money_short,
+    fmt_month,
     fmt_number,
     fmt_percent,
     fmt_text,
@@ -51,8 +54,9 @@ HIST_BUCKETS = {
 def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     """Return every cart chart as inline SVG, keyed by the metrics.json table it draws."""
     tables = metrics.get("tables") or {}
-    jobs: dict[str, Callable[[], str]] = {
-        "carts.funnel_trend": lambda: funnel_chart(tables.get("carts.funnel_trend") or []),
+    period = metrics.get("period") or {}
+    jobs: dict[str, Callable[[], str | None]] = {
+        "carts.funnel_trend": lambda: funnel_chart(tables.get("carts.funnel_trend") or [], period),
         "carts.top_abandoned_skus": lambda: value_chart(
             tables.get("carts.top_abandoned_skus") or [], _sku_label, "Product", currency
         ),
@@ -71,12 +75,24 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     return charts.render_all(jobs)
 
 
-def funnel_chart(rows: Rows) -> str:
-    """Stack carts by status per trend bucket and overlay the conversion rate."""
+def funnel_chart(rows: Rows, period: Mapping[str, Any] | None = None) -> str | None:
+    """Stack carts by status per trend bucket and overlay the conversion rate.
+
+    Buckets only partly in the period (the first and last week of a month) are lighter,
+    and a note under the chart names the days they count; one bucket draws no chart.
+    """
     if not rows or not any(_count(row.get("carts_total")) for row in rows):
         return charts.placeholder("No carts were created in this period")
-    with_year = len({str(row.get("bucket_start"))[:4] for row in rows}) > 1
-    labels = [fmt_date(row.get("bucket_start"), year=with_year) for row in rows]
+    if charts.too_few(rows):
+        return None
+    grain = charts.trend_grain(period) if period and period.get("start") else "day"
+    starts = [date.fromisoformat(str(row.get("bucket_start"))[:10]) for row in rows]
+    with_year = len({start.year for start in starts}) > 1
+    labels = [
+        fmt_month(f"{start:%Y-%m}") if grain == "month" else fmt_date(start, year=with_year)
+        for start in starts
+    ]
+    partial = charts.partial_buckets(starts, grain, period)
     stacked = [
         {"bucket": label, "status": title, "carts": _count(row.get(field))}
         for label, row in zip(labels, rows, strict=True)
@@ -95,34 +111,37 @@ def funnel_chart(rows: Rows) -> str:
         colors=[color for _, _, color in STATUSES],
         x_title=None,
         y_title="Carts",
+        partial=[labels[index] for index in partial],
     )
     chart = charts.with_rate_line(bars, rates, "bucket", "rate", rate_title="Conversion rate")
-    return charts.to_svg(chart)
+    note = charts.partial_note(partial, len(rows), grain, "lighter bars")
+    return charts.to_svg(charts.with_note(chart, note))
 
 
-def value_chart(rows: Rows, label_of: Any, title: str, currency: str) -> str:
+def value_chart(rows: Rows, label_of: Any, title: str, currency: str) -> str | None:
     """Draw abandoned value per row (already ordered and cut to top_n), largest first."""
     data = [
         {
             "item": label_of(row),
             "value": row.get("abandoned_value") or 0,
-            "label": f"{fmt_money(row.get('abandoned_value'), currency, 0)}"
+            "label": f"{fmt_money_short(row.get('abandoned_value'), currency)}"
             f"  ({fmt_percent(row.get('share'))})",
         }
         for row in rows
     ]
     if not data:
         return charts.placeholder("No abandoned carts in this period")
-    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
+    if charts.too_few(data):
+        return None
     chart = charts.bar_chart(
         data,
         "item",
         "value",
         category_title=None,
-        value_title=f"Abandoned value ({symbol})",
+        value_title="Abandoned value",
+        value_axis=charts.money_axis(currency),
         label="label",
         color=charts.BAD,
-        headroom=1.3,
     )
     return charts.to_svg(chart)
 
@@ -151,9 +170,9 @@ def segment_chart(rows: Rows) -> str:
         colors=[color for _, _, color in RATES],
         category_title=None,
         value_title="Share of the segment's carts",
-        value_format=".0%",
+        value_axis=alt.Axis(format=".0%", tickCount=5),
         label="label",
-        domain=(0, 1),
+        fraction=True,
     )
     return charts.to_svg(chart)
 

@@ -7,14 +7,15 @@ Every label printed on a chart is formatted with ``reportgen.render.formatters``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import altair as alt
 
 from reportgen.render import charts
 from reportgen.render.formatters import (
-    CURRENCY_SYMBOLS,
-    fmt_money,
+    fmt_money_short,
+    fmt_month,
     fmt_number,
     fmt_percent,
     fmt_text,
@@ -51,7 +52,7 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     def text_of(field: str) -> Callable[[Mapping[str, Any]], str]:
         return lambda row: fmt_text(row.get(field))
 
-    jobs: dict[str, Callable[[], str]] = {
+    jobs: dict[str, Callable[[], str | None]] = {
         "events.funnel": lambda: funnel_chart(rows("events.funnel")),
         "events.top_products": lambda: revenue_chart(
             rows("events.top_products"), text_of("product_id"), currency
@@ -68,8 +69,8 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
         "events.by_weekday": lambda: time_chart(
             rows("events.by_weekday"), weekday_name, None, currency
         ),
-        "events.by_month": lambda: time_chart(
-            rows("events.by_month"), text_of("month"), None, currency
+        "events.by_month": lambda: month_chart(
+            rows("events.by_month"), metrics.get("period") or {}, currency
         ),
         "events.user_segments": lambda: segments_chart(rows("events.user_segments")),
         "events.abandoned_brands": lambda: abandoned_chart(
@@ -108,20 +109,23 @@ def funnel_chart(rows: Rows) -> str:
         category_title=None,
         value_title="Users",
         label="label",
-        headroom=1.8,
     )
     return charts.to_svg(chart.properties(height=FUNNEL_BAR_HEIGHT * len(data)))
 
 
-def revenue_chart(rows: Rows, label_of: Callable[[Mapping[str, Any]], str], currency: str) -> str:
+def revenue_chart(
+    rows: Rows, label_of: Callable[[Mapping[str, Any]], str], currency: str
+) -> str | None:
     """Draw purchase revenue per row (already ordered and cut to top_n), largest first."""
     if not rows:
         return charts.placeholder("No purchases in this period")
+    if charts.too_few(rows):
+        return None
     data = [
         {
             "item": label_of(row),
             "revenue": _count(row.get("revenue")),
-            "label": f"{fmt_money(row.get('revenue'), currency, 0)}"
+            "label": f"{fmt_money_short(row.get('revenue'), currency)}"
             f"  ({fmt_number(row.get('purchases'))} purchases)",
         }
         for row in rows
@@ -131,11 +135,29 @@ def revenue_chart(rows: Rows, label_of: Callable[[Mapping[str, Any]], str], curr
         "item",
         "revenue",
         category_title=None,
-        value_title=f"Purchase revenue ({_symbol(currency)})",
+        value_title="Purchase revenue",
+        value_axis=charts.money_axis(currency),
         label="label",
-        headroom=1.6,
     )
     return charts.to_svg(chart)
+
+
+def month_chart(rows: Rows, period: Mapping[str, Any], currency: str) -> str | None:
+    """Draw the activity strips by calendar month: none for a single month (the table says
+    it), and months the period only partly covers lighter, named under the chart."""
+    if charts.too_few(rows):
+        return None
+    starts = [start for start in map(_month_start, rows) if start is not None]
+    known = len(starts) == len(rows)  # a month that is not YYYY-MM: mark nothing
+    partial = charts.partial_buckets(starts, "month", period) if known else {}
+    return time_chart(
+        rows,
+        lambda row: fmt_month(row.get("month")),
+        None,
+        currency,
+        partial=partial,
+        note=charts.partial_note(partial, len(rows), "month", "lighter bars"),
+    )
 
 
 def time_chart(
@@ -143,50 +165,57 @@ def time_chart(
     label_of: Callable[[Mapping[str, Any]], str],
     x_title: str | None,
     currency: str,
+    *,
+    partial: Mapping[int, Any] | None = None,
+    note: str | None = None,
 ) -> str:
     """Draw views, add-to-carts, purchases and revenue as strips of bars sharing one x axis.
 
     Each measure keeps its own scale: views outnumber purchases a hundredfold, and one
-    shared axis would flatten every bar but the views.
+    shared axis would flatten every bar but the views. Bars at the ``partial`` indexes
+    are lighter.
     """
     if not any(_count(row.get(field)) for row in rows for field, *_ in _measures(currency)):
         return charts.placeholder(NO_EVENTS)
     labels = [label_of(row) for row in rows]
+    lighter = [labels[index] for index in partial or {}]
     measures = _measures(currency)
     width = min(PANEL_WIDTH, PANEL_WIDTH_PER_BAR * (len(rows) + 1))
     panels = []
-    for number, (field, title, color, value_format) in enumerate(measures, start=1):
+    for number, (field, title, color, money) in enumerate(measures, start=1):
         last = number == len(measures)
         data = [
             {"x": label, "value": _count(row.get(field))}
             for label, row in zip(labels, rows, strict=True)
         ]
+        scale = charts.value_scale([d["value"] for d in data])
+        axis = (
+            charts.money_axis(currency, **STRIP_AXIS)
+            if money
+            else charts.count_axis(scale.domain[1], **STRIP_AXIS)
+        )
+        encoding: dict[str, Any] = {
+            "x": alt.X(
+                "x:O",
+                sort=labels,
+                title=x_title if last else None,
+                axis=charts.ordinal_axis(labels, width, labels=last, ticks=last),
+            ),
+            "y": alt.Y("value:Q", title=title, scale=scale, axis=axis),
+        }
+        if lighter:
+            encoding["opacity"] = alt.condition(
+                alt.FieldOneOfPredicate(field="x", oneOf=lighter),
+                alt.value(charts.PARTIAL_OPACITY),
+                alt.value(1.0),
+            )
         panels.append(
             alt.Chart(alt.Data(values=data))
             .mark_bar(color=color, width={"band": 0.75})
-            .encode(
-                x=alt.X(
-                    "x:O",
-                    sort=labels,
-                    title=x_title if last else None,
-                    axis=alt.Axis(labels=last, ticks=last, labelAngle=0),
-                ),
-                y=alt.Y(
-                    "value:Q",
-                    title=title,
-                    axis=alt.Axis(
-                        format=value_format,
-                        tickCount=3,
-                        titleAngle=0,
-                        titleAlign="right",
-                        titleBaseline="middle",
-                        titleX=-48,
-                    ),
-                ),
-            )
+            .encode(**encoding)
             .properties(width=width, height=PANEL_HEIGHT)
         )
-    return charts.to_svg(alt.vconcat(*panels, spacing=6))
+    return charts.to_svg(charts.with_note(alt.vconcat(*panels, spacing=6), note))
 
 
 def segments_chart(rows: Rows) -> str:
@@ -208,20 +237,23 @@ def segments_chart(rows: Rows) -> str:
         category_title=None,
         value_title="Users",
         label="label",
-        headroom=1.4,
     )
     return charts.to_svg(chart)
 
 
-def abandoned_chart(rows: Rows, label_of: Callable[[Mapping[str, Any]], str], currency: str) -> str:
+def abandoned_chart(
+    rows: Rows, label_of: Callable[[Mapping[str, Any]], str], currency: str
+) -> str | None:
     """Draw the value abandoned users left in their carts per row, largest first."""
     if not rows:
         return charts.placeholder("No abandoned carts in this period")
+    if charts.too_few(rows):
+        return None
     data = [
         {
             "item": label_of(row),
             "value": _count(row.get("value")),
-            "label": fmt_money(row.get("value"), currency, 0),
+            "label": fmt_money_short(row.get("value"), currency),
         }
         for row in rows
     ]
@@ -230,22 +262,39 @@ def abandoned_chart(rows: Rows, label_of: Callable[[Mapping[str, Any]], str], cu
         "item",
         "value",
         category_title=None,
-        value_title=f"Value left in carts ({_symbol(currency)})",
+        value_title="Value left in carts",
+        value_axis=charts.money_axis(currency),
         label="label",
         color=charts.BAD,
-        headroom=1.25,
     )
     return charts.to_svg(chart)
 
 
-def _measures(currency: str) -> tuple[tuple[str, str, str, str], ...]:
-    """(field, axis title, colour, axis format) of the strips of a time chart."""
+STRIP_AXIS = {
+    "tickCount": 3,
+    "titleAngle": 0,
+    "titleAlign": "right",
+    "titleBaseline": "middle",
+    "titleX": -48,
+}
+"""A strip's value axis: three ticks, its title level at the left."""
+
+
+def _measures(currency: str) -> tuple[tuple[str, str, str, bool], ...]:
+    """(field, axis title, colour, whether it is money) of the strips of a time chart."""
     return (
-        ("views", "Views", charts.ACCENT, "~s"),
-        ("carts", "Add to carts", charts.SERIES[1], "~s"),
-        ("purchases", "Purchases", charts.GOOD, "~s"),
-        ("revenue", f"Revenue ({_symbol(currency)})", charts.INK, "~s"),
+        ("views", "Views", charts.ACCENT, False),
+        ("carts", "Add to carts", charts.SERIES[1], False),
+        ("purchases", "Purchases", charts.GOOD, False),
+        ("revenue", "Revenue", charts.INK, True),
     )
+
+
+def _month_start(row: Mapping[str, Any]) -> date | None:
+    try:
+        return date.fromisoformat(f"{row.get('month')}-01")
+    except ValueError:
+        return None
 
 
 def _top(metrics: Mapping[str, Any], rows: Rows) -> Rows:
@@ -257,10 +306,6 @@ def _top(metrics: Mapping[str, Any], rows: Rows) -> Rows:
 def _hour_label(row: Mapping[str, Any]) -> str:
     hour = row.get("hour")
     return f"{hour:02d}" if isinstance(hour, int) else fmt_text(hour)
-
-
-def _symbol(currency: str) -> str:
-    return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
 
 
 def _count(value: object) -> int | float:

@@ -7,12 +7,13 @@ a chart is formatted with ``reportgen.render.formatters``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import altair as alt
 
 from reportgen.render import charts
-from reportgen.render.formatters import CURRENCY_SYMBOLS, fmt_money, fmt_number, fmt_percent
+from reportgen.render.formatters import fmt_money_short, fmt_month, fmt_number, fmt_percent
 from reportgen.report import reading as read
 
 Rows = Sequence[Mapping[str, Any]]
@@ -36,11 +37,12 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     from reportgen.sections.marketing.view import ranked_campaigns
 
     rules = read.mapping(metrics.get("rules"))
-    jobs: dict[str, Callable[[], str]] = {
-        "marketing.by_month": lambda: trend_chart(read.rows(metrics, "marketing.by_month")),
+    period = read.mapping(metrics.get("period"))
+    jobs: dict[str, Callable[[], str | None]] = {
+        "marketing.by_month": lambda: trend_chart(read.rows(metrics, "marketing.by_month"), period),
         "marketing.cohorts": lambda: cohort_heatmap(read.rows(metrics, "marketing.cohorts")),
         "marketing.discount_by_month": lambda: discount_chart(
-            read.rows(metrics, "marketing.by_month"), currency
+            read.rows(metrics, "marketing.by_month"), currency, period
         ),
     }
     if "marketing.campaigns" in read.mapping(metrics.get("tables")):
@@ -51,19 +53,29 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     return charts.render_all(jobs)
 
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def month_label(month: object) -> str:
     """Return ``Nov 2026`` for ``2026-11`` (the text itself when it is not a month)."""
-    text = str(month or "")
-    if len(text) == 7 and text[4] == "-" and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
-        return f"{MONTHS[int(text[5:]) - 1]} {text[:4]}"
-    return text or "?"
+    return fmt_month(month)
 
 
-def trend_chart(rows: Rows) -> str:
-    """Draw the repeat purchase and retention rates month by month."""
+def partial_months(rows: Rows, period: Mapping[str, Any]) -> dict[int, tuple[date, date]]:
+    """Return the months of ``by_month`` the data stops inside: only the last can be, when
+    the period ends before its month does (named rule ``by-month-window``: earlier months
+    are whole calendar months)."""
+    if not rows or not period.get("end"):
+        return {}
+    try:
+        start = date.fromisoformat(f"{rows[-1].get('month')}-01")
+    except ValueError:
+        return {}
+    window = {"start": start.isoformat(), "end": period["end"]}
+    found = charts.partial_buckets([start], "month", window)
+    return {len(rows) - 1: found[0]} if found else {}
+
+
+def trend_chart(rows: Rows, period: Mapping[str, Any] | None = None) -> str | None:
+    """Draw the repeat purchase and retention rates month by month; a month the period
+    ends inside has open dots, named under the chart."""
     data = [
         {"month": month_label(row.get("month")), "rate": title, "value": row.get(field)}
         for row in rows
@@ -73,37 +85,38 @@ def trend_chart(rows: Rows) -> str:
     if not data:
         return charts.placeholder("No orders in these months")
     order = [month_label(row.get("month")) for row in rows]
+    if charts.too_few(order):
+        return None
+    partial = partial_months(rows, period or {})
     titles = [title for _, title, _ in TREND_RATES]
-    chart = (
-        alt.Chart(alt.Data(values=data))
-        .mark_line(point=alt.OverlayMarkDef(filled=True, size=30))
-        .encode(
-            x=alt.X("month:O", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(
-                "value:Q",
-                title="Share of the month's customers",
-                axis=alt.Axis(format=".0%", tickCount=5),
-            ),
-            color=alt.Color(
-                "rate:N",
-                sort=titles,
-                scale=alt.Scale(domain=titles, range=[color for _, _, color in TREND_RATES]),
-            ),
-        )
+    color = alt.Color(
+        "rate:N",
+        sort=titles,
+        scale=alt.Scale(domain=titles, range=[color for _, _, color in TREND_RATES]),
     )
-    chart = chart.properties(
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("month:O", sort=order, title=None, axis=charts.ordinal_axis(order)),
+        y=alt.Y(
+            "value:Q",
+            title="Share of the month's customers",
+            scale=charts.value_scale([d["value"] for d in data], fraction=True),
+            axis=alt.Axis(format=".0%", tickCount=5),
+        ),
+        color=color,
+    )
+    lighter = alt.FieldOneOfPredicate(field="month", oneOf=[order[i] for i in partial])
+    whole = base.mark_point(filled=True, size=30, opacity=1)
+    dots = [whole.transform_filter(~lighter) if partial else whole]
+    if partial:
+        open_dots = base.mark_point(filled=False, fill="white", size=34, opacity=1, strokeWidth=1.5)
+        dots.append(open_dots.transform_filter(lighter))
+    chart = alt.layer(base.mark_line(), *dots).properties(
         width=charts.WIDTH,
         height=200,
         autosize=alt.AutoSizeParams(type="fit", contains="padding"),
     )
-    return charts.to_svg(_two_line_months(chart, len(order)))
-
-
-def _two_line_months(chart: alt.TopLevelMixin, columns: int) -> alt.TopLevelMixin:
-    """Print ``Nov 2026`` month labels on two lines (level), so twelve fit side by side."""
-    if columns > 18:
-        return chart.configure_axisX(labelAngle=-45)
-    return chart.configure_axisX(labelAngle=0, labelExpr="split(datum.label, ' ')")
+    note = charts.partial_note(partial, len(order), "month", "open dots")
+    return charts.to_svg(charts.with_note(chart, note))
 
 
 def cohort_heatmap(rows: Rows) -> str:
@@ -172,13 +185,11 @@ def spend_chart(rows: Rows, currency: str) -> str:
                         "campaign": row["label"],
                         "measure": title,
                         "value": value,
-                        "text": fmt_money(value, currency, 0),
+                        "text": fmt_money_short(value, currency),
                     }
                 )
     if not data or not any(d["value"] for d in data):
         return charts.placeholder("No campaign spend or attributed revenue in this period")
-    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
-    largest = max(d["value"] for d in data)
     chart = charts.grouped_bar_chart(
         data,
         "campaign",
@@ -187,19 +198,27 @@ def spend_chart(rows: Rows, currency: str) -> str:
         series_order=["Cost", "Attributed revenue"],
         colors=[charts.BAD, charts.GOOD],
         category_title=None,
-        value_title=f"{symbol}",
+        value_title=None,
+        value_axis=charts.money_axis(currency),
         label="text",
-        domain=(0, largest * 1.3),
     )
     return charts.to_svg(chart)
 
 
-def discount_chart(rows: Rows, currency: str) -> str:
-    """Stack revenue with and without a discount code per month; the line is the share."""
+def discount_chart(
+    rows: Rows, currency: str, period: Mapping[str, Any] | None = None
+) -> str | None:
+    """Stack revenue with and without a discount code per month; the line is the share.
+
+    A month the period ends inside is lighter, named under the chart.
+    """
     if not any(read.number(row.get("discount_revenue")) is not None for row in rows):
         return charts.placeholder("No discount codes or order totals in the data")
     if not any(read.number(row.get("revenue")) for row in rows):
         return charts.placeholder("No order revenue in these months")
+    if charts.too_few(rows):
+        return None
+    partial = partial_months(rows, period or {})
     labels = [month_label(row.get("month")) for row in rows]
     stacked = [
         {"month": label, "kind": title, "revenue": read.number(row.get(field)) or 0}
@@ -210,7 +229,6 @@ def discount_chart(rows: Rows, currency: str) -> str:
         {"month": label, "share": row.get("discount_revenue_share")}
         for label, row in zip(labels, rows, strict=True)
     ]
-    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
     bars = charts.stacked_bar_chart(
         stacked,
         "month",
@@ -219,9 +237,12 @@ def discount_chart(rows: Rows, currency: str) -> str:
         series_order=[title for _, title, _ in REVENUE_SPLIT],
         colors=[color for _, _, color in REVENUE_SPLIT],
         x_title=None,
-        y_title=f"Revenue ({symbol})",
+        y_title="Revenue",
+        y_axis=charts.money_axis(currency),
+        partial=[labels[index] for index in partial],
     )
     chart = charts.with_rate_line(
         bars, shares, "month", "share", rate_title="Share with a discount code"
     )
-    return charts.to_svg(_two_line_months(chart, len(labels)))
+    note = charts.partial_note(partial, len(labels), "month", "lighter bars")
+    return charts.to_svg(charts.with_note(chart, note))
