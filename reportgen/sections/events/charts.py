@@ -14,6 +14,7 @@ import altair as alt
 
 from reportgen.render import charts
 from reportgen.render.formatters import (
+    fmt_category,
     fmt_money_short,
     fmt_month,
     fmt_number,
@@ -28,6 +29,16 @@ from reportgen.sections.events.kpis import (
 )
 
 Rows = Sequence[Mapping[str, Any]]
+
+
+def _product_name(row: Mapping[str, Any]) -> str:
+    """A bar's label: the product's name where the products table gives one (the tables
+    beside the chart add its id), else its id."""
+    name = row.get("name")
+    return (
+        name.strip() if isinstance(name, str) and name.strip() else fmt_text(row.get("product_id"))
+    )
+
 
 NO_EVENTS = "No events in this period"
 
@@ -55,13 +66,15 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
     jobs: dict[str, Callable[[], str | None]] = {
         "events.funnel": lambda: funnel_chart(rows("events.funnel")),
         "events.top_products": lambda: revenue_chart(
-            rows("events.top_products"), text_of("product_id"), currency
+            rows("events.top_products"), _product_name, currency
         ),
         "events.top_brands": lambda: revenue_chart(
             rows("events.top_brands"), text_of("brand"), currency
         ),
         "events.top_categories": lambda: revenue_chart(
-            rows("events.top_categories"), text_of("category_code"), currency
+            rows("events.top_categories"),
+            lambda row: fmt_category(row.get("category_code")),
+            currency,
         ),
         "events.by_hour": lambda: time_chart(
             rows("events.by_hour"), _hour_label, "Hour of day (local time)", currency
@@ -77,7 +90,7 @@ def build_charts(metrics: dict[str, Any], currency: str) -> dict[str, str]:
             _top(metrics, rows("events.abandoned_brands")), text_of("brand"), currency
         ),
         "events.abandoned_products": lambda: abandoned_chart(
-            _top(metrics, rows("events.abandoned_products")), text_of("product_id"), currency
+            _top(metrics, rows("events.abandoned_products")), _product_name, currency
         ),
     }
     return charts.render_all(jobs)

@@ -671,7 +671,7 @@ def test_funnel_chart_labels_conversion(charts: dict[str, str]):
 
 def test_charts_carry_formatted_labels(charts: dict[str, str]):
     assert "$6k  (30 purchases)" in charts["events.top_products"]  # chart money is compact
-    assert "electronics.smartphone" in charts["events.top_categories"]
+    assert "Electronics › Smartphone" in charts["events.top_categories"]  # codes in words
     assert "750  (75.0%)" in charts["events.user_segments"]
     assert "$5k" in charts["events.abandoned_brands"]
     assert "xiaomi" in charts["events.abandoned_brands"]
@@ -767,3 +767,13 @@ def test_the_cleaning_audit_is_laid_out_in_the_appendix(soup: BeautifulSoup):
     assert order.index("events-cleaning") > order.index("events-catalog")
     appendix = next(entry for entry in soup.select("nav.contents a") if "Appendix" in entry.text)
     assert appendix["href"] == "#events-cleaning"
+
+
+def test_product_charts_name_the_products_where_the_catalog_does():
+    metrics = event_metrics()
+    for key in ("events.top_products", "events.abandoned_products"):
+        for index, row in enumerate(metrics["tables"][key]):
+            row["name"] = f"Kettle model {index}"
+    charts = build_charts(metrics, CURRENCY)
+    assert "Kettle model 0" in charts["events.top_products"]
+    assert "Kettle model 0" in charts["events.abandoned_products"]
