@@ -10,9 +10,24 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reportgen.plugin import KpiSpec
-from reportgen.render.formatters import fmt_date, fmt_delta, fmt_number, fmt_text, fmt_value
+from reportgen.render.formatters import (
+    duration_unit,
+    fmt_date,
+    fmt_delta,
+    fmt_duration,
+    fmt_number,
+    fmt_text,
+    fmt_value,
+)
 
 DIRECTION_ARROWS = {"up": "\u25b2", "down": "\u25bc", "flat": ""}
+
+
+def _duration_delta(current: float, previous: float, unit: str) -> str:
+    """The change of a duration in the card's one unit, with its relative change."""
+    change = current - previous
+    text = ("+" if change >= 0 else "") + fmt_duration(change, unit)
+    return f"{text} ({change / abs(previous) * 100:+.1f}%)" if previous else text
 
 
 def card(spec: KpiSpec, metrics: Mapping[str, Any], currency: str) -> dict[str, str]:
@@ -37,23 +52,26 @@ def card(spec: KpiSpec, metrics: Mapping[str, Any], currency: str) -> dict[str, 
             if spec.better != "neutral":
                 tone = "good" if direction == spec.better else "bad"
     delta = fmt_delta(current, previous, spec.kind, currency)
+    shown = fmt_value(current, spec.kind, currency)
+    before = fmt_value(previous, spec.kind, currency)
+    if spec.kind == "days":  # one unit per card: not "19.0 h vs 1.24 days"
+        unit = duration_unit([current, previous])
+        shown, before = fmt_duration(current, unit), fmt_duration(previous, unit)
+        if isinstance(current, int | float) and isinstance(previous, int | float):
+            delta = _duration_delta(current, previous, unit)
     label = spec.label
     if spec.label_from_rules is not None:
         label = spec.label_from_rules(metrics.get("rules") or {}) or label
-    comparison = (
-        f"{delta} vs {fmt_value(previous, spec.kind, currency)}"
-        if previous is not None
-        else "previous period n/a"
-    )
+    comparison = f"{delta} vs {before}" if previous is not None else "previous period n/a"
     if unfinished or gap:
         direction, tone = "flat", "neutral"
         comparison = f"provisional: {unfinished}" if unfinished else f"change n/a: {gap}"
     return {
         "key": spec.key,
         "label": label,
-        "value": fmt_value(current, spec.kind, currency),
+        "value": shown,
         "delta": delta,
-        "previous": fmt_value(previous, spec.kind, currency),
+        "previous": before,
         "comparison": comparison,
         "direction": direction,
         "arrow": DIRECTION_ARROWS[direction],

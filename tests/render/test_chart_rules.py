@@ -328,3 +328,20 @@ def test_the_chart_specs_are_valid_vega_lite(validated: list[dict[str, Any]]):
     }
     assert {"carts.funnel_trend", "events.by_month", "marketing.discount_by_month"} <= set(svgs)
     assert len(validated) >= 6  # the drawn charts went through the schema check
+
+
+def test_a_duration_card_uses_one_unit_for_its_value_and_the_one_before():
+    from reportgen.render.viewparts import card
+    from reportgen.sections.carts.kpis import CART_KPIS
+
+    spec = next(s for s in CART_KPIS if s.key == "carts.median_time_to_order_days")
+    metrics = {
+        "kpis": {
+            "carts.median_time_to_order_days": 19 / 24,
+            "previous": {"carts.median_time_to_order_days": 1.24},
+        },
+        "rules": {},
+    }
+    shown = card(spec, metrics, "USD")
+    assert shown["value"] == "0.79 days"
+    assert shown["comparison"] == "-0.45 days (-36.2%) vs 1.24 days"

@@ -671,7 +671,7 @@ def test_funnel_chart_labels_conversion(charts: dict[str, str]):
 
 def test_charts_carry_formatted_labels(charts: dict[str, str]):
     assert "$6k  (30 purchases)" in charts["events.top_products"]  # chart money is compact
-    assert "Electronics › Smartphone" in charts["events.top_categories"]  # codes in words
+    assert "Electronics \u203a Smartphone" in charts["events.top_categories"]  # codes in words
     assert "750  (75.0%)" in charts["events.user_segments"]
     assert "$5k" in charts["events.abandoned_brands"]
     assert "xiaomi" in charts["events.abandoned_brands"]
