@@ -39,6 +39,7 @@ from reportgen.render.formatters import (
     fmt_delta,
     fmt_money_short,
     fmt_number,
+    fmt_period_label,
     fmt_period_name,
     fmt_text,
     fmt_value,
@@ -298,7 +299,8 @@ def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
     values[-1] = (content.metrics.get("kpis") or {}).get(spec.key)
     shown = [v for v in values if number(v) is not None]
     if len(shown) >= SPARKLINE_MIN_POINTS:  # a dot or a single stroke is no trend
-        span = f"{history[0]['label']} to {history[-1]['label']}"
+        first, last = (fmt_period_label(point["label"]) for point in (history[0], history[-1]))
+        span = f"{first} to {last}"
         low, high = (fmt_value(v, spec.kind, content.currency) for v in (min(shown), max(shown)))
         found["sparkline"] = sparkline_svg(values, f"{found['label']}, {span}: {low} to {high}")
     spread = usual_range(values)
