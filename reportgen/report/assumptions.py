@@ -171,7 +171,8 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "the engine holding its main table, and the tables one section reads together come "
         "from one of them; a files entry for a table the database also has is an error (with "
         "files alone, or a DuckDB database, the file replaces the table as METRICS.md §8 "
-        "says).",
+        "says). Event product names, looked up by id in a query of their own, come from "
+        "whichever engine has the products table.",
     ),
     (
         "partial-buckets",

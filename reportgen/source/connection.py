@@ -79,6 +79,8 @@ class Source:
         self.files_source: Source | None = None
         """With ``source.url`` beside ``source.files`` (mixed sources): the embedded
         DuckDB that holds the files' tables, each section run on the one with its table."""
+        self.url_source: Source | None = None
+        """On the files' side of a mixed source: the database's Source (for ``lookup``)."""
         for name, sql in config.source.views.items():
             self._create_view(name, sql)
 
@@ -89,6 +91,17 @@ class Source:
         files = self.files_source
         if files is not None and canonical in files.config.source.files:
             return files
+        return self
+
+    def lookup(self, canonical: str) -> Source:
+        """Return the source to read an optional table from in a query of its own (product
+        names for a list of ids): this one when it has the table, else the other engine of
+        a mixed source when that one does. Never for a join: those stay on one engine."""
+        if self.usable(canonical):
+            return self
+        for other in (self.files_source, self.url_source):
+            if other is not None and other.usable(canonical):
+                return other
         return self
 
     def split_tables(self, canonicals: Sequence[str]) -> str | None:
@@ -359,6 +372,7 @@ def open_source(config: Config, *, now: datetime | None = None) -> Iterator[Sour
     with _open_one(url_config, now=now) as primary:
         with _open_one(files_config, now=primary.now) as files:
             primary.files_source = files
+            files.url_source = primary
             _refuse_shadowed_tables(primary, files)
             yield primary
 

@@ -45,8 +45,11 @@ def _catalog(source: Source, expr: Expr, ids: Iterable[str]) -> dict[str, tuple[
     attribute the maximum non-null value, as text.
     """
     wanted = list(ids)
+    source = source.lookup("products")  # with mixed sources it may be the other engine
     if not wanted or not source.usable("products"):
         return {}
+    if source.dialect != expr.dialect:
+        expr = Expr(source.dialect, expr.timezone)
     products = source.table("products")
     columns = products.columns
     product_id = expr.id_text(columns["product_id"])
