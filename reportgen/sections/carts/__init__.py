@@ -50,5 +50,6 @@ SECTION = Section(
     table_rows=declaration.TABLE_ROWS,
     part_title=declaration.part_title,
     period_from=("carts", "created_at"),
+    coverage=("carts.first_created_at", "carts.last_created_at"),
     check_config=rules.check_config,
 )

@@ -430,4 +430,7 @@ def _quality(
         "orders.table_rows": prepared.whole_table.order_rows,
         "orders.unparsed_order_date": prepared.whole_table.unparsed_order_date,
         "orders.future_order_date": prepared.whole_table.future_order_date,
+        "carts.first_created_at": prepared.whole_table.first_created_at,
+        "carts.last_created_at": prepared.whole_table.last_created_at,
+        "orders.last_order_date": prepared.whole_table.last_order_date,
     }

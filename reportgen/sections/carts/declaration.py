@@ -53,6 +53,9 @@ DATA_QUALITY_LABELS = {
     "orders.table_rows": "Rows in the orders table (whole table)",
     "orders.unparsed_order_date": "Orders with an unreadable order_date (whole table, unlinked)",
     "orders.future_order_date": "Orders dated after this report was built (whole table)",
+    "carts.first_created_at": "First readable created_at of the carts (whole table)",
+    "carts.last_created_at": "Last readable created_at of the carts (whole table)",
+    "orders.last_order_date": "Last readable order_date of the orders (whole table)",
 }
 """Plain-English labels for the section's data_quality keys (METRICS.md §8)."""
 
@@ -120,6 +123,13 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "next-order-by-day",
         "With date-only values, next_order's order_date >= created_at "
         "compares calendar days, like the cart_id link.",
+    ),
+    (
+        "coverage-timestamps",
+        "carts.first_created_at and carts.last_created_at are the first and last parseable "
+        "created_at of the carts rows with a cart_id (before duplicates collapse, "
+        "future-dated rows included), as local time to the second; orders.last_order_date "
+        "is the newest parseable order_date.",
     ),
     (
         "sku-category",

@@ -12,7 +12,7 @@ from typing import Any
 
 from reportgen.source.connection import Source, open_source
 from reportgen.source.query import one, scalar
-from reportgen.source.sqlexpr import Expr
+from reportgen.source.sqlexpr import Expr, parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ class WholeTable:
     unparsed_order_date: int
     """Orders whose order_date is NULL or not a §8 timestamp: they link to nothing."""
     future_order_date: int
+    first_created_at: str | None
+    """First and last parseable created_at of the carts with a cart_id (local
+    ``YYYY-MM-DD HH:MM:SS``): how far the data reaches (``Section.coverage``)."""
+    last_created_at: str | None
+    last_order_date: str | None
+    """Newest parseable order_date of the whole orders table (local, like the above)."""
 
 
 def whole_table_checks(main: Source) -> WholeTable:
@@ -71,6 +77,9 @@ def _checks(source: Source) -> WholeTable:
         order_rows=order_audit["rows_"],
         unparsed_order_date=order_audit["unparsed"],
         future_order_date=order_audit["future"],
+        first_created_at=cart_audit["first"],
+        last_created_at=cart_audit["last"],
+        last_order_date=order_audit["last"],
     )
 
 
@@ -93,11 +102,13 @@ def _audit(
                    as unparsed,
                coalesce(sum(case when {no_id} then 0 else {source.later_than_now(expr, column)}
                             end), 0) as future,
-               count(case when {no_id} then null else {column} end) as values_
+               count(case when {no_id} then null else {column} end) as values_,
+               {_extremes(expr, column, no_id)}
         from {table}
     """,
         **source.clock_binds(),
     )
+    found["first"], found["last"] = _first_last(found, expr.timezone)
     # Date-only needs one counter-example: the scan stops at the first non-bare value.
     found["others"] = scalar(
         conn,
@@ -110,6 +121,57 @@ def _audit(
     )
     found["date_only"] = found["others"] == 0 and found["values_"] > 0
     return found
+
+
+def _extremes(expr: Expr, raw: str, no_id: str) -> str:
+    """Return select items for the first and last parseable timestamps of ``raw``.
+
+    Canonical naive values (nearly all) are compared as normalised text, without a parse;
+    only the others are parsed (in UTC a `` UTC``/``Z`` suffix is canonical too).
+    """
+    t = expr.raw_text(raw)
+    tests = [(expr.fast_valid(raw), _normalised(t))]
+    if expr.timezone == "UTC" and expr.dialect != "postgresql":
+        body, suffixed = expr.utc_suffixed(t)
+        tests.append((suffixed, _normalised(body)))
+    canonical = "".join(f"when {test} then {value} " for test, value in tests)
+    skipped = "".join(f"when {test} then null " for test, _ in tests)
+    naive = f"case when {no_id} then null {canonical}end"
+    other = f"case when {no_id} then null {skipped}else {expr.slow_local(expr.strip(raw))} end"
+    return (
+        f"min({naive}) as first_naive, max({naive}) as last_naive, "
+        f"min({other}) as first_other, max({other}) as last_other"
+    )
+
+
+def _normalised(text: str) -> str:
+    """Return a canonical naive timestamp (10, 16, 19 or 26 characters, ``T`` or space) as
+    ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts like the time it names."""
+    body = f"substr({text}, 1, 10) || ' ' || substr({text}, 12)"
+    return (
+        f"(case length({text}) when 10 then {text} || ' 00:00:00.000000' "
+        f"when 16 then {body} || ':00.000000' when 19 then {body} || '.000000' "
+        f"else {body} end)"
+    )
+
+
+def _first_last(found: dict[str, Any], timezone: str) -> tuple[str | None, str | None]:
+    """Combine the two kinds of extremes into local ``YYYY-MM-DD HH:MM:SS`` text.
+
+    A naive value is local wall time; the parse moves only a spring-forward gap's times,
+    forward, so it keeps their order and the extremes can be parsed after the min/max.
+    """
+
+    def local(naive: Any) -> str | None:
+        parsed = parse_timestamp(naive, timezone) if naive is not None else None
+        return parsed[0] if parsed else None
+
+    firsts = [v for v in (local(found["first_naive"]), found["first_other"]) if v]
+    lasts = [v for v in (local(found["last_naive"]), found["last_other"]) if v]
+    return (
+        min(firsts)[:19] if firsts else None,
+        max(lasts)[:19] if lasts else None,
+    )
 
 
 def _orphan_lines(source: Source, expr: Expr) -> int:
