@@ -109,6 +109,7 @@ def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any
         which=which,
     )
     links = _time_to_order(conn, config, prepared, which)
+    recovered = _recovered(conn, config, prepared, which)
     return {
         "carts.carts_total": total,
         "carts.carts_converted": converted,
@@ -124,12 +125,43 @@ def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any
         "carts.reengaged": reengagement["reengaged"],
         "carts.reengagement_rate": ratio(reengagement["reengaged"], reengagement["abandoners"]),
         "carts.reengagement_immature_carts": _immature(conn, config, prepared, which),
+        "carts.recovered_orders": recovered["orders"],
+        "carts.recovered_revenue": (
+            money(recovered["revenue"]) if prepared.has_order_total else None
+        ),
         "carts.median_time_to_order_days": links["median"],
         "carts.p90_time_to_order_days": links["p90"],
         "carts.mean_time_to_order_days": links["mean"],
         "carts.converted_unlinked": links["unlinked"],
         "_links": links,
     }
+
+
+def _recovered(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
+    """Count and value the orders that re-engage the period's abandoners (rule
+    ``recovered-revenue``): each order once, however many abandoned carts it follows."""
+    days = config.rules.reengagement_days
+    window = (
+        "o.day >= p.day and o.day <= p.day + :n"
+        if prepared.date_only
+        else "o.epoch_us > p.epoch_us and o.epoch_us <= p.epoch_us + :n_us"
+    )
+    return one(
+        conn,
+        f"""
+        select count(*) as orders, sum(order_total) as revenue
+        from (
+            select o.order_id, max(o.order_total) as order_total
+            from rg_pc p
+            join rg_orders o on o.customer_id = p.customer_id and {window}
+            where p.which = :which and p.status_rank = 2 and p.customer_id is not null
+            group by o.order_id
+        ) recovered
+    """,
+        which=which,
+        n=days,
+        n_us=days * DAY_US,
+    )
 
 
 def _immature(conn, config: Config, prepared: Prepared, which: str) -> int:

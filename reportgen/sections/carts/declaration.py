@@ -132,6 +132,17 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "is the newest parseable order_date.",
     ),
     (
+        "recovered-revenue",
+        "carts.recovered_orders counts the orders that re-engage the period's abandoners: "
+        "orders of a customer with an abandoned cart c of the period and c.created_at < "
+        "order_date <= c.created_at + N days (by calendar day when either column is date-"
+        "only), orders after the period end included; each order_id counts once however many "
+        "carts' windows it falls in (repeated rows of one order_id are one order, valued at "
+        "their largest order_total). carts.recovered_revenue sums their order_total; an "
+        "order_total that is NULL or not a number adds 0; without an order_total column it is"
+        " null.",
+    ),
+    (
         "sku-category",
         "A SKU whose product has no category shows category Unknown, as in the category table.",
     ),

@@ -6,7 +6,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from reportgen.plugin import KpiSpec
+from reportgen.render.formatters import fmt_number
 from reportgen.sections.carts.declaration import reengagement_label
+
+
+def window_open(metrics: Mapping[str, Any]) -> str | None:
+    """Return why the figures counted within the re-engagement window may still rise: some
+    abandoned carts of the period were created less than N days before the newest order."""
+    kpis = metrics.get("kpis") or {}
+    open_carts = kpis.get("carts.reengagement_immature_carts")
+    if not isinstance(open_carts, int) or open_carts <= 0:
+        return None
+    days = (metrics.get("rules") or {}).get("reengagement_days")
+    window = f"{days}-day window" if isinstance(days, int) else "re-engagement window"
+    abandoned = kpis.get("carts.carts_abandoned")
+    of = f" of {fmt_number(abandoned)}" if isinstance(abandoned, int) else ""
+    return f"{fmt_number(open_carts)}{of} abandoned carts are still inside their {window}"
+
 
 CART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("carts.carts_total", "Carts created", "number", "up", headline=True),
@@ -33,6 +49,20 @@ CART_KPIS: tuple[KpiSpec, ...] = (
     KpiSpec("carts.abandoners", "Abandoners", "number", "down"),
     KpiSpec("carts.reengaged", "Re-engaged abandoners", "number", "up"),
     KpiSpec("carts.reengagement_immature_carts", "Abandoned carts still in their window", "number"),
+    KpiSpec(
+        "carts.recovered_orders",
+        "Orders from re-engaged abandoners",
+        "number",
+        "up",
+        provisional_when=window_open,
+    ),
+    KpiSpec(
+        "carts.recovered_revenue",
+        "Recovered revenue",
+        "money",
+        "up",
+        provisional_when=window_open,
+    ),
     KpiSpec("carts.p90_time_to_order_days", "90th percentile time to order", "days", "down"),
     KpiSpec("carts.mean_time_to_order_days", "Mean time to order", "days", "down"),
     KpiSpec("carts.converted_unlinked", "Converted carts with no linked order", "number", "down"),

@@ -45,6 +45,8 @@ class Prepared:
     date_only: bool
     """carts.created_at or orders.order_date is date-only: compare by calendar day."""
     has_order_cart_id: bool
+    has_order_total: bool
+    """orders has an order_total column: recovered revenue can be valued."""
     whole_table: WholeTable
     has_customers: bool
     has_products: bool
@@ -89,6 +91,7 @@ def prepare(
         date_only=date_only,
         whole_table=checks,
         has_order_cart_id=has_order_cart_id,
+        has_order_total="order_total" in source.table("orders").columns,
         has_customers=has_customers,
         has_products=has_products,
         segments=tuple(wanted),
@@ -208,10 +211,11 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
     o = orders.columns
     has_cart_id = "cart_id" in o
     cart_column = f"{expr.id_text(o['cart_id'])} as cart_id," if has_cart_id else ""
+    total = expr.number(o["order_total"]) if "order_total" in o else "cast(null as float)"
     parsed = expr.with_timestamps(f"""
         select {expr.id_text(o["order_id"])} as order_id,
                {expr.id_text(o["customer_id"])} as customer_id, {cart_column}
-               {expr.strip(o["order_date"])} as x
+               {total} as order_total, {expr.strip(o["order_date"])} as x
         from {orders.sql}
         where {expr.may_fall_between(o["order_date"], "lo", "open_end")}
     """)
@@ -219,7 +223,8 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
         conn,
         f"""
         create temp table rg_orders as
-        select order_id, customer_id, {"cart_id," if has_cart_id else ""} local, epoch_us, day
+        select order_id, customer_id, {"cart_id," if has_cart_id else ""} order_total,
+               local, epoch_us, day
         from ({parsed}) parsed where local is not null
     """,
         lo=bounds["lo"],
