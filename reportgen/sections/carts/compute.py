@@ -11,6 +11,7 @@ import numpy as np
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.plugin import SectionResult
+from reportgen.sections.carts.contributions import contributions
 from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare
 from reportgen.sections.carts.whole_table import whole_table_checks
 from reportgen.source.connection import Source
@@ -57,6 +58,8 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
         tables[f"carts.segment.{name}"] = _segment_table(conn, name)
     tables["carts.savable_customers"] = _savable(conn, prepared.segments)
     tables["carts.time_to_order_hist"] = links["hist"]
+    present = [name for name in prepared.segments if name not in prepared.missing_segments]
+    tables["carts.contributions"] = contributions(conn, present, kpis, previous)
     quality = _quality(conn, source, expr, prepared, links)
     skipped = [
         {"section": f"carts.segment.{name}", "reason": _missing_reason(prepared, name)}

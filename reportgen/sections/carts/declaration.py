@@ -143,6 +143,19 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         " null.",
     ),
     (
+        "kpi-contributions",
+        "carts.contributions splits each headline KPI's change by group: abandoned cart value"
+        " by category (a group's contribution is its current minus previous value), "
+        "abandonment, conversion and re-engagement rates by each configured segment column "
+        "present (rate r = sum of w_g r_g, w_g the group's share of the carts or abandoners; "
+        "contribution w_g' r_g' - w_g r_g = rate_effect (mean w_g times the change of r_g) + "
+        "size_effect (mean r_g times the change of w_g)). A group of one period only keeps "
+        "its one rate (its contribution is all size effect; previous or current and change "
+        "are null). A rate KPI null in either period has no rows; share_of_change is null "
+        "when the KPI did not change. Rows go by KPI, then dimension, then largest "
+        "contribution either way.",
+    ),
+    (
         "sku-category",
         "A SKU whose product has no category shows category Unknown, as in the category table.",
     ),
