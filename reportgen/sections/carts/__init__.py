@@ -8,6 +8,7 @@ from reportgen.plugin import Section, imported_on_use
 from reportgen.sections.carts import declaration, rules
 from reportgen.sections.carts.compute import compute
 from reportgen.sections.carts.contributions import COLUMNS as CONTRIBUTION_COLUMNS
+from reportgen.sections.carts.history import history
 from reportgen.sections.carts.kpis import CART_KPIS
 from reportgen.sections.carts.view import carts_view
 
@@ -53,6 +54,7 @@ SECTION = Section(
     part_title=declaration.part_title,
     period_from=("carts", "created_at"),
     contributions="carts.contributions",
+    history=history,
     coverage=("carts.first_created_at", "carts.last_created_at"),
     check_config=rules.check_config,
 )

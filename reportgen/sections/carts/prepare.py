@@ -23,17 +23,16 @@ whole-table counts are in ``whole_table.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.sections.carts.rules import segments_setting
-from reportgen.sections.carts.whole_table import WholeTable
 from reportgen.source.connection import Source
 from reportgen.source.query import execute, scalar
-from reportgen.source.sqlexpr import Expr
+from reportgen.source.sqlexpr import Expr, sql_literal
 
 DAY_US = 86_400_000_000
 
@@ -47,7 +46,6 @@ class Prepared:
     has_order_cart_id: bool
     has_order_total: bool
     """orders has an order_total column: recovered revenue can be valued."""
-    whole_table: WholeTable
     has_customers: bool
     has_products: bool
     segments: tuple[str, ...]
@@ -55,47 +53,58 @@ class Prepared:
     missing_segments: tuple[str, ...]
 
 
+Window = Sequence[tuple[str, Period]]
+"""Contiguous periods, oldest first, each with the ``which`` label its carts get in rg_pc
+(``prev`` and ``cur`` for a report; ``0``, ``1``, … for a history)."""
+
+
+def report_window(period: Period) -> Window:
+    """Return the window of a report: the period before ``period``, then ``period``."""
+    return (("prev", period.previous()), ("cur", period))
+
+
 def prepare(
     source: Source,
     expr: Expr,
     config: Config,
-    period: Period,
-    whole_table: Callable[[], WholeTable],
+    window: Window,
+    date_only: Callable[[], bool],
+    *,
+    segments: bool = True,
 ) -> Prepared:
-    """Build the temp tables for ``period`` and the one before it.
+    """Build the temp tables for the periods of ``window``.
 
-    ``whole_table`` returns the whole-table checks, which run meanwhile on a second
-    connection; they are awaited only where re-engagement needs the date-only verdict.
+    ``date_only`` returns whether either timestamp column is date-only (in a report, from
+    the whole-table checks, which run meanwhile on a second connection); it is awaited
+    only where re-engagement needs it. Without ``segments`` no segment label is built.
     """
     conn = source.connection
     for table in TEMP_TABLES:
         execute(conn, f"drop table if exists {table}")
-    previous = period.previous()
+    first, last = window[0][1], window[-1][1]
     bounds = {
-        "lo": (previous.start - timedelta(days=1)).isoformat(),
-        "hi": (period.end + timedelta(days=1)).isoformat(),
+        "lo": (first.start - timedelta(days=1)).isoformat(),
+        "hi": (last.end + timedelta(days=1)).isoformat(),
         "open_end": "9999-12-31",
     }
     _carts(source, expr, config, bounds)
     _orders(source, expr, bounds)
     has_order_cart_id = "cart_id" in source.table("orders").columns
-    _lines(source, expr, config, previous.start_text, period.end_text)
+    _lines(source, expr, config, first.start_text, last.end_text)
     has_products = _products(source, expr)
-    has_customers, segments = _customers(source, expr, config)
-    wanted = segments_setting(config)
-    _period_carts(conn, period, segments, wanted)
-    checks = whole_table()
-    date_only = checks.carts_date_only or checks.orders_date_only
-    _abandoners(conn, config.rules.reengagement_days, date_only, wanted)
+    wanted = segments_setting(config) if segments else []
+    has_customers, present = _customers(source, expr, config, wanted)
+    _period_carts(conn, window, present, wanted)
+    found_date_only = date_only()
+    _abandoners(conn, config.rules.reengagement_days, found_date_only, wanted)
     return Prepared(
-        date_only=date_only,
-        whole_table=checks,
+        date_only=found_date_only,
         has_order_cart_id=has_order_cart_id,
         has_order_total="order_total" in source.table("orders").columns,
         has_customers=has_customers,
         has_products=has_products,
         segments=tuple(wanted),
-        missing_segments=tuple(s for s in wanted if s not in segments),
+        missing_segments=tuple(s for s in wanted if s not in present),
     )
 
 
@@ -341,7 +350,9 @@ def _products(source: Source, expr: Expr) -> bool:
     return True
 
 
-def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[str]]:
+def _customers(
+    source: Source, expr: Expr, config: Config, wanted: Sequence[str]
+) -> tuple[bool, list[str]]:
     """Collapse the customers of the two periods' carts; return the segments available."""
     conn = source.connection
     if not source.usable("customers"):
@@ -354,7 +365,7 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
     customers = source.table("customers")
     cu = customers.columns
     picks, segments = [], []
-    for name in segments_setting(config):
+    for name in wanted:
         column = "age" if name == "age_band" else name
         if column in cu:
             value = expr.number(cu[column]) if column == "age" else expr.strip(cu[column])
@@ -375,18 +386,23 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
     return True, segments
 
 
-def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) -> None:
-    """Carts of both periods with value, valid lines, customer flag and segment labels."""
+def _period_carts(conn, window: Window, segments: list[str], wanted: list[str]) -> None:
+    """Carts of the window's periods with value, valid lines, customer flag, segment
+    labels and ``which`` period they belong to."""
     labels = "".join(
         f", {_segment_value(name) if name in segments else 'cast(null as varchar)'} as seg_{name}"
         for name in wanted
     )
-    previous = period.previous()
+    binds = {f"s{index}": period.start_text for index, (_, period) in enumerate(window)}
+    which = "".join(
+        f"when c.local >= :s{index} then {sql_literal(label)} "
+        for index, (label, _) in reversed(list(enumerate(window)))
+    )
     execute(
         conn,
         f"""
         create temp table rg_pc as
-        select case when c.local >= :cs then 'cur' else 'prev' end as which,
+        select case {which}end as which,
                c.cart_id, c.customer_id, c.status_norm, c.status_rank, c.local, c.epoch_us,
                c.day, c.n_rows, coalesce(v.value, 0) as value,
                coalesce(v.valid_lines, 0) as valid_lines,
@@ -398,11 +414,10 @@ def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) 
             from rg_lines group by cart_id
         ) v on v.cart_id = c.cart_id
         left join rg_customers cu on cu.customer_id = c.customer_id
-        where c.local >= :ws and c.local < :we
+        where c.local >= :s0 and c.local < :we
     """,
-        cs=period.start_text,
-        ws=previous.start_text,
-        we=period.end_text,
+        we=window[-1][1].end_text,
+        **binds,
     )
     execute(conn, "create index rg_pc_which on rg_pc (which, status_rank)")
 

@@ -108,19 +108,47 @@ def _audit(
     """,
         **source.clock_binds(),
     )
+    found["date_only"] = found["values_"] > 0 and not _not_bare(source, expr, table, column, no_id)
     found["first"], found["last"] = _first_last(found, expr.timezone)
-    # Date-only needs one counter-example: the scan stops at the first non-bare value.
-    found["others"] = scalar(
-        conn,
-        f"""
-        select count(*) from (
-            select 1 from {table}
-            where not ({no_id}) and {expr.not_bare_date(column)} = 1 limit 1
-        ) counter_example
-    """,
-    )
-    found["date_only"] = found["others"] == 0 and found["values_"] > 0
     return found
+
+
+def _not_bare(source: Source, expr: Expr, table: str, column: str, no_id: str) -> bool:
+    """Whether some value is not a bare date: the scan stops at the first one."""
+    return bool(
+        scalar(
+            source.connection,
+            f"""
+            select count(*) from (
+                select 1 from {table}
+                where not ({no_id}) and {expr.not_bare_date(column)} = 1 limit 1
+            ) counter_example
+        """,
+        )
+    )
+
+
+def date_only(source: Source, expr: Expr) -> bool:
+    """Whether carts.created_at or orders.order_date is date-only, as the checks judge it,
+    without their whole-table counts: each test stops at its first example."""
+    for name, column, id_column in (
+        ("carts", "created_at", "cart_id"),
+        ("orders", "order_date", None),
+    ):
+        info = source.table(name)
+        raw = info.columns[column]
+        no_id = expr.is_null_id(info.columns[id_column]) if id_column else "0 = 1"
+        has_value = scalar(
+            source.connection,
+            f"""
+            select count(*) from (
+                select 1 from {info.sql} where not ({no_id}) and {raw} is not null limit 1
+            ) some_value
+        """,
+        )
+        if has_value and not _not_bare(source, expr, info.sql, raw, no_id):
+            return True
+    return False
 
 
 def _extremes(expr: Expr, raw: str, no_id: str) -> str:
