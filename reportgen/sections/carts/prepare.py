@@ -112,6 +112,7 @@ TEMP_TABLES = (
     "rg_dup_carts",
     "rg_carts_all",
     "rg_carts",
+    "rg_orders_read",
     "rg_orders",
     "rg_order_carts",
     "rg_newest_order",
@@ -211,50 +212,59 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
 
 
 def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
-    """Parse orders from the day before the previous period on (earlier ones link nothing
-    but a cart_id that all precedes its cart, which ``rg_order_carts`` answers).
+    """Parse, in one pass over orders, those from the day before the previous period on
+    and (with a cart_id column) those naming a cart of ``rg_carts``.
 
+    Earlier orders link nothing but a cart_id that all precedes its cart, which
+    ``rg_order_carts`` answers; ``rg_orders`` keeps the recent ones.
     """
     conn = source.connection
     orders = source.table("orders")
     o = orders.columns
     has_cart_id = "cart_id" in o
-    cart_column = f"{expr.id_text(o['cart_id'])} as cart_id," if has_cart_id else ""
+    cart_id = expr.id_text(o["cart_id"]) if has_cart_id else ""
+    recent = expr.may_fall_between(o["order_date"], "lo", "open_end")
+    cart_column = f"{cart_id} as cart_id," if has_cart_id else ""
     total = expr.number(o["order_total"]) if "order_total" in o else "cast(null as float)"
+    linked = f" or {cart_id} in (select cart_id from rg_carts)" if has_cart_id else ""
     parsed = expr.with_timestamps(f"""
         select {expr.id_text(o["order_id"])} as order_id,
                {expr.id_text(o["customer_id"])} as customer_id, {cart_column}
-               {total} as order_total, {expr.strip(o["order_date"])} as x
+               {total} as order_total, case when {recent} then 1 else 0 end as recent,
+               {expr.strip(o["order_date"])} as x
         from {orders.sql}
-        where {expr.may_fall_between(o["order_date"], "lo", "open_end")}
+        where {recent}{linked}
     """)
+    columns = f"order_id, customer_id, {'cart_id, ' if has_cart_id else ''}order_total"
+    # Only orders that can be placed in time take part in a link (rule
+    # unparsed-orders-ignored): an order with an unreadable date says nothing of its cart.
     execute(
         conn,
         f"""
-        create temp table rg_orders as
-        select order_id, customer_id, {"cart_id," if has_cart_id else ""} order_total,
-               local, epoch_us, day
+        create temp table rg_orders_read as
+        select {columns}, recent, local, epoch_us, day
         from ({parsed}) parsed where local is not null
     """,
         lo=bounds["lo"],
         open_end=bounds["open_end"],
     )
+    execute(
+        conn,
+        f"""
+        create temp table rg_orders as
+        select {columns}, local, epoch_us, day from rg_orders_read where recent = 1
+    """,
+    )
     execute(conn, "create index rg_orders_customer on rg_orders (customer_id, epoch_us)")
     execute(conn, "create index rg_orders_customer_day on rg_orders (customer_id, day)")
     if has_cart_id:
         execute(conn, "create index rg_orders_cart on rg_orders (cart_id)")
-        # Only orders that can be placed in time take part in a link (rule
-        # unparsed-orders-ignored): an order with an unreadable date says nothing of its cart.
-        cart_id = expr.id_text(o["cart_id"])
-        linked = expr.with_timestamps(f"""
-            select {cart_id} as cart_id, {expr.strip(o["order_date"])} as x from {orders.sql}
-            where {cart_id} in (select cart_id from rg_carts)
-        """)
         execute(
             conn,
-            f"""
+            """
             create temp table rg_order_carts as
-            select distinct cart_id from ({linked}) parsed where local is not null
+            select distinct cart_id from rg_orders_read
+            where cart_id in (select cart_id from rg_carts)
         """,
         )
         execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")

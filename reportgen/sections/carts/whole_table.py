@@ -61,19 +61,18 @@ def _checks(source: Source) -> WholeTable:
         source, expr, carts.sql, carts.columns["created_at"], carts.columns["cart_id"]
     )
     order_audit = _audit(source, expr, orders.sql, orders.columns["order_date"], None)
+    lines = _line_counts(source, expr)
     return WholeTable(
         null_cart_ids=cart_audit["null_ids"],
         unparsed_created_at=cart_audit["unparsed"],
         carts_date_only=cart_audit["date_only"],
         orders_date_only=order_audit["date_only"],
-        orphan_lines=_orphan_lines(source, expr),
+        orphan_lines=lines["orphans"],
         duplicate_customer_ids=_duplicate_ids(source, expr, "customers", "customer_id"),
         duplicate_product_ids=_duplicate_ids(source, expr, "products", "product_id"),
         cart_rows=cart_audit["rows_"],
         future_created_at=cart_audit["future"],
-        line_rows=scalar(
-            source.connection, f"select count(*) from {source.table('cart_items').sql}"
-        ),
+        line_rows=lines["rows_"],
         order_rows=order_audit["rows_"],
         unparsed_order_date=order_audit["unparsed"],
         future_order_date=order_audit["future"],
@@ -202,31 +201,38 @@ def _first_last(found: dict[str, Any], timezone: str) -> tuple[str | None, str |
     )
 
 
-def _orphan_lines(source: Source, expr: Expr) -> int:
-    """Count merged lines whose cart_id matches no cart.
+def _line_counts(source: Source, expr: Expr) -> dict[str, int]:
+    """Count the cart_items rows and the merged lines whose cart_id matches no cart, in one
+    pass over the lines grouped by cart_id.
 
-    The distinct line cart_ids are checked first (an index on cart_items(cart_id) gives
-    them without reading the lines); only the orphans' lines are then read.
+    The pass gives each line cart_id with its row count (an index on cart_items(cart_id)
+    gives them without reading the lines): the counts add up to the table's rows, and
+    only the orphan cart_ids' lines are then read again.
     """
     c = source.table("carts").columns
     items = source.table("cart_items")
     i = items.columns
-    return scalar(
+    return one(
         source.connection,
         f"""
-        select count(*) from (
-            select distinct {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
-            from {items.sql}
-            where {i["cart_id"]} is null or {i["cart_id"]} in (
-                select line_cart from (
-                    select distinct {i["cart_id"]} as line_cart from {items.sql}
-                ) line_carts
-                where line_cart not in (
-                    select {c["cart_id"]} from {source.table("carts").sql}
-                    where {c["cart_id"]} is not null
-                )
+        with line_carts as materialized (
+            select {i["cart_id"]} as line_cart, count(*) as n from {items.sql}
+            group by {i["cart_id"]}
+        ),
+        orphan_carts as (
+            select line_cart from line_carts
+            where line_cart not in (
+                select {c["cart_id"]} from {source.table("carts").sql}
+                where {c["cart_id"]} is not null
             )
-        ) orphans
+        )
+        select (select coalesce(sum(n), 0) from line_carts) as rows_,
+               (select count(*) from (
+                    select distinct {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
+                    from {items.sql}
+                    where {i["cart_id"]} is null
+                       or {i["cart_id"]} in (select line_cart from orphan_carts)
+               ) orphans) as orphans
     """,
     )
 
