@@ -7,6 +7,7 @@ counter-example).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +109,7 @@ def _audit(
         **source.clock_binds(),
     )
     found["date_only"] = found["values_"] > 0 and not _not_bare(source, expr, table, column, no_id)
-    found["first"], found["last"] = _first_last(found, expr.timezone)
+    found["first"], found["last"] = _first_last(source, expr, table, column, no_id, found)
     return found
 
 
@@ -150,54 +151,84 @@ def date_only(source: Source, expr: Expr) -> bool:
     return False
 
 
-def _extremes(expr: Expr, raw: str, no_id: str) -> str:
-    """Return select items for the first and last parseable timestamps of ``raw``.
+CANONICAL_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
-    Canonical naive values (nearly all) are compared as normalised text, without a parse;
-    only the others are parsed (in UTC a `` UTC``/``Z`` suffix is canonical too).
+
+def _seconds_shape(expr: Expr, t: str) -> str:
+    """Return a cheap predicate: ``t`` is 19 characters with a space at 11 and a colon at
+    17. A value of that shape that parses at all is a canonical ``YYYY-MM-DD HH:MM:SS``,
+    and those sort like their times (only SQLite takes this shortcut)."""
+    if expr.dialect != "sqlite":
+        return "1 = 0"
+    return f"(length({t}) = 19 and substr({t}, 11, 1) = ' ' and substr({t}, 17, 1) = ':')"
+
+
+def _extremes(expr: Expr, raw: str, no_id: str) -> str:
+    """Return select items for the first and last timestamps of ``raw``, in two kinds.
+
+    On SQLite the raw text's min and max are taken as they are (nearly every value is a
+    canonical ``YYYY-MM-DD HH:MM:SS``; ``_first_last`` checks the two). Values of any other
+    shape get a text that sorts like their time: a canonical naive value with its ``T``
+    made a space, in UTC a `` UTC``/``Z`` suffix dropped, any other value parsed to local
+    text.
     """
     t = expr.raw_text(raw)
-    tests = [(expr.fast_valid(raw), _normalised(t))]
+    shaped = _seconds_shape(expr, t)
+    tests = [(expr.fast_valid(raw), f"replace({t}, 'T', ' ')")]
     if expr.timezone == "UTC" and expr.dialect != "postgresql":
         body, suffixed = expr.utc_suffixed(t)
-        tests.append((suffixed, _normalised(body)))
-    canonical = "".join(f"when {test} then {value} " for test, value in tests)
-    skipped = "".join(f"when {test} then null " for test, _ in tests)
-    naive = f"case when {no_id} then null {canonical}end"
-    other = f"case when {no_id} then null {skipped}else {expr.slow_local(expr.strip(raw))} end"
+        tests.append((suffixed, f"replace({body}, 'T', ' ')"))
+    cases = "".join(f"when {test} then {value} " for test, value in tests)
+    plain = f"case when {no_id} then null else {t} end" if expr.dialect == "sqlite" else "null"
+    other = (
+        f"case when {no_id} or {shaped} then null {cases}"
+        f"else {expr.slow_local(expr.strip(raw))} end"
+    )
     return (
-        f"min({naive}) as first_naive, max({naive}) as last_naive, "
+        f"min({plain}) as first_plain, max({plain}) as last_plain, "
         f"min({other}) as first_other, max({other}) as last_other"
     )
 
 
-def _normalised(text: str) -> str:
-    """Return a canonical naive timestamp (10, 16, 19 or 26 characters, ``T`` or space) as
-    ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts like the time it names."""
-    body = f"substr({text}, 1, 10) || ' ' || substr({text}, 12)"
-    return (
-        f"(case length({text}) when 10 then {text} || ' 00:00:00.000000' "
-        f"when 16 then {body} || ':00.000000' when 19 then {body} || '.000000' "
-        f"else {body} end)"
-    )
+def _first_last(
+    source: Source, expr: Expr, table: str, column: str, no_id: str, found: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """Return the first and last timestamps as local ``YYYY-MM-DD HH:MM:SS`` text.
 
-
-def _first_last(found: dict[str, Any], timezone: str) -> tuple[str | None, str | None]:
-    """Combine the two kinds of extremes into local ``YYYY-MM-DD HH:MM:SS`` text.
-
-    A naive value is local wall time; the parse moves only a spring-forward gap's times,
-    forward, so it keeps their order and the extremes can be parsed after the min/max.
+    A raw extreme is the extreme of the canonical seconds values when it is one itself;
+    otherwise (a padded or broken value sorts first or last) they are looked for again.
+    Naive and parsed texts are both local wall time: parsing either as naive local time
+    gives its canonical local text (a naive time in a spring-forward gap moves forward).
     """
 
-    def local(naive: Any) -> str | None:
-        parsed = parse_timestamp(naive, timezone) if naive is not None else None
+    def local(text: Any) -> str | None:
+        parsed = parse_timestamp(str(text), expr.timezone) if text is not None else None
         return parsed[0] if parsed else None
 
-    firsts = [v for v in (local(found["first_naive"]), found["first_other"]) if v]
-    lasts = [v for v in (local(found["last_naive"]), found["last_other"]) if v]
-    return (
-        min(firsts)[:19] if firsts else None,
-        max(lasts)[:19] if lasts else None,
+    bounds = []
+    for plain, other, pick in (
+        (found["first_plain"], found["first_other"], min),
+        (found["last_plain"], found["last_other"], max),
+    ):
+        canonical = isinstance(plain, str) and CANONICAL_SECONDS.fullmatch(plain)
+        if plain is not None and not (canonical and local(plain)):
+            plain = _canonical_extreme(source, expr, table, column, no_id, pick.__name__)
+        candidates = [v for v in (local(plain), local(other)) if v is not None]
+        bounds.append(pick(candidates)[:19] if candidates else None)
+    return bounds[0], bounds[1]
+
+
+def _canonical_extreme(
+    source: Source, expr: Expr, table: str, column: str, no_id: str, pick: str
+) -> str | None:
+    """Return the min or max of the canonical seconds values that are real times."""
+    t = expr.raw_text(column)
+    return scalar(
+        source.connection,
+        f"""
+        select {pick}({t}) from {table}
+        where not ({no_id}) and {_seconds_shape(expr, t)} and {expr.fast_valid(column)}
+    """,
     )
 
 

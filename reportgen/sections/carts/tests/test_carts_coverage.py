@@ -18,6 +18,8 @@ ODD_FORMATS = [
     ("K3", "C3", "2024-04-01 01:30:00+02:00", "abandoned"),  # offset: 2024-03-31 23:30 UTC
     ("K4", "C3", "not a date", "abandoned"),  # unparsed: no bound
     ("K5", "C4", None, "abandoned"),  # NULL: no bound
+    ("K6", "C4", "2099-02-30 10:00:00", "abandoned"),  # the largest text, but no real time
+    ("K7", "C4", "1999-13-01 10:00:00", "abandoned"),  # the smallest text, no real time
     (None, "C5", "2020-01-01 00:00:00", "abandoned"),  # no cart_id: left out
 ]
 
