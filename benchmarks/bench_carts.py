@@ -91,7 +91,8 @@ FLOOR_COLUMNS = {
 
 
 def floor_seconds(config) -> float:
-    """Time one aggregate pass over each large cart table, touching every column read."""
+    """Time one aggregate pass over each large cart table, reading every value of the
+    columns the section reads (the max of each)."""
     from reportgen.source.connection import open_source
     from reportgen.source.query import one
 
@@ -99,7 +100,7 @@ def floor_seconds(config) -> float:
         began = time.perf_counter()
         for table, columns in FLOOR_COLUMNS.items():
             info = source.table(table)
-            touched = ", ".join(f"count({info.columns[c]}) as n{i}" for i, c in enumerate(columns))
+            touched = ", ".join(f"max({info.columns[c]}) as n{i}" for i, c in enumerate(columns))
             one(source.connection, f"select count(*) as rows_, {touched} from {info.sql}")
         return time.perf_counter() - began
 

@@ -18,7 +18,7 @@ from reportgen.sections.carts.counts import (
 )
 from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare, report_window
 from reportgen.sections.carts.time_to_order import time_to_order
-from reportgen.sections.carts.whole_table import WholeTable, whole_table_checks
+from reportgen.sections.carts.whole_table import WholeTable, date_only, whole_table_checks
 from reportgen.source.connection import Source
 from reportgen.source.query import one, rows, scalar
 from reportgen.source.sqlexpr import Expr
@@ -32,12 +32,10 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     # they run beside it (the database releases the GIL), hiding seconds on large tables.
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(whole_table_checks, source)
-
-        def date_only() -> bool:
-            found = future.result()
-            return found.carts_date_only or found.orders_date_only
-
-        prepared = prepare(source, expr, config, report_window(period), date_only)
+        # The date-only verdict, needed midway, is asked on its own (its scans stop at the
+        # first example) rather than waited for: the checks finish beside all the rest.
+        verdict = lambda: date_only(source, expr)  # noqa: E731
+        prepared = prepare(source, expr, config, report_window(period), verdict)
         checks = future.result()
     conn = source.connection
     delays = time_to_order(conn, config, prepared)
