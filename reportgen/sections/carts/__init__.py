@@ -7,6 +7,8 @@ from pathlib import Path
 from reportgen.plugin import Section, imported_on_use
 from reportgen.sections.carts import declaration, rules
 from reportgen.sections.carts.compute import compute
+from reportgen.sections.carts.contributions import COLUMNS as CONTRIBUTION_COLUMNS
+from reportgen.sections.carts.history import history
 from reportgen.sections.carts.kpis import CART_KPIS
 from reportgen.sections.carts.view import carts_view
 
@@ -22,6 +24,7 @@ SECTION = Section(
     kpis=CART_KPIS,
     view=carts_view,
     columns={
+        "carts.contributions": CONTRIBUTION_COLUMNS,
         "carts.top_abandoned_skus": (
             "product_id",
             "name",
@@ -50,5 +53,8 @@ SECTION = Section(
     table_rows=declaration.TABLE_ROWS,
     part_title=declaration.part_title,
     period_from=("carts", "created_at"),
+    contributions="carts.contributions",
+    history=history,
+    coverage=("carts.first_created_at", "carts.last_created_at"),
     check_config=rules.check_config,
 )

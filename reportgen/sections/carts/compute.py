@@ -6,26 +6,23 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
-
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.plugin import SectionResult
-from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare
-from reportgen.sections.carts.whole_table import whole_table_checks
+from reportgen.sections.carts.contributions import contributions
+from reportgen.sections.carts.counts import (
+    NO_ABANDONERS,
+    NO_CARTS,
+    abandoner_counts,
+    cart_counts,
+)
+from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare, report_window
+from reportgen.sections.carts.time_to_order import time_to_order
+from reportgen.sections.carts.whole_table import WholeTable, date_only, whole_table_checks
 from reportgen.source.connection import Source
 from reportgen.source.query import one, rows, scalar
 from reportgen.source.sqlexpr import Expr
 from reportgen.source.values import id_sort_key, ids_are_integers, money, ratio, whole
-
-HIST_BUCKETS = (
-    ("<1d", 0, 1),
-    ("1d", 1, 2),
-    ("2-3d", 2, 4),
-    ("4-7d", 4, 8),
-    ("8-14d", 8, 15),
-    ("15d+", 15, float("inf")),
-)
 
 
 def compute(source: Source, config: Config, period: Period) -> SectionResult:
@@ -34,13 +31,18 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     # The whole-table checks share no temp table with the rest: on a second connection
     # they run beside it (the database releases the GIL), hiding seconds on large tables.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        checks = pool.submit(whole_table_checks, source)
-        prepared = prepare(source, expr, config, period, checks.result)
+        future = pool.submit(whole_table_checks, source)
+        # The date-only verdict, needed midway, is asked on its own (its scans stop at the
+        # first example) rather than waited for: the checks finish beside all the rest.
+        verdict = lambda: date_only(source, expr)  # noqa: E731
+        prepared = prepare(source, expr, config, report_window(period), verdict)
+        checks = future.result()
     conn = source.connection
-    kpis = _kpis(conn, config, prepared, "cur")
-    previous = _kpis(conn, config, prepared, "prev")
-    links = kpis.pop("_links")
-    previous.pop("_links")
+    delays = time_to_order(conn, config, prepared)
+    carts, abandoners = cart_counts(conn), abandoner_counts(conn)
+    kpis = _kpis(conn, config, prepared, "cur", delays["cur"], carts, abandoners)
+    previous = _kpis(conn, config, prepared, "prev", delays["prev"], carts, abandoners)
+    links = delays["cur"]
     top_n = config.rules.top_n
     tables: dict[str, list[dict[str, Any]]] = {
         "carts.funnel_trend": _funnel_trend(conn, period),
@@ -57,7 +59,9 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
         tables[f"carts.segment.{name}"] = _segment_table(conn, name)
     tables["carts.savable_customers"] = _savable(conn, prepared.segments)
     tables["carts.time_to_order_hist"] = links["hist"]
-    quality = _quality(conn, source, expr, prepared, links)
+    present = [name for name in prepared.segments if name not in prepared.missing_segments]
+    tables["carts.contributions"] = contributions(conn, present, kpis, previous)
+    quality = _quality(conn, prepared, checks, links)
     skipped = [
         {"section": f"carts.segment.{name}", "reason": _missing_reason(prepared, name)}
         for name in prepared.missing_segments
@@ -82,33 +86,21 @@ def _missing_reason(prepared: Prepared, name: str) -> str:
     )
 
 
-def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
-    counts = one(
-        conn,
-        """
-        select count(*) as total,
-               sum(case when status_rank = 1 then 1 else 0 end) as converted,
-               sum(case when status_rank = 2 then 1 else 0 end) as abandoned,
-               sum(case when status_rank = 3 then 1 else 0 end) as open,
-               sum(case when status_rank = 4 then 1 else 0 end) as other,
-               sum(case when status_rank = 2 then value else 0 end) as abandoned_value,
-               sum(case when status_rank = 1 then value else 0 end) as converted_value
-        from rg_pc where which = :which
-    """,
-        which=which,
-    )
+def _kpis(
+    conn,
+    config: Config,
+    prepared: Prepared,
+    which: str,
+    links: dict[str, Any],
+    carts: dict[str, dict[str, Any]],
+    abandoners: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    counts = carts.get(which, NO_CARTS)
     total = counts["total"] or 0
     converted, abandoned = counts["converted"] or 0, counts["abandoned"] or 0
     abandoned_value = money(counts["abandoned_value"])
-    reengagement = one(
-        conn,
-        """
-        select count(*) as abandoners, coalesce(sum(reengaged), 0) as reengaged
-        from rg_abandoners where which = :which
-    """,
-        which=which,
-    )
-    links = _time_to_order(conn, config, prepared, which)
+    reengagement = abandoners.get(which, NO_ABANDONERS)
+    recovered = _recovered(conn, config, prepared, which)
     return {
         "carts.carts_total": total,
         "carts.carts_converted": converted,
@@ -124,12 +116,42 @@ def _kpis(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any
         "carts.reengaged": reengagement["reengaged"],
         "carts.reengagement_rate": ratio(reengagement["reengaged"], reengagement["abandoners"]),
         "carts.reengagement_immature_carts": _immature(conn, config, prepared, which),
+        "carts.recovered_orders": recovered["orders"],
+        "carts.recovered_revenue": (
+            money(recovered["revenue"]) if prepared.has_order_total else None
+        ),
         "carts.median_time_to_order_days": links["median"],
         "carts.p90_time_to_order_days": links["p90"],
         "carts.mean_time_to_order_days": links["mean"],
         "carts.converted_unlinked": links["unlinked"],
-        "_links": links,
     }
+
+
+def _recovered(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
+    """Count and value the orders that re-engage the period's abandoners (rule
+    ``recovered-revenue``): each order once, however many abandoned carts it follows."""
+    days = config.rules.reengagement_days
+    window = (
+        "o.day >= p.day and o.day <= p.day + :n"
+        if prepared.date_only
+        else "o.epoch_us > p.epoch_us and o.epoch_us <= p.epoch_us + :n_us"
+    )
+    return one(
+        conn,
+        f"""
+        select count(*) as orders, sum(order_total) as revenue
+        from (
+            select o.order_id, max(o.order_total) as order_total
+            from rg_pc p
+            join rg_orders o on o.customer_id = p.customer_id and {window}
+            where p.which = :which and p.status_rank = 2 and p.customer_id is not null
+            group by o.order_id
+        ) recovered
+    """,
+        which=which,
+        n=days,
+        n_us=days * DAY_US,
+    )
 
 
 def _immature(conn, config: Config, prepared: Prepared, which: str) -> int:
@@ -152,69 +174,6 @@ def _immature(conn, config: Config, prepared: Prepared, which: str) -> int:
         )
         or 0
     )
-
-
-def _time_to_order(conn, config: Config, prepared: Prepared, which: str) -> dict[str, Any]:
-    """Link converted carts to orders (rules.order_link) and summarise the delays."""
-    mode = config.rules.order_link
-    unit, key = ("day", "day") if prepared.date_only else ("epoch_us", "epoch_us")
-    use_cart_id = prepared.has_order_cart_id and mode in ("auto", "cart_id")
-    use_next = mode in ("auto", "next_order")
-    cart_part = (
-        f"""(select min(o.{key}) from rg_orders o
-              where o.cart_id = p.cart_id and o.{key} >= p.{key}) as by_cart,
-            case when exists (select 1 from rg_order_carts oc where oc.cart_id = p.cart_id)
-                 then 1 else 0 end as has_cart_orders"""
-        if use_cart_id
-        else "null as by_cart, 0 as has_cart_orders"
-    )
-    pool = "o.cart_id is null and " if mode == "auto" and prepared.has_order_cart_id else ""
-    next_part = (
-        f"""(select min(o.{key}) from rg_orders o
-              where {pool}o.customer_id = p.customer_id and o.{key} >= p.{key}) as by_next"""
-        if use_next
-        else "null as by_next"
-    )
-    found = rows(
-        conn,
-        f"""
-        select p.{unit} as start, {cart_part}, {next_part}
-        from rg_pc p where p.which = :which and p.status_rank = 1
-    """,
-        which=which,
-    )
-    durations: list[float] = []
-    by_cart = by_next = before = unlinked = 0
-    for row in found:
-        if row["has_cart_orders"]:
-            if row["by_cart"] is None:
-                before += 1
-                continue
-            end, by_cart = row["by_cart"], by_cart + 1
-        elif row["by_next"] is not None:
-            end, by_next = row["by_next"], by_next + 1
-        else:
-            unlinked += 1
-            continue
-        if prepared.date_only:
-            durations.append(float(end - row["start"]))
-        else:
-            durations.append((end - row["start"]) / DAY_US)
-    values = np.sort(np.array(durations, dtype=float))  # row order differs by engine
-    hist = [
-        {"bucket": label, "carts": int(((values >= low) & (values < high)).sum())}
-        for label, low, high in HIST_BUCKETS
-    ]
-    return {
-        "median": float(np.percentile(values, 50)) if len(values) else None,
-        "p90": float(np.percentile(values, 90)) if len(values) else None,
-        "mean": float(values.mean()) if len(values) else None,
-        "unlinked": unlinked,
-        "before": before,
-        "by_cart": by_cart,
-        "by_next": by_next,
-        "hist": hist,
-    }
 
 
 def _funnel_trend(conn, period: Period) -> list[dict[str, Any]]:
@@ -372,9 +331,7 @@ def _savable(conn, segments: tuple[str, ...]) -> list[dict[str, Any]]:
     return found
 
 
-def _quality(
-    conn, source: Source, expr: Expr, prepared: Prepared, links: dict[str, Any]
-) -> dict[str, Any]:
+def _quality(conn, prepared: Prepared, checks: WholeTable, links: dict[str, Any]) -> dict[str, Any]:
     period_carts = one(
         conn,
         """
@@ -405,29 +362,32 @@ def _quality(
     """,
     )
     return {
-        "carts.null_cart_ids": prepared.whole_table.null_cart_ids,
+        "carts.null_cart_ids": checks.null_cart_ids,
         "carts.duplicate_cart_ids": period_carts["duplicate_ids"] or 0,
         "carts.duplicate_cart_rows": period_carts["duplicate_rows"] or 0,
         "carts.other_statuses": {r["status"]: r["carts"] for r in other},
         "carts.duplicate_lines": lines["duplicate_lines"] or 0,
         "carts.invalid_lines": lines["invalid_lines"] or 0,
-        "carts.orphan_lines": prepared.whole_table.orphan_lines,
+        "carts.orphan_lines": checks.orphan_lines,
         "carts.carts_without_lines": period_carts["without_lines"] or 0,
         "carts.null_customer_carts": period_carts["null_customer"] or 0,
         "carts.unknown_customer_carts": period_carts["unknown_customer"] or 0,
         "carts.order_before_cart": links["before"],
         "carts.linked_by_cart_id": links["by_cart"],
         "carts.linked_by_next_order": links["by_next"],
-        "carts.duplicate_customer_ids": prepared.whole_table.duplicate_customer_ids,
-        "carts.duplicate_product_ids": prepared.whole_table.duplicate_product_ids,
-        "carts.unparsed_created_at": prepared.whole_table.unparsed_created_at,
+        "carts.duplicate_customer_ids": checks.duplicate_customer_ids,
+        "carts.duplicate_product_ids": checks.duplicate_product_ids,
+        "carts.unparsed_created_at": checks.unparsed_created_at,
         # Beyond METRICS.md §8 (docs/metrics-carts.md): denominators of the counts above
         # and what the build's clock says, for the data alerts (rule bad-row-share).
-        "carts.table_rows": prepared.whole_table.cart_rows,
+        "carts.table_rows": checks.cart_rows,
         "carts.period_lines": lines["lines"] or 0,
-        "carts.future_created_at": prepared.whole_table.future_created_at,
-        "cart_items.table_rows": prepared.whole_table.line_rows,
-        "orders.table_rows": prepared.whole_table.order_rows,
-        "orders.unparsed_order_date": prepared.whole_table.unparsed_order_date,
-        "orders.future_order_date": prepared.whole_table.future_order_date,
+        "carts.future_created_at": checks.future_created_at,
+        "cart_items.table_rows": checks.line_rows,
+        "orders.table_rows": checks.order_rows,
+        "orders.unparsed_order_date": checks.unparsed_order_date,
+        "orders.future_order_date": checks.future_order_date,
+        "carts.first_created_at": checks.first_created_at,
+        "carts.last_created_at": checks.last_created_at,
+        "orders.last_order_date": checks.last_order_date,
     }

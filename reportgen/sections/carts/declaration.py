@@ -53,6 +53,9 @@ DATA_QUALITY_LABELS = {
     "orders.table_rows": "Rows in the orders table (whole table)",
     "orders.unparsed_order_date": "Orders with an unreadable order_date (whole table, unlinked)",
     "orders.future_order_date": "Orders dated after this report was built (whole table)",
+    "carts.first_created_at": "First readable created_at of the carts (whole table)",
+    "carts.last_created_at": "Last readable created_at of the carts (whole table)",
+    "orders.last_order_date": "Last readable order_date of the orders (whole table)",
 }
 """Plain-English labels for the section's data_quality keys (METRICS.md §8)."""
 
@@ -120,6 +123,37 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "next-order-by-day",
         "With date-only values, next_order's order_date >= created_at "
         "compares calendar days, like the cart_id link.",
+    ),
+    (
+        "coverage-timestamps",
+        "carts.first_created_at and carts.last_created_at are the first and last parseable "
+        "created_at of the carts rows with a cart_id (before duplicates collapse, "
+        "future-dated rows included), as local time to the second; orders.last_order_date "
+        "is the newest parseable order_date.",
+    ),
+    (
+        "recovered-revenue",
+        "carts.recovered_orders counts the orders that re-engage the period's abandoners: "
+        "orders of a customer with an abandoned cart c of the period and c.created_at < "
+        "order_date <= c.created_at + N days (by calendar day when either column is date-"
+        "only), orders after the period end included; each order_id counts once however many "
+        "carts' windows it falls in (repeated rows of one order_id are one order, valued at "
+        "their largest order_total). carts.recovered_revenue sums their order_total; an "
+        "order_total that is NULL or not a number adds 0; without an order_total column it is"
+        " null.",
+    ),
+    (
+        "kpi-contributions",
+        "carts.contributions splits each headline KPI's change by group: abandoned cart value"
+        " by category (a group's contribution is its current minus previous value), "
+        "abandonment, conversion and re-engagement rates by each configured segment column "
+        "present (rate r = sum of w_g r_g, w_g the group's share of the carts or abandoners; "
+        "contribution w_g' r_g' - w_g r_g = rate_effect (mean w_g times the change of r_g) + "
+        "size_effect (mean r_g times the change of w_g)). A group of one period only keeps "
+        "its one rate (its contribution is all size effect; previous or current and change "
+        "are null). A rate KPI null in either period has no rows; share_of_change is null "
+        "when the KPI did not change. Rows go by KPI, then dimension, then largest "
+        "contribution either way.",
     ),
     (
         "sku-category",

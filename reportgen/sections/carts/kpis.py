@@ -112,6 +112,20 @@ CART_KPIS: tuple[KpiSpec, ...] = (
         "carts.reengaged", "Re-engaged abandoners", "number", "up", provisional_when=window_open
     ),
     KpiSpec("carts.reengagement_immature_carts", "Abandoned carts still in their window", "number"),
+    KpiSpec(
+        "carts.recovered_orders",
+        "Orders from re-engaged abandoners",
+        "number",
+        "up",
+        provisional_when=window_open,
+    ),
+    KpiSpec(
+        "carts.recovered_revenue",
+        "Recovered revenue",
+        "money",
+        "up",
+        provisional_when=window_open,
+    ),
     KpiSpec("carts.p90_time_to_order_days", "90th percentile time to order", "days", "down"),
     KpiSpec("carts.mean_time_to_order_days", "Mean time to order", "days", "down"),
     KpiSpec("carts.converted_unlinked", "Converted carts with no linked order", "number", "down"),

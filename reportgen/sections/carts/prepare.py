@@ -23,17 +23,16 @@ whole-table counts are in ``whole_table.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.sections.carts.rules import segments_setting
-from reportgen.sections.carts.whole_table import WholeTable
 from reportgen.source.connection import Source
 from reportgen.source.query import execute, scalar
-from reportgen.source.sqlexpr import Expr
+from reportgen.source.sqlexpr import Expr, sql_literal
 
 DAY_US = 86_400_000_000
 
@@ -45,7 +44,8 @@ class Prepared:
     date_only: bool
     """carts.created_at or orders.order_date is date-only: compare by calendar day."""
     has_order_cart_id: bool
-    whole_table: WholeTable
+    has_order_total: bool
+    """orders has an order_total column: recovered revenue can be valued."""
     has_customers: bool
     has_products: bool
     segments: tuple[str, ...]
@@ -53,46 +53,58 @@ class Prepared:
     missing_segments: tuple[str, ...]
 
 
+Window = Sequence[tuple[str, Period]]
+"""Contiguous periods, oldest first, each with the ``which`` label its carts get in rg_pc
+(``prev`` and ``cur`` for a report; ``0``, ``1``, … for a history)."""
+
+
+def report_window(period: Period) -> Window:
+    """Return the window of a report: the period before ``period``, then ``period``."""
+    return (("prev", period.previous()), ("cur", period))
+
+
 def prepare(
     source: Source,
     expr: Expr,
     config: Config,
-    period: Period,
-    whole_table: Callable[[], WholeTable],
+    window: Window,
+    date_only: Callable[[], bool],
+    *,
+    segments: bool = True,
 ) -> Prepared:
-    """Build the temp tables for ``period`` and the one before it.
+    """Build the temp tables for the periods of ``window``.
 
-    ``whole_table`` returns the whole-table checks, which run meanwhile on a second
-    connection; they are awaited only where re-engagement needs the date-only verdict.
+    ``date_only`` returns whether either timestamp column is date-only (in a report, from
+    the whole-table checks, which run meanwhile on a second connection); it is awaited
+    only where re-engagement needs it. Without ``segments`` no segment label is built.
     """
     conn = source.connection
     for table in TEMP_TABLES:
         execute(conn, f"drop table if exists {table}")
-    previous = period.previous()
+    first, last = window[0][1], window[-1][1]
     bounds = {
-        "lo": (previous.start - timedelta(days=1)).isoformat(),
-        "hi": (period.end + timedelta(days=1)).isoformat(),
+        "lo": (first.start - timedelta(days=1)).isoformat(),
+        "hi": (last.end + timedelta(days=1)).isoformat(),
         "open_end": "9999-12-31",
     }
     _carts(source, expr, config, bounds)
     _orders(source, expr, bounds)
     has_order_cart_id = "cart_id" in source.table("orders").columns
-    _lines(source, expr, config, previous.start_text, period.end_text)
+    _lines(source, expr, config, first.start_text, last.end_text)
     has_products = _products(source, expr)
-    has_customers, segments = _customers(source, expr, config)
-    wanted = segments_setting(config)
-    _period_carts(conn, period, segments, wanted)
-    checks = whole_table()
-    date_only = checks.carts_date_only or checks.orders_date_only
-    _abandoners(conn, config.rules.reengagement_days, date_only, wanted)
+    wanted = segments_setting(config) if segments else []
+    has_customers, present = _customers(source, expr, config, wanted)
+    _period_carts(conn, window, present, wanted)
+    found_date_only = date_only()
+    _abandoners(conn, config.rules.reengagement_days, found_date_only, wanted)
     return Prepared(
-        date_only=date_only,
-        whole_table=checks,
+        date_only=found_date_only,
         has_order_cart_id=has_order_cart_id,
+        has_order_total="order_total" in source.table("orders").columns,
         has_customers=has_customers,
         has_products=has_products,
         segments=tuple(wanted),
-        missing_segments=tuple(s for s in wanted if s not in segments),
+        missing_segments=tuple(s for s in wanted if s not in present),
     )
 
 
@@ -100,6 +112,7 @@ TEMP_TABLES = (
     "rg_dup_carts",
     "rg_carts_all",
     "rg_carts",
+    "rg_orders_read",
     "rg_orders",
     "rg_order_carts",
     "rg_newest_order",
@@ -199,48 +212,59 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
 
 
 def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
-    """Parse orders from the day before the previous period on (earlier ones link nothing
-    but a cart_id that all precedes its cart, which ``rg_order_carts`` answers).
+    """Parse, in one pass over orders, those from the day before the previous period on
+    and (with a cart_id column) those naming a cart of ``rg_carts``.
 
+    Earlier orders link nothing but a cart_id that all precedes its cart, which
+    ``rg_order_carts`` answers; ``rg_orders`` keeps the recent ones.
     """
     conn = source.connection
     orders = source.table("orders")
     o = orders.columns
     has_cart_id = "cart_id" in o
-    cart_column = f"{expr.id_text(o['cart_id'])} as cart_id," if has_cart_id else ""
+    cart_id = expr.id_text(o["cart_id"]) if has_cart_id else ""
+    recent = expr.may_fall_between(o["order_date"], "lo", "open_end")
+    cart_column = f"{cart_id} as cart_id," if has_cart_id else ""
+    total = expr.number(o["order_total"]) if "order_total" in o else "cast(null as float)"
+    linked = f" or {cart_id} in (select cart_id from rg_carts)" if has_cart_id else ""
     parsed = expr.with_timestamps(f"""
         select {expr.id_text(o["order_id"])} as order_id,
                {expr.id_text(o["customer_id"])} as customer_id, {cart_column}
+               {total} as order_total, case when {recent} then 1 else 0 end as recent,
                {expr.strip(o["order_date"])} as x
         from {orders.sql}
-        where {expr.may_fall_between(o["order_date"], "lo", "open_end")}
+        where {recent}{linked}
     """)
+    columns = f"order_id, customer_id, {'cart_id, ' if has_cart_id else ''}order_total"
+    # Only orders that can be placed in time take part in a link (rule
+    # unparsed-orders-ignored): an order with an unreadable date says nothing of its cart.
     execute(
         conn,
         f"""
-        create temp table rg_orders as
-        select order_id, customer_id, {"cart_id," if has_cart_id else ""} local, epoch_us, day
+        create temp table rg_orders_read as
+        select {columns}, recent, local, epoch_us, day
         from ({parsed}) parsed where local is not null
     """,
         lo=bounds["lo"],
         open_end=bounds["open_end"],
     )
+    execute(
+        conn,
+        f"""
+        create temp table rg_orders as
+        select {columns}, local, epoch_us, day from rg_orders_read where recent = 1
+    """,
+    )
     execute(conn, "create index rg_orders_customer on rg_orders (customer_id, epoch_us)")
     execute(conn, "create index rg_orders_customer_day on rg_orders (customer_id, day)")
     if has_cart_id:
         execute(conn, "create index rg_orders_cart on rg_orders (cart_id)")
-        # Only orders that can be placed in time take part in a link (rule
-        # unparsed-orders-ignored): an order with an unreadable date says nothing of its cart.
-        cart_id = expr.id_text(o["cart_id"])
-        linked = expr.with_timestamps(f"""
-            select {cart_id} as cart_id, {expr.strip(o["order_date"])} as x from {orders.sql}
-            where {cart_id} in (select cart_id from rg_carts)
-        """)
         execute(
             conn,
-            f"""
+            """
             create temp table rg_order_carts as
-            select distinct cart_id from ({linked}) parsed where local is not null
+            select distinct cart_id from rg_orders_read
+            where cart_id in (select cart_id from rg_carts)
         """,
         )
         execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
@@ -336,7 +360,9 @@ def _products(source: Source, expr: Expr) -> bool:
     return True
 
 
-def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[str]]:
+def _customers(
+    source: Source, expr: Expr, config: Config, wanted: Sequence[str]
+) -> tuple[bool, list[str]]:
     """Collapse the customers of the two periods' carts; return the segments available."""
     conn = source.connection
     if not source.usable("customers"):
@@ -349,7 +375,7 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
     customers = source.table("customers")
     cu = customers.columns
     picks, segments = [], []
-    for name in segments_setting(config):
+    for name in wanted:
         column = "age" if name == "age_band" else name
         if column in cu:
             value = expr.number(cu[column]) if column == "age" else expr.strip(cu[column])
@@ -370,18 +396,23 @@ def _customers(source: Source, expr: Expr, config: Config) -> tuple[bool, list[s
     return True, segments
 
 
-def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) -> None:
-    """Carts of both periods with value, valid lines, customer flag and segment labels."""
+def _period_carts(conn, window: Window, segments: list[str], wanted: list[str]) -> None:
+    """Carts of the window's periods with value, valid lines, customer flag, segment
+    labels and ``which`` period they belong to."""
     labels = "".join(
         f", {_segment_value(name) if name in segments else 'cast(null as varchar)'} as seg_{name}"
         for name in wanted
     )
-    previous = period.previous()
+    binds = {f"s{index}": period.start_text for index, (_, period) in enumerate(window)}
+    which = "".join(
+        f"when c.local >= :s{index} then {sql_literal(label)} "
+        for index, (label, _) in reversed(list(enumerate(window)))
+    )
     execute(
         conn,
         f"""
         create temp table rg_pc as
-        select case when c.local >= :cs then 'cur' else 'prev' end as which,
+        select case {which}end as which,
                c.cart_id, c.customer_id, c.status_norm, c.status_rank, c.local, c.epoch_us,
                c.day, c.n_rows, coalesce(v.value, 0) as value,
                coalesce(v.valid_lines, 0) as valid_lines,
@@ -393,11 +424,10 @@ def _period_carts(conn, period: Period, segments: list[str], wanted: list[str]) 
             from rg_lines group by cart_id
         ) v on v.cart_id = c.cart_id
         left join rg_customers cu on cu.customer_id = c.customer_id
-        where c.local >= :ws and c.local < :we
+        where c.local >= :s0 and c.local < :we
     """,
-        cs=period.start_text,
-        ws=previous.start_text,
-        we=period.end_text,
+        we=window[-1][1].end_text,
+        **binds,
     )
     execute(conn, "create index rg_pc_which on rg_pc (which, status_rank)")
 

@@ -203,7 +203,8 @@ def carts_view(
         "intro": (
             f"An abandoner is re-engaged when they place an order within {days} days "
             "after abandoning a cart. Savable customers abandoned a cart and did not come "
-            "back within the window."
+            "back within the window. Recovered revenue is the value of the orders that "
+            "re-engaged them, each order counted once."
         ),
         "cards": cards(
             CART_KPIS,
@@ -212,6 +213,8 @@ def carts_view(
                 "carts.reengaged",
                 "carts.reengagement_rate",
                 "carts.reengagement_immature_carts",
+                "carts.recovered_orders",
+                "carts.recovered_revenue",
             ),
             metrics,
             currency,
@@ -219,7 +222,7 @@ def carts_view(
         "immature": (
             f"{fmt_number(immature)} abandoned carts were created less than {days} days "
             "before the newest order in the data: their window has not closed yet, so the "
-            "re-engagement rate may still rise."
+            "re-engagement rate and recovered revenue may still rise."
             if immature > 0
             else None
         ),

@@ -7,12 +7,13 @@ counter-example).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from reportgen.source.connection import Source, open_source
 from reportgen.source.query import one, scalar
-from reportgen.source.sqlexpr import Expr
+from reportgen.source.sqlexpr import Expr, parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class WholeTable:
     unparsed_order_date: int
     """Orders whose order_date is NULL or not a §8 timestamp: they link to nothing."""
     future_order_date: int
+    first_created_at: str | None
+    """First and last parseable created_at of the carts with a cart_id (local
+    ``YYYY-MM-DD HH:MM:SS``): how far the data reaches (``Section.coverage``)."""
+    last_created_at: str | None
+    last_order_date: str | None
+    """Newest parseable order_date of the whole orders table (local, like the above)."""
 
 
 def whole_table_checks(main: Source) -> WholeTable:
@@ -55,22 +62,24 @@ def _checks(source: Source) -> WholeTable:
         source, expr, carts.sql, carts.columns["created_at"], carts.columns["cart_id"]
     )
     order_audit = _audit(source, expr, orders.sql, orders.columns["order_date"], None)
+    lines = _line_counts(source, expr)
     return WholeTable(
         null_cart_ids=cart_audit["null_ids"],
         unparsed_created_at=cart_audit["unparsed"],
         carts_date_only=cart_audit["date_only"],
         orders_date_only=order_audit["date_only"],
-        orphan_lines=_orphan_lines(source, expr),
+        orphan_lines=lines["orphans"],
         duplicate_customer_ids=_duplicate_ids(source, expr, "customers", "customer_id"),
         duplicate_product_ids=_duplicate_ids(source, expr, "products", "product_id"),
         cart_rows=cart_audit["rows_"],
         future_created_at=cart_audit["future"],
-        line_rows=scalar(
-            source.connection, f"select count(*) from {source.table('cart_items').sql}"
-        ),
+        line_rows=lines["rows_"],
         order_rows=order_audit["rows_"],
         unparsed_order_date=order_audit["unparsed"],
         future_order_date=order_audit["future"],
+        first_created_at=cart_audit["first"],
+        last_created_at=cart_audit["last"],
+        last_order_date=order_audit["last"],
     )
 
 
@@ -93,50 +102,168 @@ def _audit(
                    as unparsed,
                coalesce(sum(case when {no_id} then 0 else {source.later_than_now(expr, column)}
                             end), 0) as future,
-               count(case when {no_id} then null else {column} end) as values_
+               count(case when {no_id} then null else {column} end) as values_,
+               {_extremes(expr, column, no_id)}
         from {table}
     """,
         **source.clock_binds(),
     )
-    # Date-only needs one counter-example: the scan stops at the first non-bare value.
-    found["others"] = scalar(
-        conn,
-        f"""
-        select count(*) from (
-            select 1 from {table}
-            where not ({no_id}) and {expr.not_bare_date(column)} = 1 limit 1
-        ) counter_example
-    """,
-    )
-    found["date_only"] = found["others"] == 0 and found["values_"] > 0
+    found["date_only"] = found["values_"] > 0 and not _not_bare(source, expr, table, column, no_id)
+    found["first"], found["last"] = _first_last(source, expr, table, column, no_id, found)
     return found
 
 
-def _orphan_lines(source: Source, expr: Expr) -> int:
-    """Count merged lines whose cart_id matches no cart.
+def _not_bare(source: Source, expr: Expr, table: str, column: str, no_id: str) -> bool:
+    """Whether some value is not a bare date: the scan stops at the first one."""
+    return bool(
+        scalar(
+            source.connection,
+            f"""
+            select count(*) from (
+                select 1 from {table}
+                where not ({no_id}) and {expr.not_bare_date(column)} = 1 limit 1
+            ) counter_example
+        """,
+        )
+    )
 
-    The distinct line cart_ids are checked first (an index on cart_items(cart_id) gives
-    them without reading the lines); only the orphans' lines are then read.
+
+def date_only(source: Source, expr: Expr) -> bool:
+    """Whether carts.created_at or orders.order_date is date-only, as the checks judge it,
+    without their whole-table counts: each test stops at its first example."""
+    for name, column, id_column in (
+        ("carts", "created_at", "cart_id"),
+        ("orders", "order_date", None),
+    ):
+        info = source.table(name)
+        raw = info.columns[column]
+        no_id = expr.is_null_id(info.columns[id_column]) if id_column else "0 = 1"
+        has_value = scalar(
+            source.connection,
+            f"""
+            select count(*) from (
+                select 1 from {info.sql} where not ({no_id}) and {raw} is not null limit 1
+            ) some_value
+        """,
+        )
+        if has_value and not _not_bare(source, expr, info.sql, raw, no_id):
+            return True
+    return False
+
+
+CANONICAL_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def _seconds_shape(expr: Expr, t: str) -> str:
+    """Return a cheap predicate: ``t`` is 19 characters with a space at 11 and a colon at
+    17. A value of that shape that parses at all is a canonical ``YYYY-MM-DD HH:MM:SS``,
+    and those sort like their times (only SQLite takes this shortcut)."""
+    if expr.dialect != "sqlite":
+        return "1 = 0"
+    return f"(length({t}) = 19 and substr({t}, 11, 1) = ' ' and substr({t}, 17, 1) = ':')"
+
+
+def _extremes(expr: Expr, raw: str, no_id: str) -> str:
+    """Return select items for the first and last timestamps of ``raw``, in two kinds.
+
+    On SQLite the raw text's min and max are taken as they are (nearly every value is a
+    canonical ``YYYY-MM-DD HH:MM:SS``; ``_first_last`` checks the two). Values of any other
+    shape get a text that sorts like their time: a canonical naive value with its ``T``
+    made a space, in UTC a `` UTC``/``Z`` suffix dropped, any other value parsed to local
+    text.
+    """
+    t = expr.raw_text(raw)
+    shaped = _seconds_shape(expr, t)
+    tests = [(expr.fast_valid(raw), f"replace({t}, 'T', ' ')")]
+    if expr.timezone == "UTC" and expr.dialect != "postgresql":
+        body, suffixed = expr.utc_suffixed(t)
+        tests.append((suffixed, f"replace({body}, 'T', ' ')"))
+    cases = "".join(f"when {test} then {value} " for test, value in tests)
+    plain = f"case when {no_id} then null else {t} end" if expr.dialect == "sqlite" else "null"
+    other = (
+        f"case when {no_id} or {shaped} then null {cases}"
+        f"else {expr.slow_local(expr.strip(raw))} end"
+    )
+    return (
+        f"min({plain}) as first_plain, max({plain}) as last_plain, "
+        f"min({other}) as first_other, max({other}) as last_other"
+    )
+
+
+def _first_last(
+    source: Source, expr: Expr, table: str, column: str, no_id: str, found: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """Return the first and last timestamps as local ``YYYY-MM-DD HH:MM:SS`` text.
+
+    A raw extreme is the extreme of the canonical seconds values when it is one itself;
+    otherwise (a padded or broken value sorts first or last) they are looked for again.
+    Naive and parsed texts are both local wall time: parsing either as naive local time
+    gives its canonical local text (a naive time in a spring-forward gap moves forward).
+    """
+
+    def local(text: Any) -> str | None:
+        parsed = parse_timestamp(str(text), expr.timezone) if text is not None else None
+        return parsed[0] if parsed else None
+
+    bounds = []
+    for plain, other, pick in (
+        (found["first_plain"], found["first_other"], min),
+        (found["last_plain"], found["last_other"], max),
+    ):
+        canonical = isinstance(plain, str) and CANONICAL_SECONDS.fullmatch(plain)
+        if plain is not None and not (canonical and local(plain)):
+            plain = _canonical_extreme(source, expr, table, column, no_id, pick.__name__)
+        candidates = [v for v in (local(plain), local(other)) if v is not None]
+        bounds.append(pick(candidates)[:19] if candidates else None)
+    return bounds[0], bounds[1]
+
+
+def _canonical_extreme(
+    source: Source, expr: Expr, table: str, column: str, no_id: str, pick: str
+) -> str | None:
+    """Return the min or max of the canonical seconds values that are real times."""
+    t = expr.raw_text(column)
+    return scalar(
+        source.connection,
+        f"""
+        select {pick}({t}) from {table}
+        where not ({no_id}) and {_seconds_shape(expr, t)} and {expr.fast_valid(column)}
+    """,
+    )
+
+
+def _line_counts(source: Source, expr: Expr) -> dict[str, int]:
+    """Count the cart_items rows and the merged lines whose cart_id matches no cart, in one
+    pass over the lines grouped by cart_id.
+
+    The pass gives each line cart_id with its row count (an index on cart_items(cart_id)
+    gives them without reading the lines): the counts add up to the table's rows, and
+    only the orphan cart_ids' lines are then read again.
     """
     c = source.table("carts").columns
     items = source.table("cart_items")
     i = items.columns
-    return scalar(
+    return one(
         source.connection,
         f"""
-        select count(*) from (
-            select distinct {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
-            from {items.sql}
-            where {i["cart_id"]} is null or {i["cart_id"]} in (
-                select line_cart from (
-                    select distinct {i["cart_id"]} as line_cart from {items.sql}
-                ) line_carts
-                where line_cart not in (
-                    select {c["cart_id"]} from {source.table("carts").sql}
-                    where {c["cart_id"]} is not null
-                )
+        with line_carts as materialized (
+            select {i["cart_id"]} as line_cart, count(*) as n from {items.sql}
+            group by {i["cart_id"]}
+        ),
+        orphan_carts as (
+            select line_cart from line_carts
+            where line_cart not in (
+                select {c["cart_id"]} from {source.table("carts").sql}
+                where {c["cart_id"]} is not null
             )
-        ) orphans
+        )
+        select (select coalesce(sum(n), 0) from line_carts) as rows_,
+               (select count(*) from (
+                    select distinct {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
+                    from {items.sql}
+                    where {i["cart_id"]} is null
+                       or {i["cart_id"]} in (select line_cart from orphan_carts)
+               ) orphans) as orphans
     """,
     )
 
