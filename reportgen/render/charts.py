@@ -489,7 +489,7 @@ def bar_chart(
     axis ends tight at the largest bar, and the labels run on past it (the plot narrows
     to leave them room).
     """
-    height = max(60, 22 * len(rows))
+    height = max(60, 18 * len(rows))
     scale = value_scale([row[value] for row in rows])
     if label:
         rows = _labels_inside(rows, category, value, label, scale.domain[1])

@@ -155,6 +155,9 @@ def render_html(
     if for_print:
         view["fonts"] = {weight: (FONT_DIR / name).as_uri() for weight, name in FONTS.items()}
         view["nav"] = None  # links between archived files mean nothing on paper
+        # The fixed readings (over a hundred, three pages of small print) are an analyst's
+        # reference: the PDF says where they are; report.html beside it lists them all.
+        view["readings_elsewhere"] = len(view["interpretive_rules"])
     return env.get_template("report.html").render(**view)
 
 
@@ -346,7 +349,12 @@ def _trends_note(content: ReportContent, headline: list[tuple[Section, KpiSpec]]
     period = content.metrics.get("period") or {}
     unit = {"month": "months", "week": "weeks"}.get(period.get("kind"), "periods")
     history = [content.trends.get(spec.key) for _, spec in headline]
-    lengths = [len(found) for found in history if found]
+    lengths = [  # only the sparklines drawn: a history of fewer known periods has none
+        len(found)
+        for found in history
+        if found
+        and sum(number(point.get("value")) is not None for point in found) >= SPARKLINE_MIN_POINTS
+    ]
     sentences = []
     if lengths:
         count = max(lengths)

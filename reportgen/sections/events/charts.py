@@ -42,7 +42,7 @@ def _product_name(row: Mapping[str, Any]) -> str:
 
 NO_EVENTS = "No events in this period"
 
-PANEL_HEIGHT = 52
+PANEL_HEIGHT = 34
 """Height of one measure's strip in the hour, weekday and month charts (CSS px)."""
 PANEL_WIDTH = 500
 """Plot width of those strips: the print width less the room for their axis titles."""

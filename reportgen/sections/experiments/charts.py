@@ -27,7 +27,7 @@ LEGEND = {
 }
 """A decided experiment's legend entry and colour; any other status is a failed gate."""
 NO_VERDICT = ("No verdict (a gate failed)", charts.NEUTRAL)
-ROW_HEIGHT = 30
+ROW_HEIGHT = 15
 """Height of one comparison's row in a forest plot (CSS px)."""
 LABEL_LIMIT = 260
 """Room for the row labels (experiment, variant) before they are cut with an ellipsis."""

@@ -397,7 +397,7 @@ def _personas(context: _Context) -> dict[str, Any]:
     }
 
 
-PERSONA_ROWS = 8
+PERSONA_ROWS = 5
 """At most this many personas in a table: the chart shows every readable one."""
 
 
