@@ -147,6 +147,10 @@ def _tone(spec: KpiSpec, change: float) -> str:
     return "good" if good else "bad"
 
 
+ACRONYMS = {"clv": "CLV", "sku": "SKU", "roi": "ROI", "cpc": "CPC", "utm": "UTM"}
+"""Words of a group column's name that read in capitals ("CLV bucket", not "clv bucket")."""
+
+
 def _why(metrics: Mapping[str, Any], section: Section, spec: KpiSpec, currency: str) -> str | None:
     """Name the group that explains most of a KPI's change (its contribution table)."""
     if section.contributions is None:
@@ -166,7 +170,9 @@ def _why(metrics: Mapping[str, Any], section: Section, spec: KpiSpec, currency: 
     if not total or math.copysign(1, top["contribution"]) != math.copysign(1, total):
         return None
     group = str(top.get("group") if top.get("group") is not None else "Unknown")
-    dimension = str(top.get("dimension") or "").replace("_", " ")
+    dimension = " ".join(
+        ACRONYMS.get(word, word) for word in str(top.get("dimension") or "").split("_")
+    )
     share = top["contribution"] / total
     part = _amount(top["contribution"], spec.kind, currency)
     text = f"{group} ({dimension}) accounts for {part} of it ({share * 100:.0f}%)"
