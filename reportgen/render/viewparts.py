@@ -26,7 +26,10 @@ DIRECTION_ARROWS = {"up": "\u25b2", "down": "\u25bc", "flat": ""}
 def _duration_delta(current: float, previous: float, unit: str) -> str:
     """The change of a duration in the card's one unit, with its relative change."""
     change = current - previous
-    text = ("+" if change >= 0 else "") + fmt_duration(change, unit)
+    shown = fmt_duration(change, unit)
+    if change and shown.lstrip("-").startswith("0 "):  # "-0 min" says nothing: a decimal more
+        shown = fmt_duration(change, unit, places=1)
+    text = ("+" if change >= 0 else "") + shown
     return f"{text} ({change / abs(previous) * 100:+.1f}%)" if previous else text
 
 

@@ -345,3 +345,18 @@ def test_a_duration_card_uses_one_unit_for_its_value_and_the_one_before():
     shown = card(spec, metrics, "USD")
     assert shown["value"] == "0.79 days"
     assert shown["comparison"] == "-0.45 days (-36.2%) vs 1.24 days"
+
+
+def test_a_duration_change_too_small_for_its_unit_gets_a_decimal():
+    from reportgen.render.viewparts import card
+    from reportgen.sections.carts.kpis import CART_KPIS
+
+    spec = next(s for s in CART_KPIS if s.key == "carts.median_time_to_order_days")
+    metrics = {
+        "kpis": {
+            "carts.median_time_to_order_days": 17.9 / 1440,
+            "previous": {"carts.median_time_to_order_days": 18.0 / 1440},
+        },
+        "rules": {},
+    }
+    assert card(spec, metrics, "USD")["comparison"].startswith("-0.1 min (-0.6%) vs 18 min")
