@@ -228,13 +228,14 @@ def build_view(content: ReportContent) -> dict[str, Any]:
             content.last_time, metrics, shown, content.currency, report["previous_label"]
         ),
     }
+    cards_shown = [_headline_card(spec, content) for _, spec in headline]
     return {
         "report": report,
         "summary": summary,
         "fonts": _font_data_uris(),
         "metrics": metrics,
-        "headline": [_headline_card(spec, content) for _, spec in headline],
-        "cover_caveats": _cover_caveats(content, headline),
+        "headline": cards_shown,
+        "cover_caveats": _cover_caveats(cards_shown),
         "trends_note": _trends_note(content, headline),
         "nav": content.nav,
         "contents": contents,
@@ -331,12 +332,11 @@ def _headline_card(spec: KpiSpec, content: ReportContent) -> dict[str, Any]:
     return found
 
 
-def _cover_caveats(content: ReportContent, headline: list[tuple[Section, KpiSpec]]) -> list[str]:
+def _cover_caveats(cards_shown: list[dict[str, Any]]) -> list[str]:
     """Return why each provisional cover figure is not final, each reason once with the
     figures it holds for ("Cart conversion rate, Abandonment rate: 118 of 1,624 carts…")."""
     reasons: dict[str, list[str]] = {}
-    for _, spec in headline:
-        shown = card(spec, content.metrics, content.currency)
+    for shown in cards_shown:
         if shown.get("provisional"):
             reasons.setdefault(shown["provisional"], []).append(shown["label"])
     return [f"{', '.join(labels)}: {reason}" for reason, labels in reasons.items()]

@@ -123,7 +123,15 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "A cover sparkline shows a headline KPI over the last report.trend_periods periods, "
         "recomputed from the source (trends.json beside metrics.json); its delta is within "
         "the usual range when the value lies between the lowest and highest of the 8 "
-        "periods before (at least 3 of them known).",
+        "periods before (at least 3 of them known). A sparkline needs 3 known periods; "
+        "periods the data does not cover are unknown.",
+    ),
+    (
+        "year-ago",
+        "Where the data covers at least 95% of the same period a year before (the same "
+        "month, the ISO week of the same number, or the window a year back), its headline "
+        "figures stand beside the previous period's on the cover (trends.json year_ago); "
+        "none for a provisional figure.",
     ),
     (
         "history-kept",
