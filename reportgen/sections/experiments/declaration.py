@@ -205,6 +205,12 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "with no user_id or an unknown one is in persona Unknown. They use the primary metric, "
         "uncorrected p-values, and are no decision.",
     ),
+    (
+        "standout-personas",
+        "A persona table lists the personas whose 95% interval of the difference lies "
+        "wholly above or below zero, largest lift first, at most 5; the chart beside it "
+        "shows every readable persona and the CSV export lists them all.",
+    ),
 )
 """Readings the experiment section adds where METRICS.md is silent (listed in its README)."""
 
