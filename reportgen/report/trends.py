@@ -132,17 +132,24 @@ def _history(
     while len(newest_first) < count:
         newest_first.append(newest_first[-1].previous())
     found: dict[str, list[Any]] = {key: [None] * count for _, keys in chosen for key in keys}
-    # A section with a one-pass history answers every period at once (oldest first).
-    oldest_first = newest_first[::-1]
-    for section, keys in chosen:
-        if section.history is not None:
-            engine = source.holding(section.requires[0])
-            values = section.history(engine, config, oldest_first)
-            for key in keys:
-                found[key] = list(values.get(key, [None] * count))[::-1]
-    by_compute = [(section, keys) for section, keys in chosen if section.history is None]
-    # metrics.json of this very period already holds the first call's answer.
+    # metrics.json of this very period already holds its values and the period before's.
     given = metrics if metrics and metrics.get("period") == period.as_json() else None
+    known = min(2, count) if given is not None else 0
+    # A section with a one-pass history answers every other period at once (oldest first).
+    oldest_first = newest_first[known:][::-1]
+    for section, keys in chosen:
+        if section.history is None:
+            continue
+        engine = source.holding(section.requires[0])
+        values = section.history(engine, config, oldest_first) if oldest_first else {}
+        for key in keys:
+            computed = list(values.get(key, [None] * len(oldest_first)))[::-1]
+            if given is not None:
+                computed = [given["kpis"].get(key), given["kpis"]["previous"].get(key)][
+                    :known
+                ] + computed
+            found[key] = computed
+    by_compute = [(section, keys) for section, keys in chosen if section.history is None]
     for index in range(0, count, 2):
         for section, keys in by_compute:
             if index == 0 and given is not None:

@@ -418,12 +418,19 @@ class Expr:
         Materialised steps keep the engine from re-evaluating the strip and the parse once
         per reference (inlined, they cost four times as much on SQLite).
         """
-        local = self._validated(self._candidate("x"), "x")
         # Spark has no MATERIALIZED hint (it plans each CTE reference itself).
         hint = "" if self.dialect == "spark" else "materialized "
+        steps, last = f"raw as {hint}({inner})", "raw"
+        if self._native_fast and self.timezone == "UTC":
+            # The text before a " UTC" / "Z" suffix, once a row: the suffixed path tests
+            # and reshapes it a dozen times (REES46 logs write every time that way).
+            body, _ = self.utc_suffixed("x")
+            steps += f", bodied as {hint}(select raw.*, {body} as x_body from raw)"
+            last = "bodied"
+        local = self._validated(self._candidate("x"), "x", body="x_body")
         return f"""
-            with raw as {hint}({inner}),
-            parsed as {hint}(select raw.*, {local} as local from raw)
+            with {steps},
+            parsed as {hint}(select {last}.*, {local} as local from {last})
             select parsed.*,
                    {self.epoch_us("local", "x")} as epoch_us,
                    {self.day_number("local")} as day
@@ -455,23 +462,27 @@ class Expr:
             return spark_local(spark_instant(stripped, self.timezone), self.timezone)
         return f"{self._fn('rg_local')}({stripped}, {sql_literal(self.timezone)})"
 
-    def _validated(self, candidate: str, x: str) -> str:
-        """Keep a fast-parsed value only if it is a real date and time; else parse slowly."""
+    def _validated(self, candidate: str, x: str, body: str | None = None) -> str:
+        """Keep a fast-parsed value only if it is a real date and time; else parse slowly.
+
+        ``body``, where given, names a column holding ``utc_suffixed(x)``'s text already.
+        """
         slow = self.slow_local(x)
         if not self._native_fast or self.timezone != "UTC":
             return slow
-        body, suffixed = self.utc_suffixed(x)
+        body, suffixed = self.utc_suffixed(x, body)
         return (
             f"case when {self.fast_valid(x)} then {candidate} "
             f"when {suffixed} then {self._candidate(body)} "
             f"when {x} is not null then {slow} end"
         )
 
-    def utc_suffixed(self, x: str) -> tuple[str, str]:
+    def utc_suffixed(self, x: str, computed: str | None = None) -> tuple[str, str]:
         """Return (the time before a `` UTC`` / ``Z`` suffix, a predicate that it is a valid
         canonical time): in UTC the suffix changes nothing, so it parses natively too
-        (REES46 exports write every time that way)."""
-        body = (
+        (REES46 exports write every time that way). ``computed`` names a column that holds
+        that text already."""
+        body = computed or (
             f"(case when substr({x}, -4) = ' UTC' then substr({x}, 1, length({x}) - 4) "
             f"when substr({x}, -1) = 'Z' then substr({x}, 1, length({x}) - 1) end)"
         )

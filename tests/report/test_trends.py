@@ -251,3 +251,21 @@ def test_a_built_report_has_trends_json_and_the_usual_range_on_its_cover(
     assert _points(str(total.select_one(".kpi-spark svg")))[0] == 8
     note = cover.select_one(".cover-trends").text
     assert "last 12 months, recomputed from the source" in note
+
+
+def test_a_one_pass_history_is_asked_only_the_periods_metrics_json_lacks(shop, monkeypatch):
+    period = month_period("2024-03")
+    metrics = compute_metrics(shop, period)
+    # Another period's metrics.json: the same coverage rules, every period by the history.
+    other = {**metrics, "period": month_period("2024-02").as_json()}
+    expected = kpi_history(shop, period, count=4, metrics=other)
+    asked: list[list[str]] = []
+
+    def counted(source: Any, config: Any, periods: Any) -> Any:
+        asked.append([p.label for p in periods])
+        return SECTION.history(source, config, periods)
+
+    counting = dataclasses.replace(SECTION, history=counted)
+    monkeypatch.setattr("reportgen.report.trends.all_sections", lambda: [counting])
+    assert kpi_history(shop, period, count=4, metrics=metrics) == expected
+    assert asked == [["2023-12", "2024-01"]]
