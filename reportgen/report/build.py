@@ -11,7 +11,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -44,7 +44,14 @@ from reportgen.plugin import Recommendation, Section
 from reportgen.report.alerts import DataAlertError, data_alerts
 from reportgen.report.maturity import sound_comparison
 from reportgen.report.metrics import compute_metrics
-from reportgen.report.trends import RANGE_WINDOW, history_sections, kpi_history, year_ago_kpis
+from reportgen.report.trends import (
+    RANGE_WINDOW,
+    EarlierValues,
+    earlier_values,
+    history_sections,
+    kpi_history,
+    year_ago_kpis,
+)
 from reportgen.sections import all_sections
 
 Progress = Callable[[str, float], None]
@@ -123,25 +130,25 @@ def build_report(
         timer.progress = progress
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
-    with timer.stage("queries"):
-        metrics = _on_source(config, compute_metrics, config, period, sections)
-    alerts = data_alerts(metrics, config.quality)
-    if strict and alerts:
-        raise DataAlertError(config, alerts)
-    # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two).
-    # They run beside the charts (vl-convert and the database both work outside the GIL);
-    # beside the queries the two only slowed each other down.
+    # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two),
+    # each section's in one pass, on a connection of their own beside the queries and the
+    # charts (the database and vl-convert both work outside the GIL).
     history = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rg-trends")
-    pending = None
+    earlier = None
     if config.report.trend_periods:
-        pending = history.submit(
-            _timed_trends,
-            timer,
-            config,
-            period,
-            sections,
-            metrics,
-        )
+        earlier = history.submit(_timed_earlier, timer, config, period, sections)
+    try:
+        with timer.stage("queries"):
+            metrics = _on_source(config, compute_metrics, config, period, sections)
+        alerts = data_alerts(metrics, config.quality)
+        if strict and alerts:
+            raise DataAlertError(config, alerts)
+    except BaseException:
+        history.shutdown(wait=False, cancel_futures=True)
+        raise
+    pending = None
+    if earlier is not None:
+        pending = history.submit(_timed_trends, timer, config, period, sections, metrics, earlier)
     skipped = {s["section"] for s in metrics["skipped"]}
     shown = [
         s
@@ -281,12 +288,22 @@ def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
         ) from None
 
 
+def _timed_earlier(
+    timer: StageTimer, config: Config, period: Period, sections: Sequence[str] | None
+) -> EarlierValues:
+    with timer.stage("history (beside queries)"):
+        wanted = history_sections(sections)
+        count = config.report.trend_periods
+        return _on_source(config, earlier_values, config, period, wanted, count)
+
+
 def _timed_trends(
     timer: StageTimer,
     config: Config,
     period: Period,
     sections: Sequence[str] | None,
     metrics: dict[str, Any],
+    earlier: Future[EarlierValues],
 ) -> dict[str, Any]:
     with timer.stage("trends (beside charts)"):
         found = _on_source(
@@ -297,6 +314,7 @@ def _timed_trends(
             history_sections(sections),
             count=config.report.trend_periods,
             metrics=metrics,
+            earlier=earlier.result(),
         )
         year_ago = _on_source(config, year_ago_kpis, config, period, sections, metrics)
         return {"kpis": found, "year_ago": year_ago}

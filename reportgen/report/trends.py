@@ -11,6 +11,7 @@ period's metrics.json is at hand).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -50,16 +51,83 @@ def kpi_history(
     count: int = HISTORY_PERIODS,
     *,
     metrics: Mapping[str, Any] | None = None,
+    earlier: EarlierValues | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Return each headline KPI's last ``count`` periods, oldest first, ending with ``period``.
 
     ``{"carts.carts_total": [{"label": "2025-11", "value": 3801}, …]}``, for every section
     the source has (or those named); a value is None where METRICS.md §7 makes it null.
     ``metrics``, the metrics.json dict of ``period``, saves computing it and the period
-    before again.
+    before again; ``earlier``, from ``earlier_values`` (run beside the build's queries),
+    saves the one-pass histories of the periods before those two.
     """
     with open_source(config) as source:
-        return _history(source, config, period, sections, count, metrics)
+        return _history(source, config, period, sections, count, metrics, earlier)
+
+
+@dataclass(frozen=True)
+class EarlierValues:
+    """The one-pass histories' values of all but the newest two of ``count`` periods."""
+
+    period: Period
+    count: int
+    values: dict[str, list[Any]]
+    """KPI key → values, newest first, from the period two before ``period`` back."""
+
+
+def earlier_values(
+    config: Config, period: Period, sections: Sequence[str] | None, count: int
+) -> EarlierValues:
+    """Compute the one-pass histories of the periods before ``period``'s metrics.json
+    holds (it holds ``period`` and the one before): they need no metrics.json, so a build
+    runs them beside its queries, on a connection of their own."""
+    with open_source(config) as source:
+        chosen = _chosen(source, sections)
+        values = _one_pass(source, config, _newest_first(period, count)[KNOWN:], chosen)
+    return EarlierValues(period=period, count=count, values=values)
+
+
+KNOWN = 2
+"""Periods of a history that metrics.json holds: the report's own and the one before."""
+
+
+def _chosen(source: Source, wanted: Sequence[str] | None) -> list[tuple[Section, list[str]]]:
+    """Return the sections with headline KPIs that a build computes (and their keys)."""
+    chosen: list[tuple[Section, list[str]]] = []
+    for section in all_sections():
+        keys = [spec.key for spec in section.kpis if spec.headline]
+        if not keys or (wanted is not None and section.name not in wanted):
+            continue
+        # Skipped exactly as compute_metrics skips it (and as loudly when half there).
+        if skip_reason(source, section) is None:
+            chosen.append((section, keys))
+    return chosen
+
+
+def _newest_first(period: Period, count: int) -> list[Period]:
+    newest_first: list[Period] = [period]
+    while len(newest_first) < count:
+        newest_first.append(newest_first[-1].previous())
+    return newest_first
+
+
+def _one_pass(
+    source: Source,
+    config: Config,
+    newest_first: Sequence[Period],
+    chosen: Sequence[tuple[Section, list[str]]],
+) -> dict[str, list[Any]]:
+    """Return the values of the sections with a one-pass history, newest first."""
+    found: dict[str, list[Any]] = {}
+    oldest_first = list(newest_first[::-1])
+    for section, keys in chosen:
+        if section.history is None:
+            continue
+        engine = source.holding(section.requires[0])
+        values = section.history(engine, config, oldest_first) if oldest_first else {}
+        for key in keys:
+            found[key] = list(values.get(key, [None] * len(oldest_first)))[::-1]
+    return found
 
 
 def year_ago_kpis(
@@ -119,36 +187,31 @@ def _history(
     wanted: Sequence[str] | None,
     count: int,
     metrics: Mapping[str, Any] | None,
+    earlier: EarlierValues | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    chosen: list[tuple[Section, list[str]]] = []
-    for section in all_sections():
-        keys = [spec.key for spec in section.kpis if spec.headline]
-        if not keys or (wanted is not None and section.name not in wanted):
-            continue
-        # Skipped exactly as compute_metrics skips it (and as loudly when half there).
-        if skip_reason(source, section) is None:
-            chosen.append((section, keys))
-    newest_first: list[Period] = [period]
-    while len(newest_first) < count:
-        newest_first.append(newest_first[-1].previous())
+    chosen = _chosen(source, wanted)
+    newest_first = _newest_first(period, count)
     found: dict[str, list[Any]] = {key: [None] * count for _, keys in chosen for key in keys}
     # metrics.json of this very period already holds its values and the period before's.
     given = metrics if metrics and metrics.get("period") == period.as_json() else None
-    known = min(2, count) if given is not None else 0
-    # A section with a one-pass history answers every other period at once (oldest first).
-    oldest_first = newest_first[known:][::-1]
-    for section, keys in chosen:
-        if section.history is None:
-            continue
-        engine = source.holding(section.requires[0])
-        values = section.history(engine, config, oldest_first) if oldest_first else {}
-        for key in keys:
-            computed = list(values.get(key, [None] * len(oldest_first)))[::-1]
-            if given is not None:
-                computed = [given["kpis"].get(key), given["kpis"]["previous"].get(key)][
-                    :known
-                ] + computed
-            found[key] = computed
+    known = min(KNOWN, count) if given is not None else 0
+    # A section with a one-pass history answers every other period at once.
+    if (
+        given is not None
+        and earlier is not None
+        and (earlier.period, earlier.count)
+        == (
+            period,
+            count,
+        )
+    ):
+        past = earlier.values
+    else:
+        past = _one_pass(source, config, newest_first[known:], chosen)
+    for key, values in past.items():
+        if given is not None:
+            values = [given["kpis"].get(key), given["kpis"]["previous"].get(key)][:known] + values
+        found[key] = values
     by_compute = [(section, keys) for section, keys in chosen if section.history is None]
     for index in range(0, count, 2):
         for section, keys in by_compute:
