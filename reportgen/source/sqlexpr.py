@@ -355,12 +355,21 @@ class Expr:
             f"when {slow} is null then 1 else 0 end"
         )
 
-    def local_seconds(self, raw: str) -> str:
+    def suffix_body(self, raw: str) -> str | None:
+        """Return the text of ``raw`` before a `` UTC`` / ``Z`` suffix, where the fast parse
+        reads it (None elsewhere): a subquery computes it once a row for ``local_seconds``,
+        which would otherwise repeat it a dozen times."""
+        if self.timezone != "UTC" or not self._native_fast:
+            return None
+        return self.utc_suffixed(self.raw_text(raw))[0]
+
+    def local_seconds(self, raw: str, body: str | None = None) -> str:
         """Return the local wall time of a raw timestamp as ``YYYY-MM-DD HH:MM:SS`` text,
         NULL where it is not a timestamp of METRICS.md §8 (a table's first and last).
 
         Canonical naive text is local time already and is only re-shaped; in UTC so is
-        text with a UTC suffix; the rest takes the full parse.
+        text with a UTC suffix; the rest takes the full parse. ``body`` names a column
+        holding ``suffix_body(raw)``.
         """
         t = self.raw_text(raw)
 
@@ -373,7 +382,7 @@ class Expr:
 
         suffixed = ""
         if self.timezone == "UTC" and self.dialect != "postgresql":
-            body, valid = self.utc_suffixed(t)
+            body, valid = self.utc_suffixed(t, body)
             suffixed = f"when {valid} then {shaped(body)} "
         return (
             f"case when {self.fast_valid(raw)} then {shaped(t)} {suffixed}"
