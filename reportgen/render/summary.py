@@ -16,7 +16,6 @@ does not back. Three rules keep it honest:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -163,19 +162,32 @@ def _why(metrics: Mapping[str, Any], section: Section, spec: KpiSpec, currency: 
     rows = [row for row in rows if number(row.get("contribution")) is not None]
     if not rows:
         return None
-    top = max(rows, key=lambda row: abs(row["contribution"]))
     kpis = metrics.get("kpis") or {}
     now, then = number(kpis.get(spec.key)), number((kpis.get("previous") or {}).get(spec.key))
     total = (now - then) if now is not None and then is not None else None
-    if not total or math.copysign(1, top["contribution"]) != math.copysign(1, total):
+    if not total:
         return None
+    # The group that pushed the KPI furthest the way it moved (rule largest-moves).
+    rows = [row for row in rows if row["contribution"] * total > 0]
+    if not rows:
+        return None
+    top = max(rows, key=lambda row: abs(row["contribution"]))
     group = str(top.get("group") if top.get("group") is not None else "Unknown")
     dimension = " ".join(
         ACRONYMS.get(word, word) for word in str(top.get("dimension") or "").split("_")
     )
     share = top["contribution"] / total
     part = _amount(top["contribution"], spec.kind, currency)
-    text = f"{group} ({dimension}) accounts for {part} of it ({share * 100:.0f}%)"
+    if share > 1:
+        # The others moved it back: "108% of it" would read as a typo.
+        rest = _amount(total - top["contribution"], spec.kind, currency)
+        whole = _amount(total, spec.kind, currency)
+        text = (
+            f"{group} ({dimension}) moved it {part}, more than the whole change of {whole} "
+            f"(the other groups together: {rest})"
+        )
+    else:
+        text = f"{group} ({dimension}) accounts for {part} of it ({share * 100:.0f}%)"
     size, rate = number(top.get("size_effect")), number(top.get("rate_effect"))
     if spec.kind == "rate" and size is not None and rate is not None:
         text += (

@@ -72,7 +72,9 @@ NAMED_RULES: tuple[tuple[str, str], ...] = (
         "largest-moves",
         "The summary's largest moves are the headline figures that changed by 2% or more, "
         "those outside their usual range first, then by relative change; why names the "
-        "group of the section's contribution table that explains most of the change.",
+        "group of the section's contribution table that pushed the figure furthest the way "
+        "it moved (when that group moved it more than the whole change, the report says so "
+        "and gives what the other groups did together).",
     ),
     (
         "headline-money",

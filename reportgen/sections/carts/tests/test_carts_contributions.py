@@ -124,3 +124,17 @@ def test_no_split_without_a_previous_denominator(make_db, compute):
     db = make_db(carts=CARTS[4:], cart_items=ITEMS[2:], customers=[("C1", "email")])
     rows = compute(db, segments=["signup_channel"])["tables"]["carts.contributions"]
     assert {row["kpi"] for row in rows} == {"carts.abandoned_cart_value"}
+
+
+def test_why_names_the_group_that_moved_the_rate_its_way_even_past_the_whole_change(found):
+    # Abandonment +10 pp: ads -25 pp, email +15 pp, Unknown +20 pp. The group moved furthest
+    # either way (ads) went against the change; Unknown pushed it furthest its way, by more
+    # than the whole change ("200% of it" would read as a typo).
+    spec = next(s for s in CART_KPIS if s.key == "carts.abandonment_rate")
+    kpis = found["kpis"]
+    assert kpis[spec.key] - kpis["previous"][spec.key] == pytest.approx(0.1)
+    assert _why(found, SECTION, spec, "USD") == (
+        "Unknown (signup channel) moved it +20.0 pp, more than the whole change of +10.0 pp "
+        "(the other groups together: -10.0 pp): +0.0 pp from its own rate and +20.0 pp from "
+        "its share of the total."
+    )
