@@ -178,22 +178,22 @@ def _why(metrics: Mapping[str, Any], section: Section, spec: KpiSpec, currency: 
     )
     share = top["contribution"] / total
     part = _amount(top["contribution"], spec.kind, currency)
-    if share > 1:
-        # The others moved it back: "108% of it" would read as a typo.
-        rest = _amount(total - top["contribution"], spec.kind, currency)
-        whole = _amount(total, spec.kind, currency)
-        text = (
-            f"{group} ({dimension}) moved it {part}, more than the whole change of {whole} "
-            f"(the other groups together: {rest})"
-        )
-    else:
-        text = f"{group} ({dimension}) accounts for {part} of it ({share * 100:.0f}%)"
+    # Past the whole change (the others moved it back), "108% of it" would read as a typo.
+    whole = _amount(total, spec.kind, currency)
+    text = (
+        f"{group} ({dimension}) moved it {part}, more than the whole change ({whole})"
+        if share > 1
+        else f"{group} ({dimension}) accounts for {part} of it ({share * 100:.0f}%)"
+    )
     size, rate = number(top.get("size_effect")), number(top.get("rate_effect"))
     if spec.kind == "rate" and size is not None and rate is not None:
         text += (
             f": {_amount(rate, 'rate', currency)} from its own rate and "
             f"{_amount(size, 'rate', currency)} from its share of the total"
         )
+    if share > 1:
+        rest = _amount(total - top["contribution"], spec.kind, currency)
+        text += f"; the other groups together: {rest}"
     return f"{text}."
 
 

@@ -134,7 +134,7 @@ def test_why_names_the_group_that_moved_the_rate_its_way_even_past_the_whole_cha
     kpis = found["kpis"]
     assert kpis[spec.key] - kpis["previous"][spec.key] == pytest.approx(0.1)
     assert _why(found, SECTION, spec, "USD") == (
-        "Unknown (signup channel) moved it +20.0 pp, more than the whole change of +10.0 pp "
-        "(the other groups together: -10.0 pp): +0.0 pp from its own rate and +20.0 pp from "
-        "its share of the total."
+        "Unknown (signup channel) moved it +20.0 pp, more than the whole change (+10.0 pp): "
+        "+0.0 pp from its own rate and +20.0 pp from its share of the total; the other "
+        "groups together: -10.0 pp."
     )
