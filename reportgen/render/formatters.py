@@ -97,12 +97,18 @@ def fmt_days(value: float | None) -> str:
 
 
 def fmt_delta(
-    current: float | None, previous: float | None, kind: str = "number", currency: str = "USD"
+    current: float | None,
+    previous: float | None,
+    kind: str = "number",
+    currency: str = "USD",
+    *,
+    inside_brackets: bool = False,
 ) -> str:
     """Return the change from ``previous`` to ``current``.
 
     Rates change in percentage points (``+1.2 pp``); counts and money in absolute terms
-    with the relative change (``+120 (+4.3%)``). Missing either side gives ``n/a``.
+    with the relative change (``+120 (+4.3%)``; ``inside_brackets``, for a sentence that
+    already has them: ``+120, +4.3%``). Missing either side gives ``n/a``.
     """
     if current is None or previous is None:
         return NA
@@ -120,7 +126,8 @@ def fmt_delta(
     if previous == 0:
         return absolute
     relative = _round(change / abs(previous) * 100, 1)
-    return f"{absolute} ({'+' if relative >= 0 else ''}{relative:,.1f}%)"
+    share = f"{'+' if relative >= 0 else ''}{relative:,.1f}%"
+    return f"{absolute}, {share}" if inside_brackets else f"{absolute} ({share})"
 
 
 def fmt_value(value: float | None, kind: str, currency: str = "USD") -> str:

@@ -126,15 +126,13 @@ def _move_sentence(
     spec: KpiSpec, now: float, then: float, currency: str, outside: str | None
 ) -> str:
     verb = "rose" if now > then else "fell"
-    change = fmt_delta(now, then, spec.kind, currency)
+    change = fmt_delta(now, then, spec.kind, currency, inside_brackets=True)
     if spec.kind == "money":
         sign = "+" if now >= then else "\u2212"
         change = f"{sign}{_money_short(abs(now - then), currency)}"
         relative = _relative(spec, now, then)
         if relative is not None:
             change += f", {relative * 100:+.1f}%"
-    # fmt_delta writes "+339 (+26.4%)": inside the sentence's brackets, a comma instead.
-    change = change.replace(" (", ", ").removesuffix(")") if spec.kind != "money" else change
     text = f"{spec.label} {verb} to {_short(now, spec.kind, currency)} ({change})"
     return f"{text}, {outside}." if outside else f"{text}."
 

@@ -27,3 +27,10 @@ def test_durations_pick_their_unit(days, shown):
 def test_a_change_under_a_minute_is_shown_in_seconds_not_as_zero_minutes():
     assert fmt_delta(18.3 * MINUTE, 17.9 * MINUTE, "days") == "+24 s (+2.2%)"
     assert fmt_delta(17.9 * MINUTE, 18.3 * MINUTE, "days") == "-24 s (-2.2%)"
+
+
+def test_a_change_inside_a_sentences_brackets_takes_a_comma():
+    assert fmt_delta(1620, 1281) == "+339 (+26.5%)"
+    assert fmt_delta(1620, 1281, inside_brackets=True) == "+339, +26.5%"
+    assert fmt_delta(0.25, 0.2, "rate", inside_brackets=True) == "+5.0 pp"
+    assert fmt_delta(5, 0, inside_brackets=True) == "+5"
