@@ -21,8 +21,10 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.config import config_from_dict
-from reportgen.periods import Period, month_period
+from reportgen.periods import Period, month_period, week_period
 from reportgen.report.metrics import compute_metrics
+from reportgen.sections.events.compute import history
+from reportgen.source.connection import open_source
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ("sqlite", "duckdb", "postgresql", "spark")
@@ -32,10 +34,6 @@ NOT_YET = {
     "Spark says 'Operation not allowed: CREATE TEMPORARY TABLE ... AS ..., use CREATE "
     "TEMPORARY VIEW instead'; past it 'create index' and 'delete'/'insert' into "
     "rg_newest_order (docs/warehouse.md). The carts rewrite (CTEs, source/scratch.py) lands it",
-    "events": "events/prepare.py's 'cast(null as double precision)': Spark says "
-    "'[PARSE_SYNTAX_ERROR] Syntax error at or near 'precision''; past it 'create temp table "
-    "rg_ev … as', 'insert into rg_ev … values' and 'delete from rg_ev' (docs/warehouse.md). "
-    "The events rewrite (Expr.null_number, source/scratch.py) lands it",
 }
 """Families whose SQL is not portable to Spark yet: their Spark cases xfail (strict), so
 they turn red the day the rewrite makes them pass. Then drop the entry."""
@@ -173,6 +171,32 @@ def test_a_family_gives_the_same_metrics_on_every_engine(
     assert not expected["skipped"], expected["skipped"]
     url = _url_on(engine, dataset, request, tmp_path_factory)
     assert_same(_metrics(url, extra, period, family), expected)
+
+
+def _events_history(url: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The events family's cover sparklines: six months and five weeks, one pass each."""
+    config = config_from_dict({"source": {"url": url}, **extra})
+    found = {}
+    with open_source(config) as source:
+        for name, newest, count in (
+            ("months", month_period("2026-10"), 6),
+            ("weeks", week_period("2026-W42"), 5),
+        ):
+            periods = [newest]
+            while len(periods) < count:
+                periods.append(periods[-1].previous())
+            found[name] = history(source, config, periods[::-1])
+    return found
+
+
+@pytest.mark.parametrize("engine", ENGINES[1:])
+def test_the_events_history_is_the_same_on_every_engine(engine, request, tmp_path_factory):
+    dataset = _dataset("demo", tmp_path_factory)
+    _, sqlite_path, extra, _ = dataset
+    expected = _events_history(f"sqlite:///{sqlite_path}", extra)
+    assert all(expected["months"]["events.users"]), expected
+    url = _url_on(engine, dataset, request, tmp_path_factory)
+    assert_same(_events_history(url, extra), expected, "history")
 
 
 def test_the_comparison_catches_a_difference():

@@ -31,7 +31,8 @@ from reportgen.sections.events.prepare import (
 )
 from reportgen.sections.events.products import add_product_names
 from reportgen.source.connection import Source
-from reportgen.source.query import execute, rows
+from reportgen.source.query import rows
+from reportgen.source.scratch import create_scratch
 from reportgen.source.sqlexpr import Expr
 from reportgen.source.values import money, ratio, sort_ids
 
@@ -122,7 +123,6 @@ def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[s
     expr = Expr(source.dialect, config.report.timezone)
     prepare_window(source, expr, config, periods, whole_table=False)
     conn = source.connection
-    execute(conn, "delete from rg_ev where which is null")
     grid, users = _grid(conn), _users(conn)
     found = [_kpis(grid, users, {}, index) for index in range(len(periods))]
     return {key: [kpis[key] for kpis in found] for key in HEADLINE_KPIS}
@@ -150,11 +150,10 @@ def _grid(conn) -> list[dict[str, Any]]:
 
 def _users(conn) -> dict[int, dict[str, int]]:
     """Per period: user counts by what they did, and purchasers by transactions."""
-    execute(conn, "drop table if exists rg_ev_users")
-    execute(
+    create_scratch(
         conn,
+        "rg_ev_users",
         f"""
-        create temp table rg_ev_users as
         select which, ukey,
                max(case when kind = {VIEW} then 1 else 0 end) as viewed,
                max(case when kind = {CART} then 1 else 0 end) as carted,

@@ -1,4 +1,5 @@
-"""One deduplicated, normalised temp table of the events of both periods (METRICS.md §4, §8).
+"""One deduplicated, normalised scratch table of the events of both periods (METRICS.md §4,
+§8): a temp table, a cached view on Spark (``reportgen.source.scratch``).
 
 The source is read once. Every row's event_time is parsed (so the whole-table count of
 unparsed values comes from the same scan); rows of the current and previous period are
@@ -8,9 +9,11 @@ then a grouped query over ``rg_ev``, which holds nothing the figures do not need
 
 Exact duplicates are rows identical in every canonical column after type coercion (the
 instant, ids as text, price and quantity as numbers, event type, brand and category as
-stored). SQLite and PostgreSQL group on those values. DuckDB, which the 10M-row logs go
-through, groups on a 64-bit hash of them and keeps one row per hash; it also counts users
-and sessions through hashes of text ids (named rule ``event-keys-hashed-on-duckdb``).
+stored). SQLite, PostgreSQL and Spark group on those values, in the one statement that
+writes ``rg_ev`` (nothing is inserted, updated or deleted in it after). DuckDB, which the
+10M-row logs go through, groups on a 64-bit hash of them and keeps one row per hash (in a
+temp table it then updates); it also counts users and sessions through hashes of text ids
+(named rule ``event-keys-hashed-on-duckdb``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.source.connection import Source
 from reportgen.source.query import execute, one, scalar
+from reportgen.source.scratch import create_scratch, drop_scratch
 from reportgen.source.sqlexpr import (
     Expr,
     duckdb_local_instant,
@@ -67,13 +71,10 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
     (PREVIOUS), and count what the whole table holds."""
     columns = source.table("events").columns
     whole = prepare_window(source, expr, config, [period.previous(), period], whole_table=True)
-    conn = source.connection
-    unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
-    execute(conn, "delete from rg_ev where which is null")
     return PreparedEvents(
         has_brand="brand" in columns,
         has_category="category_code" in columns,
-        unparsed_event_time=int(unparsed or 0),
+        unparsed_event_time=int(whole["unparsed"] or 0),
         table_rows=int(whole["rows_"] or 0),
         future_event_time=int(whole["future"] or 0),
         first_event_time=_seconds(whole.get("first")),
@@ -85,23 +86,29 @@ def prepare_window(
     source: Source, expr: Expr, config: Config, periods: Sequence[Period], whole_table: bool
 ) -> dict[str, Any]:
     """Build ``rg_ev`` for contiguous ``periods`` (oldest first): ``which`` is a row's index
-    among them, NULL for an unreadable time. With ``whole_table``, also count the whole
-    table (rows, unreadable and future times, first and last) and return the counts.
+    among them (never NULL: rows outside the window, or with an unreadable time, are not
+    kept). With ``whole_table``, also count the whole table (rows, unreadable and future
+    times, first and last) and return the counts.
 
     The source is read once for the rows, whatever the number of periods: a cover's
     history is one pass, not one ``compute`` per two periods.
     """
     conn = source.connection
-    execute(conn, "drop table if exists rg_ev")
-    execute(conn, "drop table if exists rg_ev_dups")
-    execute(conn, "drop table if exists rg_ev_users")
+    # Those built from rg_ev first (a Spark cached view keeps the plan of what it reads).
+    for table in ("rg_ev_users", "rg_ev_dups", "rg_ev"):
+        drop_scratch(conn, table)
     bounds = {f"b{i}": p.start_text for i, p in enumerate(periods)}
     bounds[f"b{len(periods)}"] = periods[-1].end_text
     if source.dialect == "duckdb":
         slow = _duckdb_rows(source, expr, config, bounds)
+        # DuckDB keeps the rows of an unreadable time (which NULL) to the end of its slow
+        # parse: they are the whole table's unparsed ones (DuckDB's own temp table).
+        unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
+        execute(conn, "delete from rg_ev where which is null")
         if not whole_table:
             return {}
         whole = _duckdb_table_counts(source, expr, periods[0].start, periods[-1].end)
+        whole["unparsed"] = unparsed
         whole["first"] = _earliest(whole.get("first"), slow[0])
         whole["last"] = _latest(whole.get("last"), slow[1])
         return whole
@@ -150,7 +157,7 @@ def _raw_columns(source: Source, expr: Expr, native: bool) -> tuple[dict[str, st
     out: dict[str, str] = {}
     text_ids: set[str] = set()
     for name in ("event_type", "brand", "category_code"):
-        out[name] = expr.text(columns[name]) if name in columns else "cast(null as varchar)"
+        out[name] = expr.text(columns[name]) if name in columns else expr.null_text()
     for name in _IDS:
         kind = source.column_type("events", name) if native else ""
         if kind in _INTEGER_TYPES:
@@ -160,7 +167,7 @@ def _raw_columns(source: Source, expr: Expr, native: bool) -> tuple[dict[str, st
             text_ids.add(name)
     for name in ("price", "quantity"):
         if name not in columns:
-            out[name] = "cast(null as double precision)"
+            out[name] = expr.null_number()
             continue
         kind = source.column_type("events", name) if native else ""
         numeric = kind in _NUMBER_TYPES or kind.startswith("decimal")
@@ -241,8 +248,9 @@ def _grouped_rows(
     bounds: dict[str, str],
     whole_table: bool,
 ) -> dict[str, Any]:
-    """SQLite / PostgreSQL: parse, window and group identical rows (their count is ``n``);
-    return the whole table's counts (with ``whole_table``)."""
+    """SQLite / PostgreSQL / Spark: parse, window and group identical rows (their count
+    is ``n``) into the scratch table ``rg_ev``, written once and never changed; return the
+    whole table's counts (with ``whole_table``)."""
     events = source.table("events")
     raw, text_ids = _raw_columns(source, expr, native=False)
     inner = ", ".join(f"{value} as {name}" for name, value in raw.items())
@@ -257,10 +265,10 @@ def _grouped_rows(
     )
     grouped = ", ".join(raw)
     coerced = {name: name for name in raw}
-    execute(
+    create_scratch(
         source.connection,
+        "rg_ev",
         f"""
-        create temp table rg_ev as
         select {_which_of("local", bounds, "null")} as which,
                n,
                {expr.day_number("local")} as day,
@@ -282,13 +290,7 @@ def _grouped_rows(
     )
     if not whole_table:
         return {}
-    whole = _whole_table(source, expr, column)
-    execute(
-        source.connection,
-        "insert into rg_ev (which, n) values (null, :n)",
-        n=int(whole["unparsed"] or 0),
-    )
-    return whole
+    return _whole_table(source, expr, column)
 
 
 def _whole_table(source: Source, expr: Expr, column: str) -> dict[str, int]:

@@ -56,7 +56,7 @@ def _catalog(source: Source, expr: Expr, ids: Iterable[str]) -> dict[str, tuple[
 
     def attribute(column: str) -> str:
         if column not in columns:
-            return "cast(null as varchar)"
+            return expr.null_text()
         return f"max({expr.strip(columns[column])})"
 
     out: dict[str, tuple[Any, Any]] = {}
