@@ -246,7 +246,7 @@ def _line_counts(source: Source, expr: Expr) -> dict[str, int]:
     return one(
         source.connection,
         f"""
-        with line_carts as materialized (
+        with line_carts as {expr.materialized()}(
             select {i["cart_id"]} as line_cart, count(*) as n from {items.sql}
             group by {i["cart_id"]}
         ),
