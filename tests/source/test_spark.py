@@ -225,13 +225,11 @@ def _typed(row: tuple) -> tuple:
 
 
 PARITY_REASON = {
-    "carts": "'create temp table rg_dup_carts as …' (carts/prepare.py): Operation not allowed: "
-    "CREATE TEMPORARY TABLE ... AS ...; then 'create index', 'delete'/'insert' (warehouse.md)",
     "events": "'cast(null as double precision)' (events/prepare.py): PARSE_SYNTAX_ERROR; then "
     "'create temp table rg_ev', 'insert into rg_ev', 'delete from rg_ev' (warehouse.md)",
 }
-"""Why each family does not run on Spark yet (the experiments and marketing families do:
-tests/source/test_family_parity.py)."""
+"""Why each family does not run on Spark yet (the carts, experiments and marketing families
+do: tests/source/test_family_parity.py)."""
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Checks over whole cart-family tables (METRICS.md §8 "table" counts).
 
-They need no temp table of the period, so they run on their own connection, beside the
+They need no scratch table of the period, so they run on their own connection, beside the
 period's work. Each is a single aggregate pass (the date-only test stops at its first
 counter-example).
 """
