@@ -394,6 +394,12 @@ class Expr:
         so that each of its columns is computed once a row however often it is used."""
         return {"sqlite": "limit -1", "postgresql": "offset 0"}.get(self.dialect, "")
 
+    def materialized(self) -> str:
+        """Return the hint that computes a CTE once (``with x as materialized (…)``), with
+        its trailing space; empty on Spark, which has no such hint (it plans each CTE
+        reference itself)."""
+        return "" if self.dialect == "spark" else "materialized "
+
     def not_bare_date(self, raw: str) -> str:
         """Return 1 for a non-null value that is not a bare YYYY-MM-DD (date-only test)."""
         stripped = self.strip(raw)
@@ -427,8 +433,7 @@ class Expr:
         Materialised steps keep the engine from re-evaluating the strip and the parse once
         per reference (inlined, they cost four times as much on SQLite).
         """
-        # Spark has no MATERIALIZED hint (it plans each CTE reference itself).
-        hint = "" if self.dialect == "spark" else "materialized "
+        hint = self.materialized()
         steps, last = f"raw as {hint}({inner})", "raw"
         if self._native_fast and self.timezone == "UTC":
             # The text before a " UTC" / "Z" suffix, once a row: the suffixed path tests

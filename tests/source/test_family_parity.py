@@ -29,12 +29,7 @@ from reportgen.source.connection import open_source
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ("sqlite", "duckdb", "postgresql", "spark")
 FAMILIES = ("carts", "events", "experiments", "marketing")
-NOT_YET = {
-    "carts": "carts/prepare.py's first statement, 'create temp table rg_dup_carts as …': "
-    "Spark says 'Operation not allowed: CREATE TEMPORARY TABLE ... AS ..., use CREATE "
-    "TEMPORARY VIEW instead'; past it 'create index' and 'delete'/'insert' into "
-    "rg_newest_order (docs/warehouse.md). The carts rewrite (CTEs, source/scratch.py) lands it",
-}
+NOT_YET = {}
 """Families whose SQL is not portable to Spark yet: their Spark cases xfail (strict), so
 they turn red the day the rewrite makes them pass. Then drop the entry."""
 
@@ -204,3 +199,32 @@ def test_the_comparison_catches_a_difference():
     for got in ({"a": [1.001, "x"]}, {"a": ["x", 1.0]}, {"a": [1.0]}, {"a": [1, "x"]}):
         with pytest.raises(AssertionError):
             assert_same(got, {"a": [1.0, "x"]})
+
+
+HISTORY_FAMILIES = ("carts",)
+"""Families whose ``Section.history`` (the cover's trend sparklines) is compared here."""
+
+
+@pytest.mark.parametrize("engine", ENGINES[1:])
+@pytest.mark.parametrize("family", HISTORY_FAMILIES)
+def test_a_family_history_is_the_same_on_every_engine(family, engine, request, tmp_path_factory):
+    from reportgen.sections import section_named
+    from reportgen.source.connection import open_source
+
+    dataset = _dataset("demo", tmp_path_factory)
+    _, sqlite_path, extra, period = dataset
+    periods = [period]
+    while len(periods) < 4:
+        periods.insert(0, periods[0].previous())
+    section = section_named(family)
+
+    def history(url: str) -> dict[str, Any]:
+        config = config_from_dict({"source": {"url": url}, **extra})
+        with open_source(config) as source:
+            return section.history(source, config, periods)
+
+    expected = history(f"sqlite:///{sqlite_path}")
+    assert all(len(values) == len(periods) for values in expected.values()), expected
+    assert any(value for value in expected["carts.carts_total"]), expected
+    url = _url_on(engine, dataset, request, tmp_path_factory)
+    assert_same(history(url), expected, "history")

@@ -224,11 +224,8 @@ def _typed(row: tuple) -> tuple:
     return tuple((type(v).__name__, "" if v is None else v) for v in row)
 
 
-PARITY_REASON = {
-    "carts": "'create temp table rg_dup_carts as …' (carts/prepare.py): Operation not allowed: "
-    "CREATE TEMPORARY TABLE ... AS ...; then 'create index', 'delete'/'insert' (warehouse.md)",
-}
-"""Why each family does not run on Spark yet (the events, experiments and marketing families
+PARITY_REASON = {}
+"""Why each family does not run on Spark yet (the carts, events, experiments and marketing families
 do: tests/source/test_family_parity.py)."""
 
 

@@ -131,6 +131,13 @@ def test_every_expression_compiles_for_every_dialect(dialect, timezone):
                 assert not re.search(refused, text), (name, refused)
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_materialized_hint_is_left_out_on_spark(dialect):
+    # Not in METHODS: on Spark it is the empty text (Spark has no such hint).
+    hint = Expr(dialect, "UTC").materialized()
+    assert hint == ("" if dialect == "spark" else "materialized ")
+
+
 def test_an_unknown_dialect_is_refused():
     with pytest.raises(NotImplementedError, match="trino"):
         Expr("trino", "UTC")

@@ -1,4 +1,4 @@
-"""Cart KPIs and tables from the prepared temp tables (METRICS.md §3)."""
+"""Cart KPIs and tables from the prepared scratch tables (METRICS.md §3)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from reportgen.source.values import id_sort_key, ids_are_integers, money, ratio,
 def compute(source: Source, config: Config, period: Period) -> SectionResult:
     """Compute every cart KPI, table and data-quality count for ``period``."""
     expr = Expr(source.dialect, config.report.timezone)
-    # The whole-table checks share no temp table with the rest: on a second connection
+    # The whole-table checks share no scratch table with the rest: on a second connection
     # they run beside it (the database releases the GIL), hiding seconds on large tables.
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(whole_table_checks, source)

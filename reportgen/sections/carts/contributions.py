@@ -29,7 +29,7 @@ COLUMNS = (
 )
 
 RATES = (
-    # (KPI, numerator, denominator, temp table the counts come from)
+    # (KPI, numerator, denominator, scratch table the counts come from)
     ("carts.abandonment_rate", "abandoned", "carts", "rg_pc"),
     ("carts.cart_conversion_rate", "converted", "carts", "rg_pc"),
     ("carts.reengagement_rate", "reengaged", "abandoners", "rg_abandoners"),

@@ -2,7 +2,7 @@
 
 The window's carts are prepared once, as a report prepares its two periods, and the same
 grouped queries answer every period: the values are those ``compute`` gives, period by
-period, without rebuilding the temp tables for each pair.
+period, without rebuilding the scratch tables for each pair.
 """
 
 from __future__ import annotations

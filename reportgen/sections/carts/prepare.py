@@ -1,4 +1,4 @@
-"""Normalised, indexed temp tables of the cart family (METRICS.md §3 and §8).
+"""Normalised, indexed scratch tables of the cart family (METRICS.md §3 and §8).
 
 The algorithm, once per build:
 
@@ -17,8 +17,10 @@ The algorithm, once per build:
 6. ``rg_abandoners``: per period and customer, abandoned carts, value and whether any
    abandoned cart was followed by an order within the re-engagement window.
 
-Temp tables live in the connection's temp schema, so a read-only source works. The
-whole-table counts are in ``whole_table.py``.
+They are scratch tables (``source/scratch.py``): temp tables in the connection's temp
+schema on SQLite, DuckDB and PostgreSQL, so a read-only source works, and cached temporary
+views on Spark. Each is built once by one select and never changed afterwards (Spark
+deletes from and inserts into no view). The whole-table counts are in ``whole_table.py``.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from reportgen.config import Config
 from reportgen.periods import Period
 from reportgen.sections.carts.rules import segments_setting
 from reportgen.source.connection import Source
-from reportgen.source.query import execute, scalar
-from reportgen.source.sqlexpr import Expr, sql_literal
+from reportgen.source.query import scalar
+from reportgen.source.scratch import create_scratch, drop_scratch, index_scratch
+from reportgen.source.sqlexpr import Expr
 
 DAY_US = 86_400_000_000
 
@@ -72,15 +75,16 @@ def prepare(
     *,
     segments: bool = True,
 ) -> Prepared:
-    """Build the temp tables for the periods of ``window``.
+    """Build the scratch tables for the periods of ``window``.
 
     ``date_only`` returns whether either timestamp column is date-only (in a report, from
     the whole-table checks, which run meanwhile on a second connection); it is awaited
     only where re-engagement needs it. Without ``segments`` no segment label is built.
     """
     conn = source.connection
-    for table in TEMP_TABLES:
-        execute(conn, f"drop table if exists {table}")
+    # Dependents first: a cached Spark view reads the views it was built from.
+    for table in reversed(TEMP_TABLES):
+        drop_scratch(conn, table)
     first, last = window[0][1], window[-1][1]
     bounds = {
         "lo": (first.start - timedelta(days=1)).isoformat(),
@@ -94,7 +98,7 @@ def prepare(
     has_products = _products(source, expr)
     wanted = segments_setting(config) if segments else []
     has_customers, present = _customers(source, expr, config, wanted)
-    _period_carts(conn, window, present, wanted)
+    _period_carts(conn, expr, window, present, wanted)
     found_date_only = date_only()
     _abandoners(conn, config.rules.reengagement_days, found_date_only, wanted)
     return Prepared(
@@ -116,12 +120,13 @@ TEMP_TABLES = (
     "rg_orders",
     "rg_order_carts",
     "rg_newest_order",
-    "rg_customers",
-    "rg_products",
     "rg_lines",
+    "rg_products",
+    "rg_customers",
     "rg_pc",
     "rg_abandoners",
 )
+"""The scratch tables in the order they are built: each reads only tables before it."""
 
 
 def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -> None:
@@ -136,10 +141,10 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
     c = carts.columns
     cart_id = expr.id_text(c["cart_id"])
     # Grouped on the raw column, so that an index on carts(cart_id) can serve it.
-    execute(
+    create_scratch(
         conn,
+        "rg_dup_carts",
         f"""
-        create temp table rg_dup_carts as
         select {c["cart_id"]} as cart_raw from {carts.sql}
         where {c["cart_id"]} is not null group by {c["cart_id"]} having count(*) > 1
     """,
@@ -154,10 +159,10 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
           and ({expr.may_fall_between(c["created_at"], "lo", "hi")}
                or {c["cart_id"]} in (select cart_raw from rg_dup_carts))
     """)
-    execute(
+    create_scratch(
         conn,
+        "rg_carts_all",
         f"""
-        create temp table rg_carts_all as
         select cart_id, cart_raw, customer_id, status_norm,
                case when status_norm in :conv then 1 when status_norm in :aband then 2
                     when status_norm in :open then 3 else 4 end as status_rank,
@@ -187,10 +192,10 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
     """
     if clash != raw_dups - scalar(conn, "select count(*) from rg_dup_carts"):
         ranked_only, copied = "", ""
-    execute(
+    create_scratch(
         conn,
+        "rg_carts",
         f"""
-        create temp table rg_carts as
         {copied}
         select {columns}, n_rows
         from (
@@ -207,8 +212,8 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
         where pick = 1
     """,
     )
-    execute(conn, "create index rg_carts_local on rg_carts (local)")
-    execute(conn, "create index rg_carts_id on rg_carts (cart_id)")
+    index_scratch(conn, "rg_carts_local", "rg_carts", "local")
+    index_scratch(conn, "rg_carts_id", "rg_carts", "cart_id")
 
 
 def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
@@ -225,7 +230,7 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
     cart_id = expr.id_text(o["cart_id"]) if has_cart_id else ""
     recent = expr.may_fall_between(o["order_date"], "lo", "open_end")
     cart_column = f"{cart_id} as cart_id," if has_cart_id else ""
-    total = expr.number(o["order_total"]) if "order_total" in o else "cast(null as float)"
+    total = expr.number(o["order_total"]) if "order_total" in o else expr.null_number()
     linked = f" or {cart_id} in (select cart_id from rg_carts)" if has_cart_id else ""
     parsed = expr.with_timestamps(f"""
         select {expr.id_text(o["order_id"])} as order_id,
@@ -238,36 +243,34 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
     columns = f"order_id, customer_id, {'cart_id, ' if has_cart_id else ''}order_total"
     # Only orders that can be placed in time take part in a link (rule
     # unparsed-orders-ignored): an order with an unreadable date says nothing of its cart.
-    execute(
+    create_scratch(
         conn,
+        "rg_orders_read",
         f"""
-        create temp table rg_orders_read as
         select {columns}, recent, local, epoch_us, day
         from ({parsed}) parsed where local is not null
     """,
         lo=bounds["lo"],
         open_end=bounds["open_end"],
     )
-    execute(
+    create_scratch(
         conn,
-        f"""
-        create temp table rg_orders as
-        select {columns}, local, epoch_us, day from rg_orders_read where recent = 1
-    """,
+        "rg_orders",
+        f"select {columns}, local, epoch_us, day from rg_orders_read where recent = 1",
     )
-    execute(conn, "create index rg_orders_customer on rg_orders (customer_id, epoch_us)")
-    execute(conn, "create index rg_orders_customer_day on rg_orders (customer_id, day)")
+    index_scratch(conn, "rg_orders_customer", "rg_orders", "customer_id, epoch_us")
+    index_scratch(conn, "rg_orders_customer_day", "rg_orders", "customer_id, day")
     if has_cart_id:
-        execute(conn, "create index rg_orders_cart on rg_orders (cart_id)")
-        execute(
+        index_scratch(conn, "rg_orders_cart", "rg_orders", "cart_id")
+        create_scratch(
             conn,
+            "rg_order_carts",
             """
-            create temp table rg_order_carts as
             select distinct cart_id from rg_orders_read
             where cart_id in (select cart_id from rg_carts)
         """,
         )
-        execute(conn, "create index rg_order_carts_id on rg_order_carts (cart_id)")
+        index_scratch(conn, "rg_order_carts_id", "rg_order_carts", "cart_id")
     _newest_order(source, expr, orders.sql, o["order_date"])
 
 
@@ -275,27 +278,15 @@ def _newest_order(source: Source, expr: Expr, table: str, column: str) -> None:
     """Keep the newest order (instant and local day) in ``rg_newest_order``.
 
     It is usually among the parsed recent orders; only when none is recent is the whole
-    column parsed (every window is then still open).
+    column parsed (every window is then still open). The select is chosen first and the
+    table built once: no scratch table is changed after it is made.
     """
     conn = source.connection
-    execute(
-        conn,
-        """
-        create temp table rg_newest_order as
-        select max(epoch_us) as epoch_us, max(day) as day from rg_orders
-    """,
-    )
-    if scalar(conn, "select count(*) from rg_newest_order where epoch_us is not null"):
-        return
-    parsed = expr.with_timestamps(f"select {expr.strip(column)} as x from {table}")
-    execute(conn, "delete from rg_newest_order")
-    execute(
-        conn,
-        f"""
-        insert into rg_newest_order
-        select max(epoch_us), max(day) from ({parsed}) parsed
-    """,
-    )
+    newest = "select max(epoch_us) as epoch_us, max(day) as day from rg_orders"
+    if scalar(conn, "select count(*) from rg_orders where epoch_us is not null") == 0:
+        parsed = expr.with_timestamps(f"select {expr.strip(column)} as x from {table}")
+        newest = f"select max(epoch_us) as epoch_us, max(day) as day from ({parsed}) parsed"
+    create_scratch(conn, "rg_newest_order", newest)
 
 
 def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> None:
@@ -303,10 +294,10 @@ def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> 
     items = source.table("cart_items")
     i = items.columns
     merge = "sum" if config.rules.duplicate_lines == "sum" else "max"
-    execute(
+    create_scratch(
         source.connection,
+        "rg_lines",
         f"""
-        create temp table rg_lines as
         select cart_id, product_id, qty, price, n_rows,
                case when qty > 0 and price >= 0 then 1 else 0 end as valid,
                case when qty > 0 and price >= 0 then qty * price else 0 end as value
@@ -326,29 +317,30 @@ def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> 
         ws=start,
         we=end,
     )
-    execute(source.connection, "create index rg_lines_cart on rg_lines (cart_id)")
+    index_scratch(source.connection, "rg_lines_cart", "rg_lines", "cart_id")
 
 
 def _products(source: Source, expr: Expr) -> bool:
     """Collapse the products the lines mention: one row per id, max non-null attributes."""
     conn = source.connection
     if not source.usable("products"):
-        execute(
+        text = expr.null_text()
+        create_scratch(
             conn,
-            "create temp table rg_products as select cast(null as varchar) as "
-            "product_id, 0 as n_rows, cast(null as varchar) as name, "
-            "cast(null as varchar) as category where 1 = 0",
+            "rg_products",
+            f"select {text} as product_id, 0 as n_rows, {text} as name, "
+            f"{text} as category where 1 = 0",
         )
         return False
     products = source.table("products")
     pr = products.columns
     product_id = expr.id_text(pr["product_id"])
-    name = f"max({expr.strip(pr['name'])})" if "name" in pr else "cast(null as varchar)"
-    category = f"max({expr.strip(pr['category'])})" if "category" in pr else "cast(null as varchar)"
-    execute(
+    name = f"max({expr.strip(pr['name'])})" if "name" in pr else expr.null_text()
+    category = f"max({expr.strip(pr['category'])})" if "category" in pr else expr.null_text()
+    create_scratch(
         conn,
+        "rg_products",
         f"""
-        create temp table rg_products as
         select {product_id} as product_id, count(*) as n_rows,
                {name} as name, {category} as category
         from {products.sql}
@@ -356,7 +348,7 @@ def _products(source: Source, expr: Expr) -> bool:
         group by {product_id}
     """,
     )
-    execute(conn, "create index rg_products_id on rg_products (product_id)")
+    index_scratch(conn, "rg_products_id", "rg_products", "product_id")
     return True
 
 
@@ -366,10 +358,10 @@ def _customers(
     """Collapse the customers of the two periods' carts; return the segments available."""
     conn = source.connection
     if not source.usable("customers"):
-        execute(
+        create_scratch(
             conn,
-            "create temp table rg_customers as select cast(null as varchar) as "
-            "customer_id, 0 as n_rows where 1 = 0",
+            "rg_customers",
+            f"select {expr.null_text()} as customer_id, 0 as n_rows where 1 = 0",
         )
         return False, []
     customers = source.table("customers")
@@ -382,36 +374,36 @@ def _customers(
             picks.append(f", max({value}) as seg_src_{name}")
             segments.append(name)
     customer_id = expr.id_text(cu["customer_id"])
-    execute(
+    create_scratch(
         conn,
+        "rg_customers",
         f"""
-        create temp table rg_customers as
         select {customer_id} as customer_id, count(*) as n_rows{"".join(picks)}
         from {customers.sql}
         where {customer_id} in (select customer_id from rg_carts)
         group by {customer_id}
     """,
     )
-    execute(conn, "create index rg_customers_id on rg_customers (customer_id)")
+    index_scratch(conn, "rg_customers_id", "rg_customers", "customer_id")
     return True, segments
 
 
-def _period_carts(conn, window: Window, segments: list[str], wanted: list[str]) -> None:
+def _period_carts(conn, expr: Expr, window: Window, segments: list[str], wanted: list[str]) -> None:
     """Carts of the window's periods with value, valid lines, customer flag, segment
     labels and ``which`` period they belong to."""
     labels = "".join(
-        f", {_segment_value(name) if name in segments else 'cast(null as varchar)'} as seg_{name}"
+        f", {_segment_value(name) if name in segments else expr.null_text()} as seg_{name}"
         for name in wanted
     )
     binds = {f"s{index}": period.start_text for index, (_, period) in enumerate(window)}
     which = "".join(
-        f"when c.local >= :s{index} then {sql_literal(label)} "
+        f"when c.local >= :s{index} then {expr.literal(label)} "
         for index, (label, _) in reversed(list(enumerate(window)))
     )
-    execute(
+    create_scratch(
         conn,
+        "rg_pc",
         f"""
-        create temp table rg_pc as
         select case {which}end as which,
                c.cart_id, c.customer_id, c.status_norm, c.status_rank, c.local, c.epoch_us,
                c.day, c.n_rows, coalesce(v.value, 0) as value,
@@ -429,7 +421,7 @@ def _period_carts(conn, window: Window, segments: list[str], wanted: list[str]) 
         we=window[-1][1].end_text,
         **binds,
     )
-    execute(conn, "create index rg_pc_which on rg_pc (which, status_rank)")
+    index_scratch(conn, "rg_pc_which", "rg_pc", "which, status_rank")
 
 
 def _abandoners(conn, days: int, date_only: bool, segments: list[str]) -> None:
@@ -441,10 +433,10 @@ def _abandoners(conn, days: int, date_only: bool, segments: list[str]) -> None:
         else "o.epoch_us > p.epoch_us and o.epoch_us <= p.epoch_us + :n_us"
     )
     labels = "".join(f", max(seg_{name}) as seg_{name}" for name in segments)
-    execute(
+    create_scratch(
         conn,
+        "rg_abandoners",
         f"""
-        create temp table rg_abandoners as
         select which, customer_id, count(*) as abandoned_carts, sum(value) as abandoned_value,
                max(hit) as reengaged{labels}
         from (

@@ -1,6 +1,6 @@
 """Checks over whole cart-family tables (METRICS.md §8 "table" counts).
 
-They need no temp table of the period, so they run on their own connection, beside the
+They need no scratch table of the period, so they run on their own connection, beside the
 period's work. Each is a single aggregate pass (the date-only test stops at its first
 counter-example).
 """
@@ -246,7 +246,7 @@ def _line_counts(source: Source, expr: Expr) -> dict[str, int]:
     return one(
         source.connection,
         f"""
-        with line_carts as materialized (
+        with line_carts as {expr.materialized()}(
             select {i["cart_id"]} as line_cart, count(*) as n from {items.sql}
             group by {i["cart_id"]}
         ),
