@@ -284,8 +284,10 @@ def spark_url() -> Iterator[str]:
         SPARK_CONNECT_SERVER,
         "--master",
         "local[2]",
+        # 2 GB ran out building broadcast joins once a session had run several computes
+        # ("Not enough memory to build and broadcast the table", docs/warehouse.md).
         "--driver-memory",
-        "2g",
+        "4g",
         *(arg for key, value in confs.items() for arg in ("--conf", f"{key}={value}")),
         "spark-internal",
     ]
