@@ -359,9 +359,15 @@ class Expr:
         """Return the text of ``raw`` before a `` UTC`` / ``Z`` suffix, where the fast parse
         reads it (None elsewhere): a subquery computes it once a row for ``local_seconds``,
         which would otherwise repeat it a dozen times."""
-        if self.timezone != "UTC" or not self._native_fast:
+        if not self._cuts_suffix:
             return None
         return self.utc_suffixed(self.raw_text(raw))[0]
+
+    @property
+    def _cuts_suffix(self) -> bool:
+        """The fast parse reads suffixed times (in UTC, on SQLite and DuckDB): their text
+        before the suffix is worth computing once a row."""
+        return self.timezone == "UTC" and self._native_fast
 
     def local_seconds(self, raw: str, body: str | None = None) -> str:
         """Return the local wall time of a raw timestamp as ``YYYY-MM-DD HH:MM:SS`` text,
@@ -434,14 +440,14 @@ class Expr:
         per reference (inlined, they cost four times as much on SQLite).
         """
         hint = self.materialized()
-        steps, last = f"raw as {hint}({inner})", "raw"
-        if self._native_fast and self.timezone == "UTC":
+        steps, last, cut = f"raw as {hint}({inner})", "raw", None
+        if self._cuts_suffix:
             # The text before a " UTC" / "Z" suffix, once a row: the suffixed path tests
             # and reshapes it a dozen times (REES46 logs write every time that way).
             body, _ = self.utc_suffixed("x")
             steps += f", bodied as {hint}(select raw.*, {body} as x_body from raw)"
-            last = "bodied"
-        local = self._validated(self._candidate("x"), "x", body="x_body")
+            last, cut = "bodied", "x_body"
+        local = self._validated(self._candidate("x"), "x", body=cut)
         return f"""
             with {steps},
             parsed as {hint}(select {last}.*, {local} as local from {last})
