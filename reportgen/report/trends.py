@@ -196,16 +196,9 @@ def _history(
     given = metrics if metrics and metrics.get("period") == period.as_json() else None
     known = min(KNOWN, count) if given is not None else 0
     # A section with a one-pass history answers every other period at once.
-    if (
-        given is not None
-        and earlier is not None
-        and (earlier.period, earlier.count)
-        == (
-            period,
-            count,
-        )
-    ):
-        past = earlier.values
+    fits = earlier is not None and (earlier.period, earlier.count) == (period, count)
+    if given is not None and fits:
+        past = earlier.values  # type: ignore[union-attr]
     else:
         past = _one_pass(source, config, newest_first[known:], chosen)
     for key, values in past.items():
