@@ -150,7 +150,7 @@ def _cases() -> list[Any]:
             for engine in ENGINES[1:]:
                 marks = []
                 if engine == "spark" and family in NOT_YET:
-                    marks = [pytest.mark.xfail(strict=False, reason=NOT_YET[family])]
+                    marks = [pytest.mark.xfail(strict=True, reason=NOT_YET[family])]
                 case_id = f"{name}-{family}-{engine}"
                 cases.append(pytest.param(name, family, engine, marks=marks, id=case_id))
     return cases

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -224,28 +223,4 @@ def _typed(row: tuple) -> tuple:
     return tuple((type(v).__name__, "" if v is None else v) for v in row)
 
 
-PARITY_REASON = {}
-"""Why each family does not run on Spark yet (the carts, events, experiments and marketing families
-do: tests/source/test_family_parity.py)."""
-
-
-@pytest.mark.parametrize(
-    "family",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for name, reason in PARITY_REASON.items()
-    ],
-)
-def test_family_metrics_on_spark_match_sqlite(demo_sqlite, demo_spark, family, tmp_path):
-    from reportgen.periods import month_period
-    from reportgen.report.metrics import compute_metrics
-
-    period = month_period("2026-10")
-
-    def metrics(url: str) -> dict:
-        config = config_from_dict({"source": {"url": url}}, base_dir=tmp_path)
-        return compute_metrics(config, period, sections=[family])
-
-    expected = metrics(f"sqlite:///{demo_sqlite}")
-    got = metrics(demo_spark)
-    assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+# Every family's metrics on Spark against SQLite: tests/source/test_family_parity.py.
