@@ -200,6 +200,11 @@ def default_period(config: Config, kind: PeriodKind) -> Period:
 
 def clean_json(value: Any) -> Any:
     """Make a value JSON-safe: numpy scalars to Python, NaN/inf to None."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value  # most of a large table: the tests below cost more than the value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
