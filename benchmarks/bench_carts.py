@@ -3,6 +3,7 @@
     python benchmarks/bench_carts.py                 # the demo (about 50k carts) to PDF
     python benchmarks/bench_carts.py --scale 20 --no-pdf   # 1M carts, diagnostics only
     python benchmarks/bench_carts.py --scale 20 --no-pdf --section carts --engine duckdb
+    python benchmarks/bench_carts.py --scale 20 --no-pdf --section carts --trend-periods 0
 
 ``--section carts`` builds the cart section alone (at scale 20 the demo also holds 24M
 events); ``--engine duckdb`` copies the cart tables into a DuckDB file beside the SQLite
@@ -39,6 +40,9 @@ def main() -> None:
     parser.add_argument("--no-pdf", action="store_true")
     parser.add_argument("--section", action="append", help="build only these sections")
     parser.add_argument("--engine", choices=("sqlite", "duckdb"), default="sqlite")
+    parser.add_argument(
+        "--trend-periods", type=int, help="report.trend_periods (default: the config's 12)"
+    )
     args = parser.parse_args()
     imported = time.perf_counter() - STARTED
 
@@ -53,7 +57,8 @@ def main() -> None:
     url = f"sqlite:///{database}"
     if args.engine == "duckdb":
         url = f"duckdb:///{duckdb_copy(database)}"
-    config = config_from_dict({"source": {"url": url}})
+    report = {} if args.trend_periods is None else {"trend_periods": args.trend_periods}
+    config = config_from_dict({"source": {"url": url}, "report": report})
     floor = floor_seconds(config)
     with tempfile.TemporaryDirectory() as out:
         began = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -66,6 +67,10 @@ class FileSource(_Strict):
         return _known_encoding(value)
 
 
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)
+"""A size DuckDB's memory_limit takes."""
+
+
 class SourceSettings(_Strict):
     """Where the data lives and how its names map to the canonical tables."""
 
@@ -77,6 +82,26 @@ class SourceSettings(_Strict):
     """Canonical table → a CSV/Parquet path or glob, or ``{path, encoding}``."""
     encoding: str = "utf-8"
     """The text encoding of every CSV in ``files`` that does not name its own."""
+    memory_limit: str | None = None
+    """DuckDB's memory cap (``1GB``, ``800MB``); past it, DuckDB spills to a temporary
+    folder of its own. None: DuckDB's default (80% of the machine's memory)."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _valid_memory_limit(cls, value: str | None) -> str | None:
+        if value is not None and not _MEMORY_SIZE.fullmatch(value.strip()):
+            raise ValueError("expected a size such as 1GB or 800MB")
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _memory_limit_needs_duckdb(self) -> SourceSettings:
+        url = self.url or ""
+        if self.memory_limit and url and not url.startswith("duckdb:") and not self.files:
+            raise ValueError(
+                "memory_limit caps DuckDB's memory (source.files or a duckdb:// url); "
+                f"this source is {url.split(':', 1)[0]}"
+            )
+        return self
 
     @field_validator("encoding")
     @classmethod

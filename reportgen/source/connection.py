@@ -16,7 +16,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -348,7 +348,8 @@ def split_config(config: Config) -> tuple[Config, Config]:
     maps go to both, as each applies to the tables it finds.
     """
     source = config.source
-    url_part = source.model_copy(update={"files": {}})
+    # The memory cap is DuckDB's: it goes with the files.
+    url_part = source.model_copy(update={"files": {}, "memory_limit": None})
     files_part = source.model_copy(update={"url": None, "views": {}})
     return (
         config.model_copy(update={"source": url_part}),
@@ -397,17 +398,34 @@ def _refuse_shadowed_tables(primary: Source, files: Source) -> None:
 @contextmanager
 def _open_one(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
     """Open one engine (``open_source`` of a source that is not mixed)."""
-    engine = engine_for(config)
-    try:
-        with engine.connect() as connection:
-            # Before any temp object exists: SQLite's temp_store pragma drops them all.
-            register_functions(connection)
-            _register_files(config, connection)
-            yield Source(config, connection, now=now)
-    except SQLAlchemyError as exc:
-        raise SourceError(describe_source_error(config, exc)) from None
-    finally:
-        engine.dispose()
+    with _spill_folder(config) as spill:
+        engine = engine_for(config)
+        try:
+            with engine.connect() as connection:
+                if spill and connection.dialect.name == "duckdb":
+                    _cap_memory(connection, config.source.memory_limit or "", spill)
+                # Before any temp object exists: SQLite's temp_store pragma drops them all.
+                register_functions(connection)
+                _register_files(config, connection)
+                yield Source(config, connection, now=now)
+        except SQLAlchemyError as exc:
+            raise SourceError(describe_source_error(config, exc)) from None
+        finally:
+            # DuckDB closes (and lets go of its spill files) before the folder is removed.
+            engine.dispose()
+
+
+def _spill_folder(config: Config) -> tempfile.TemporaryDirectory[str] | nullcontext[None]:
+    """A folder of its own for DuckDB to spill to past ``source.memory_limit``: DuckDB's
+    default, ``.tmp`` in the working directory, may not be writable and stays behind."""
+    if not config.source.memory_limit:
+        return nullcontext()
+    return tempfile.TemporaryDirectory(prefix="reportgen-duckdb-spill-")
+
+
+def _cap_memory(connection: Connection, limit: str, spill: str) -> None:
+    connection.exec_driver_sql(f"set memory_limit = {sql_literal(limit)}")
+    connection.exec_driver_sql(f"set temp_directory = {sql_literal(spill)}")
 
 
 def describe_source_error(config: Config, exc: BaseException, canonical: str | None = None) -> str:
@@ -421,7 +439,10 @@ def describe_source_error(config: Config, exc: BaseException, canonical: str | N
     entry = canonical or (named and _entry_of(config, named.group(1)))
     if not entry:
         where = "source.url" if config.source.url else "source"
-        return f"{config.origin}: {where}: {_first_line(exc)}"
+        hint = ""
+        if config.source.memory_limit and "Out of Memory" in text:
+            hint = f" (source.memory_limit is {config.source.memory_limit}: raise it)"
+        return f"{config.origin}: {where}: {_first_line(exc)}{hint}"
     spec = config.source.file(entry)
     shown = _shown_path(config, named.group(1)) if named else spec.path
     reason = _csv_reason(text)
