@@ -1,6 +1,7 @@
 """Benchmark: event diagnostics against one DuckDB pass over the same file, and 1M CSV to PDF.
 
     python benchmarks/bench_events.py                       # 10M Parquet rows: the ratio
+    python benchmarks/bench_events.py --memory-limit 1GB    # the same, DuckDB capped
     python benchmarks/bench_events.py --rows 1000000 --csv --pdf --notebook   # against pandas
 
 The log is generated once per (rows, format) under /tmp with benchmarks/gen_events.py and
@@ -35,7 +36,8 @@ import sys
 from reportgen.config import config_from_dict
 from reportgen.report.metrics import compute_metrics
 from reportgen.periods import custom_period
-config = config_from_dict({"source": {"files": {"events": sys.argv[1]},
+limit = sys.argv[2] if len(sys.argv) > 2 else None
+config = config_from_dict({"source": {"files": {"events": sys.argv[1]}, "memory_limit": limit,
                                       "columns": {"events": {"session_id": "user_session"}}}})
 compute_metrics(config, custom_period("2020-10-01", "2021-03-01"))
 """
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument(
         "--notebook", action="store_true", help="Also time the pandas notebook's diagnostics."
     )
+    parser.add_argument("--memory-limit", help="source.memory_limit of the diagnostics (1GB)")
     args = parser.parse_args()
     suffix = "csv" if args.csv else "parquet"
     log = Path(tempfile.gettempdir()) / f"reportgen-events-{args.rows}.{suffix}"
@@ -127,7 +130,8 @@ def main() -> None:
         # Alternate, so that a machine slowing down mid-run affects both alike.
         results["single pass"].append(timed(SINGLE_PASS, str(log)))
         results["spec pass"].append(timed(SPEC_PASS, str(log)))
-        results["diagnostics"].append(timed(DIAGNOSTICS, str(log)))
+        limit = (args.memory_limit,) if args.memory_limit else ()
+        results["diagnostics"].append(timed(DIAGNOSTICS, str(log), *limit))
         if args.notebook:
             results["notebook"].append(timed(NOTEBOOK, str(log)))
     best = {name: min(runs) for name, runs in results.items()}

@@ -131,12 +131,11 @@ def build_report(
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
     # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two),
-    # each section's in one pass, on a connection of their own beside the queries and the
-    # charts (the database and vl-convert both work outside the GIL).
+    # each section's in one pass, on a connection of their own beside the charts (the
+    # database and vl-convert both work outside the GIL). Not beside the queries: on two
+    # cores the two databases' work slowed each other down (demo month, fresh process:
+    # 18.7 s beside the queries, 16.4 s after them; docs/performance.md).
     history = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rg-trends")
-    earlier = None
-    if config.report.trend_periods:
-        earlier = history.submit(_timed_earlier, timer, config, period, sections)
     try:
         with timer.stage("queries"):
             metrics = _on_source(config, compute_metrics, config, period, sections)
@@ -147,7 +146,8 @@ def build_report(
         history.shutdown(wait=False, cancel_futures=True)
         raise
     pending = None
-    if earlier is not None:
+    if config.report.trend_periods:
+        earlier = history.submit(_timed_earlier, timer, config, period, sections)
         pending = history.submit(_timed_trends, timer, config, period, sections, metrics, earlier)
     skipped = {s["section"] for s in metrics["skipped"]}
     shown = [
@@ -291,7 +291,7 @@ def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
 def _timed_earlier(
     timer: StageTimer, config: Config, period: Period, sections: Sequence[str] | None
 ) -> EarlierValues:
-    with timer.stage("history (beside queries)"):
+    with timer.stage("history (beside charts)"):
         wanted = history_sections(sections)
         count = config.report.trend_periods
         return _on_source(config, earlier_values, config, period, wanted, count)

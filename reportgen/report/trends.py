@@ -80,7 +80,7 @@ def earlier_values(
 ) -> EarlierValues:
     """Compute the one-pass histories of the periods before ``period``'s metrics.json
     holds (it holds ``period`` and the one before): they need no metrics.json, so a build
-    runs them beside its queries, on a connection of their own."""
+    runs them beside its charts, on a connection of their own."""
     with open_source(config) as source:
         chosen = _chosen(source, sections)
         values = _one_pass(source, config, _newest_first(period, count)[KNOWN:], chosen)

@@ -19,7 +19,7 @@ from reportgen.report.build import build_report
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 LINE = re.compile(rf"^{STAMP} build 2024-03: (?P<stage>.+) done in \d+\.\d s$")
 IN_TURN = ["queries", "charts", "html", "files", "publish"]
-BESIDE = {"history (beside queries)", "trends (beside charts)"}
+BESIDE = {"history (beside charts)", "trends (beside charts)"}
 """Stages of threads beside the build's own: they end whenever they are done."""
 
 

@@ -111,6 +111,9 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
 
 
 HEADLINE_KPIS = tuple(spec.key for spec in EVENT_KPIS if spec.headline)
+DUPLICATE_BLIND = frozenset({"events.users", "events.overall_conversion_rate", "events.revenue"})
+"""KPIs that copies of a non-purchase row cannot move: distinct users (by what they did)
+and the sum of purchases. A history of only these collapses purchase copies alone."""
 
 
 def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[str, list[Any]]:
@@ -118,12 +121,14 @@ def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[s
 
     One read of the log for the whole window: ``rg_ev`` numbers a row by its period, and
     the grid and per-user queries that ``compute`` runs for two periods answer all of them
-    at once, with the same code, so every value is the one ``compute`` gives.
+    at once, with the same code, so every value is the one ``compute`` gives. Headlines
+    that copies of a view cannot move spare the log's grouping (``DUPLICATE_BLIND``).
     """
     if not periods:
         return {key: [] for key in HEADLINE_KPIS}
     expr = Expr(source.dialect, config.report.timezone)
-    prepare_window(source, expr, config, periods, whole_table=False)
+    blind = set(HEADLINE_KPIS) <= DUPLICATE_BLIND
+    prepare_window(source, expr, config, periods, whole_table=False, purchases_only=blind)
     conn = source.connection
     grid, users = _grid(conn), _users(conn)
     found = [_kpis(grid, users, {}, index) for index in range(len(periods))]

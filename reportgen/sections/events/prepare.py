@@ -83,12 +83,23 @@ def prepare_events(source: Source, expr: Expr, config: Config, period: Period) -
 
 
 def prepare_window(
-    source: Source, expr: Expr, config: Config, periods: Sequence[Period], whole_table: bool
+    source: Source,
+    expr: Expr,
+    config: Config,
+    periods: Sequence[Period],
+    whole_table: bool,
+    purchases_only: bool = False,
 ) -> dict[str, Any]:
     """Build ``rg_ev`` for contiguous ``periods`` (oldest first): ``which`` is a row's index
     among them (never NULL: rows outside the window, or with an unreadable time, are not
     kept). With ``whole_table``, also count the whole table (rows, unreadable and future
     times, first and last) and return the counts.
+
+    ``purchases_only`` collapses exact duplicates among purchase rows only, and keeps every
+    other row as it comes (``n`` = 1): enough for figures that count distinct users or sum
+    purchases (``DUPLICATE_BLIND``: the same values as with every copy collapsed), and it
+    spares sorting the whole log to group it (SQLite: 6.0 s to 4.1 s for the demo's
+    12-month history).
 
     The source is read once for the rows, whatever the number of periods: a cover's
     history is one pass, not one ``compute`` per two periods.
@@ -100,7 +111,7 @@ def prepare_window(
     bounds = {f"b{i}": p.start_text for i, p in enumerate(periods)}
     bounds[f"b{len(periods)}"] = periods[-1].end_text
     if source.dialect == "duckdb":
-        slow = _duckdb_rows(source, expr, config, bounds)
+        slow = _duckdb_rows(source, expr, config, bounds, purchases_only)
         # DuckDB keeps the rows of an unreadable time (which NULL) to the end of its slow
         # parse: they are the whole table's unparsed ones (DuckDB's own temp table).
         unparsed = scalar(conn, "select coalesce(sum(n), 0) from rg_ev where which is null")
@@ -112,7 +123,7 @@ def prepare_window(
         whole["first"] = _earliest(whole.get("first"), slow[0])
         whole["last"] = _latest(whole.get("last"), slow[1])
         return whole
-    return _grouped_rows(source, expr, config, periods, bounds, whole_table)
+    return _grouped_rows(source, expr, config, periods, bounds, whole_table, purchases_only)
 
 
 def _which_of(local: str, bounds: dict[str, str], outside: str | int, cast: str = "{}") -> str:
@@ -180,22 +191,7 @@ def _coerced(
 ) -> str:
     """Return the select list of the per-row values (the costly expressions, once each);
     ``_classified`` derives ``rg_ev``'s columns from them one level up."""
-    types = config.rules.event_types
-    exact = " ".join(
-        f"when {sql_literal(name)} then {KIND_CODES[kind]}"
-        for kind, names in types.items()
-        for name in names
-    )
-    listed = " ".join(
-        f"when {expr.lower_strip(raw['event_type'])} in ({', '.join(map(sql_literal, names))}) "
-        f"then {KIND_CODES[kind]}"
-        for kind, names in types.items()
-        if names
-    )
-    # Types spelled as configured skip the strip and lower; the rest are normalised.
-    kind = f"case {raw['event_type']} {exact} else case {listed} end end" if exact else "null"
-    if not exact and listed:
-        kind = f"case {listed} end"
+    kind = _kind(expr, config, raw["event_type"])
 
     def key(column: str, hashed: bool) -> str:
         """An id: empty text is NULL; on DuckDB a text user or session is its hash."""
@@ -217,6 +213,26 @@ def _coerced(
         {expr.strip(raw["brand"])} as brand_s,
         {expr.strip(raw["category_code"])} as cat_s
     """
+
+
+def _kind(expr: Expr, config: Config, event_type: str) -> str:
+    """Return a row's KIND_CODES code from its event_type text (NULL: unmapped)."""
+    types = config.rules.event_types
+    exact = " ".join(
+        f"when {sql_literal(name)} then {KIND_CODES[kind]}"
+        for kind, names in types.items()
+        for name in names
+    )
+    listed = " ".join(
+        f"when {expr.lower_strip(event_type)} in ({', '.join(map(sql_literal, names))}) "
+        f"then {KIND_CODES[kind]}"
+        for kind, names in types.items()
+        if names
+    )
+    # Types spelled as configured skip the strip and lower; the rest are normalised.
+    if exact:
+        return f"case {event_type} {exact} else case {listed} end end"
+    return f"case {listed} end" if listed else "null"
 
 
 def _classified(expr: Expr) -> str:
@@ -247,6 +263,7 @@ def _grouped_rows(
     periods: Sequence[Period],
     bounds: dict[str, str],
     whole_table: bool,
+    purchases_only: bool,
 ) -> dict[str, Any]:
     """SQLite / PostgreSQL / Spark: parse, window and group identical rows (their count
     is ``n``) into the scratch table ``rg_ev``, written once and never changed; return the
@@ -259,16 +276,23 @@ def _grouped_rows(
     # second connection beside this one it ran no faster).
     column = events.columns["event_time"]
 
-    parsed = expr.with_timestamps(
-        f"select {inner}, {expr.strip(column)} as x from {events.sql} "
-        f"where {expr.may_fall_between(column, 'lo', 'hi')}"
-    )
+    def parsed(only: str) -> str:
+        return expr.with_timestamps(
+            f"select {inner}, {expr.strip(column)} as x from {events.sql} "
+            f"where {expr.may_fall_between(column, 'lo', 'hi')} and {only}"
+        )
+
     grouped = ", ".join(raw)
     coerced = {name: name for name in raw}
-    create_scratch(
-        source.connection,
-        "rg_ev",
-        f"""
+    window = f"local >= :b0 and local < :b{len(periods)}"
+
+    def kept(only: str = "1 = 1", collapse: bool = True) -> str:
+        """The window's rows that pass ``only``, exact copies grouped (their count is
+        ``n``) or, without ``collapse``, kept as they come."""
+        copies, group = (
+            ("count(*)", f"group by local, epoch_us, {grouped}") if collapse else ("1", "")
+        )
+        return f"""
         select {_which_of("local", bounds, "null")} as which,
                n,
                {expr.day_number("local")} as day,
@@ -277,13 +301,23 @@ def _grouped_rows(
         from (
             select local, n, {_coerced(expr, config, coerced, text_ids, native=False)}
             from (
-                select local, epoch_us, {grouped}, count(*) as n
-                from ({parsed}) parsed
-                where local >= :b0 and local < :b{len(periods)}
-                group by local, epoch_us, {grouped}
+                select local, epoch_us, {grouped}, {copies} as n
+                from ({parsed(only)}) parsed where {window} {group}
             ) deduplicated
         ) coerced
-    """,
+        """
+
+    rows = kept()
+    if purchases_only:
+        # Split on the raw event_type, before the parse (each row is parsed once, in one
+        # branch): purchases grouped, every other row as it comes.
+        kind = f"coalesce({_kind(expr, config, raw['event_type'])}, 0)"
+        bought = KIND_CODES["purchase"]
+        rows = f"{kept(f'{kind} = {bought}')} union all {kept(f'{kind} <> {bought}', False)}"
+    create_scratch(
+        source.connection,
+        "rg_ev",
+        rows,
         **bounds,
         lo=(periods[0].start - timedelta(days=1)).isoformat(),
         hi=(periods[-1].end + timedelta(days=1)).isoformat(),
@@ -403,7 +437,7 @@ def _literal(text: str) -> str:
 
 
 def _duckdb_rows(
-    source: Source, expr: Expr, config: Config, bounds: dict[str, str]
+    source: Source, expr: Expr, config: Config, bounds: dict[str, str], purchases_only: bool
 ) -> tuple[object, object]:
     """DuckDB: parse natively (the rare other forms after), window, then deduplicate;
     return the first and last local time of its rows (those of the window, and those the
@@ -473,7 +507,7 @@ def _duckdb_rows(
             **bounds,
         )
         execute(conn, "delete from rg_ev where which = -1")
-    _drop_duckdb_copies(source)
+    _drop_duckdb_copies(source, purchases_only)
     return ends
 
 
@@ -495,15 +529,20 @@ def _which(lts: str, bounds: dict[str, str], outside: str | int = "null") -> str
     return _which_of(lts, bounds, outside, "cast({} as timestamp)")
 
 
-def _drop_duckdb_copies(source: Source) -> None:
-    """Keep one row per row hash; ``n`` records how many there were.
+def _drop_duckdb_copies(source: Source, purchases_only: bool) -> None:
+    """Keep one row per row hash (of purchase rows only, with ``purchases_only``); ``n``
+    records how many there were.
 
     The hashes go to numpy (8 bytes a row), where two radix passes leave only the few
-    candidates for an exact count: cheaper than a hash aggregate over every row.
+    candidates for an exact count: cheaper than a hash aggregate over every row. A row's
+    hash covers its event_type, so a purchase's copies are purchases too.
     """
     conn = source.connection
     raw = conn.connection.driver_connection
-    hashes = raw.execute("select rh from rg_ev where which is not null").fetchnumpy()["rh"]
+    which = f"kind = {KIND_CODES['purchase']}" if purchases_only else "true"
+    hashes = raw.execute(f"select rh from rg_ev where which is not null and {which}").fetchnumpy()[
+        "rh"
+    ]
     found, copies = repeated_values(np.asarray(hashes, dtype=np.uint64))
     if not len(found):
         return

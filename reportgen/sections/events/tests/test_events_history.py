@@ -88,3 +88,52 @@ def test_a_single_period_for_the_year_ago_card():
 def test_event_kpis_get_their_sparklines():
     assert SECTION.history is history
     assert SECTION.history_note is None
+
+
+COPIED = [
+    # Two users in March and one in April; exact copies of views, carts and purchases,
+    # a purchase spelled the other configured way, a copied purchase at price 0, and a
+    # purchase that differs from another only in its session.
+    ("2024-03-01 10:00:00", "view", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:00:00", "view", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:00:00", "view", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:01:00", "cart", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:01:00", "cart", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:02:00", "purchase", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:02:00", "purchase", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:02:00", "purchase_cart", "p1", "5.0", "u1", "s1"),
+    ("2024-03-01 10:02:00", "purchase", "p1", "5.0", "u1", "s2"),
+    ("2024-03-02 11:00:00", "view", "p2", "7.5", "u2", "s3"),
+    ("2024-03-02 11:00:00", "purchase", "p2", "0", "u2", "s3"),
+    ("2024-03-02 11:00:00", "purchase", "p2", "0", "u2", "s3"),
+    ("2024-04-03 09:00:00", "view", "p2", "7.5", "u3", "s4"),
+    ("2024-04-03 09:05:00", "purchase", "p2", "7.5", "u3", "s4"),
+    ("2024-04-03 09:05:00", "purchase", "p2", "7.5", "u3", "s4"),
+]
+"""Events with exact duplicates of every kind (METRICS.md §8: copies are collapsed)."""
+
+
+def copied_sources(folder: Path) -> dict[str, dict]:
+    """The rows above as a CSV (DuckDB) and as a SQLite table."""
+    import sqlite3
+
+    header = ("event_time", "event_type", "product_id", "price", "user_id", "session_id")
+    csv = folder / "events.csv"
+    csv.write_text("\n".join(",".join(row) for row in [header, *COPIED]) + "\n")
+    db = folder / "events.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"create table events ({', '.join(header)})")
+        conn.executemany("insert into events values (?, ?, ?, ?, ?, ?)", COPIED)
+    return {"duckdb": {"files": {"events": str(csv)}}, "sqlite": {"url": f"sqlite:///{db}"}}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_copies_of_every_kind_leave_the_history_equal_to_compute(tmp_path, engine):
+    config = config_from_dict({"source": copied_sources(tmp_path)[engine]})
+    found = assert_history_is_compute(config, window(month_period("2024-04"), 3))
+    # Collapsed: one $5 purchase per (event_type, session) in March, one $7.50 in April.
+    assert found["events.revenue"] == [0.0, 15.0, 7.5]
+    assert found["events.users"] == [0, 2, 1]
+    with open_source(config) as source:
+        march = compute(source, config, month_period("2024-03"))
+    assert march.data_quality["events.duplicates_removed"] == 5
