@@ -147,7 +147,7 @@ def build_report(
         raise
     pending = None
     if config.report.trend_periods:
-        earlier = history.submit(_timed_earlier, timer, config, period, sections)
+        earlier = history.submit(_timed_earlier, timer, config, period, sections, metrics)
         pending = history.submit(_timed_trends, timer, config, period, sections, metrics, earlier)
     skipped = {s["section"] for s in metrics["skipped"]}
     shown = [
@@ -289,12 +289,16 @@ def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
 
 
 def _timed_earlier(
-    timer: StageTimer, config: Config, period: Period, sections: Sequence[str] | None
+    timer: StageTimer,
+    config: Config,
+    period: Period,
+    sections: Sequence[str] | None,
+    metrics: dict[str, Any],
 ) -> EarlierValues:
     with timer.stage("history (beside charts)"):
         wanted = history_sections(sections)
         count = config.report.trend_periods
-        return _on_source(config, earlier_values, config, period, wanted, count)
+        return _on_source(config, earlier_values, config, period, wanted, count, metrics)
 
 
 def _timed_trends(

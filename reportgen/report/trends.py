@@ -21,6 +21,7 @@ from reportgen.periods import Period
 from reportgen.plugin import Section
 from reportgen.report.maturity import (
     MIN_COMPARISON_COVERAGE,
+    Coverage,
     covered_share,
     section_coverage,
 )
@@ -76,14 +77,20 @@ class EarlierValues:
 
 
 def earlier_values(
-    config: Config, period: Period, sections: Sequence[str] | None, count: int
+    config: Config,
+    period: Period,
+    sections: Sequence[str] | None,
+    count: int,
+    metrics: Mapping[str, Any] | None = None,
 ) -> EarlierValues:
     """Compute the one-pass histories of the periods before ``period``'s metrics.json
-    holds (it holds ``period`` and the one before): they need no metrics.json, so a build
-    runs them beside its charts, on a connection of their own."""
+    holds (it holds ``period`` and the one before), on a connection of their own: a build
+    runs them beside its charts. With ``metrics`` (that metrics.json), periods the data
+    barely covers, whose values the history leaves out, are not computed."""
     with open_source(config) as source:
         chosen = _chosen(source, sections)
-        values = _one_pass(source, config, _newest_first(period, count)[KNOWN:], chosen)
+        newest_first = _newest_first(period, count)[KNOWN:]
+        values = _one_pass(source, config, newest_first, chosen, metrics)
     return EarlierValues(period=period, count=count, values=values)
 
 
@@ -116,18 +123,44 @@ def _one_pass(
     config: Config,
     newest_first: Sequence[Period],
     chosen: Sequence[tuple[Section, list[str]]],
+    metrics: Mapping[str, Any] | None = None,
+    *,
+    report_period_first: bool = False,
 ) -> dict[str, list[Any]]:
-    """Return the values of the sections with a one-pass history, newest first."""
+    """Return the values of the sections with a one-pass history, newest first.
+
+    With ``metrics``, each section is asked only the periods from the oldest to the newest
+    that its data covers enough to be shown (``_shown``); the others are None, as
+    ``_history`` would make them: a log that starts in October has no history to read.
+    The report's own period (``report_period_first``: it leads ``newest_first``) is
+    always shown.
+    """
     found: dict[str, list[Any]] = {}
     oldest_first = list(newest_first[::-1])
+    own = len(oldest_first) - 1 if report_period_first else None
     for section, keys in chosen:
         if section.history is None:
             continue
+        covered = section_coverage(metrics, section) if metrics is not None else None
+        shown = [i for i, past in enumerate(oldest_first) if i == own or _shown(past, covered)]
+        asked = oldest_first[shown[0] : shown[-1] + 1] if shown else []
         engine = source.holding(section.requires[0])
-        values = section.history(engine, config, oldest_first) if oldest_first else {}
+        values = section.history(engine, config, asked) if asked else {}
         for key in keys:
-            found[key] = list(values.get(key, [None] * len(oldest_first)))[::-1]
+            given = list(values.get(key, [None] * len(asked)))
+            padded = [None] * (shown[0] if shown else 0) + given
+            found[key] = (padded + [None] * (len(oldest_first) - len(padded)))[::-1]
     return found
+
+
+def _shown(past: Period, covered: Coverage | None) -> bool:
+    """Whether a past period's value is shown: not when the data covers less than
+    MIN_COMPARISON_COVERAGE of it (rule comparison-coverage). Unknown coverage: shown."""
+    if covered is None or covered.first is None or covered.last is None:
+        return True
+    start, end = datetime.combine(past.start, time()), datetime.combine(past.end, time())
+    share = covered_share(start, end, covered.first, covered.last)
+    return share is not None and share >= MIN_COMPARISON_COVERAGE
 
 
 def year_ago_kpis(
@@ -200,7 +233,9 @@ def _history(
     if given is not None and fits:
         past = earlier.values  # type: ignore[union-attr]
     else:
-        past = _one_pass(source, config, newest_first[known:], chosen)
+        past = _one_pass(
+            source, config, newest_first[known:], chosen, metrics, report_period_first=not known
+        )
     for key, values in past.items():
         if given is not None:
             values = [given["kpis"].get(key), given["kpis"]["previous"].get(key)][:known] + values
@@ -223,13 +258,8 @@ def _history(
     if metrics is not None:
         for section, keys in chosen:
             covered = section_coverage(metrics, section)
-            if covered is None or covered.first is None or covered.last is None:
-                continue
             for index, past in enumerate(newest_first):
-                start = datetime.combine(past.start, time())
-                end = datetime.combine(past.end, time())
-                share = covered_share(start, end, covered.first, covered.last)
-                if index and (share is None or share < MIN_COMPARISON_COVERAGE):
+                if index and not _shown(past, covered):
                     for key in keys:
                         found[key][index] = None
     labels = [p.label for p in reversed(newest_first)]

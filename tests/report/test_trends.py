@@ -253,12 +253,8 @@ def test_a_built_report_has_trends_json_and_the_usual_range_on_its_cover(
     assert "last 12 months, recomputed from the source" in note
 
 
-def test_a_one_pass_history_is_asked_only_the_periods_metrics_json_lacks(shop, monkeypatch):
-    period = month_period("2024-03")
-    metrics = compute_metrics(shop, period)
-    # Another period's metrics.json: the same coverage rules, every period by the history.
-    other = {**metrics, "period": month_period("2024-02").as_json()}
-    expected = kpi_history(shop, period, count=4, metrics=other)
+def _counting_history(monkeypatch) -> list[list[str]]:
+    """Replace the cart section by one whose history records the periods it is asked."""
     asked: list[list[str]] = []
 
     def counted(source: Any, config: Any, periods: Any) -> Any:
@@ -267,5 +263,38 @@ def test_a_one_pass_history_is_asked_only_the_periods_metrics_json_lacks(shop, m
 
     counting = dataclasses.replace(SECTION, history=counted)
     monkeypatch.setattr("reportgen.report.trends.all_sections", lambda: [counting])
+    return asked
+
+
+def test_a_one_pass_history_is_asked_only_the_periods_metrics_json_lacks(shop, monkeypatch):
+    period = month_period("2024-03")
+    metrics = compute_metrics(shop, period)
+    # Coverage unknown (no first and last created_at): every period is shown and asked.
+    quality = {k: v for k, v in metrics["data_quality"].items() if k not in SECTION.coverage}
+    metrics = {**metrics, "data_quality": quality}
+    # Another period's metrics.json: the same coverage rules, every period by the history.
+    other = {**metrics, "period": month_period("2024-02").as_json()}
+    expected = kpi_history(shop, period, count=4, metrics=other)
+    asked = _counting_history(monkeypatch)
     assert kpi_history(shop, period, count=4, metrics=metrics) == expected
     assert asked == [["2023-12", "2024-01"]]
+
+
+def test_periods_the_data_barely_covers_are_not_asked_and_stay_empty(shop, monkeypatch):
+    period = month_period("2024-04")
+    metrics = compute_metrics(shop, period)
+    every = kpi_history(shop, period, count=6)  # no metrics: every period computed, shown
+    asked = _counting_history(monkeypatch)
+    found = kpi_history(shop, period, count=6, metrics=metrics)
+    # The shop's carts run from 10 January to 15 March 2024 (rule comparison-coverage:
+    # a month is shown when they cover 95% of it). metrics.json holds April and March;
+    # of the four months before, only February is covered, so only it reaches the source.
+    assert asked == [["2024-02"]]
+    for key, points in found.items():
+        labels = [p["label"] for p in points]
+        assert labels == ["2023-11", "2023-12", "2024-01", "2024-02", "2024-03", "2024-04"]
+        values = [p["value"] for p in points]
+        assert values[:3] == [None] * 3, key
+        assert values[3] == every[key][3]["value"], key
+        assert values[4] is None, key  # March: half covered
+        assert values[5] == metrics["kpis"][key], key
