@@ -7,19 +7,23 @@ quoted real identifiers, after the config's ``tables`` / ``columns`` renames and
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import fnmatch
 import glob
+import hashlib
 import itertools
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -307,7 +311,7 @@ def engine_for(config: Config) -> Engine:
     url = config.source.url
     if not url:
         if config.source.files:
-            return sa.create_engine("duckdb:///:memory:")
+            return sa.create_engine("duckdb:///:memory:", connect_args=_duckdb_args(config))
         raise SourceError(
             f"{config.origin}: source: no data source configured; set source.url or source.files"
         )
@@ -323,15 +327,58 @@ def engine_for(config: Config) -> Engine:
         path = config.resolve(url.removeprefix("duckdb:///").split("?")[0])
         if not path.is_file():
             raise SourceError(f"{config.origin}: source.url: database file not found: {path}")
-        return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+        args = {"read_only": True, **_duckdb_args(config, path)}
+        return sa.create_engine(f"duckdb:///{path}", connect_args=args)
     try:
         url = spark_url(url)  # sc://host:port is Spark Connect
-        make_url(url)
+        if make_url(url).get_backend_name() == "duckdb":
+            return sa.create_engine(url, connect_args=_duckdb_args(config))
         return sa.create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise SourceError(
             f"{config.origin}: source.url: cannot use {url!r}: {_first_line(exc)}"
         ) from None
+
+
+def _duckdb_args(config: Config, shared: Path | None = None) -> dict[str, Any]:
+    """DuckDB's connect settings for ``source.memory_limit``: the cap, and a folder of
+    reportgen's own to spill to past it (DuckDB's default, ``.tmp`` in the working
+    directory, may not be writable and would stay behind).
+
+    They are set when the database opens, not by a statement: a database file is one
+    instance for every connection of the process (the whole-table checks open a second
+    one), which must see the same settings, so its folder is kept per file.
+    """
+    limit = config.source.memory_limit
+    if not limit:
+        return {}
+    return {"config": {"memory_limit": limit, "temp_directory": str(_spill_folder(shared))}}
+
+
+_SPILL_ROOT: list[Path] = []
+"""This process's folder for DuckDB's spill files (made at first use, removed at exit)."""
+
+
+def _spill_folder(shared: Path | None) -> Path:
+    """Return a spill folder: one per database file, a new one per in-memory database.
+
+    DuckDB deletes its spill files as a database closes; the folders go when the
+    process ends (a killed run leaves empty folders under the system temp directory).
+    """
+    with _SPILL_LOCK:
+        if not _SPILL_ROOT:
+            root = Path(tempfile.mkdtemp(prefix="reportgen-duckdb-spill-"))
+            atexit.register(shutil.rmtree, root, ignore_errors=True)
+            _SPILL_ROOT.append(root)
+        root = _SPILL_ROOT[0]
+        if shared is None:
+            return Path(tempfile.mkdtemp(prefix="memory-", dir=root))
+        folder = root / hashlib.sha1(str(shared).encode()).hexdigest()[:16]
+        folder.mkdir(exist_ok=True)
+        return folder
+
+
+_SPILL_LOCK = threading.Lock()
 
 
 def is_mixed(config: Config) -> bool:
@@ -398,34 +445,17 @@ def _refuse_shadowed_tables(primary: Source, files: Source) -> None:
 @contextmanager
 def _open_one(config: Config, *, now: datetime | None = None) -> Iterator[Source]:
     """Open one engine (``open_source`` of a source that is not mixed)."""
-    with _spill_folder(config) as spill:
-        engine = engine_for(config)
-        try:
-            with engine.connect() as connection:
-                if spill and connection.dialect.name == "duckdb":
-                    _cap_memory(connection, config.source.memory_limit or "", spill)
-                # Before any temp object exists: SQLite's temp_store pragma drops them all.
-                register_functions(connection)
-                _register_files(config, connection)
-                yield Source(config, connection, now=now)
-        except SQLAlchemyError as exc:
-            raise SourceError(describe_source_error(config, exc)) from None
-        finally:
-            # DuckDB closes (and lets go of its spill files) before the folder is removed.
-            engine.dispose()
-
-
-def _spill_folder(config: Config) -> tempfile.TemporaryDirectory[str] | nullcontext[None]:
-    """A folder of its own for DuckDB to spill to past ``source.memory_limit``: DuckDB's
-    default, ``.tmp`` in the working directory, may not be writable and stays behind."""
-    if not config.source.memory_limit:
-        return nullcontext()
-    return tempfile.TemporaryDirectory(prefix="reportgen-duckdb-spill-")
-
-
-def _cap_memory(connection: Connection, limit: str, spill: str) -> None:
-    connection.exec_driver_sql(f"set memory_limit = {sql_literal(limit)}")
-    connection.exec_driver_sql(f"set temp_directory = {sql_literal(spill)}")
+    engine = engine_for(config)
+    try:
+        with engine.connect() as connection:
+            # Before any temp object exists: SQLite's temp_store pragma drops them all.
+            register_functions(connection)
+            _register_files(config, connection)
+            yield Source(config, connection, now=now)
+    except SQLAlchemyError as exc:
+        raise SourceError(describe_source_error(config, exc)) from None
+    finally:
+        engine.dispose()
 
 
 def describe_source_error(config: Config, exc: BaseException, canonical: str | None = None) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,12 +46,12 @@ def config_for(log: Path, **source: object):
     return config_from_dict({"source": {"files": {"events": str(log)}, **source}})
 
 
-def test_duckdb_spills_past_the_cap_into_a_folder_that_leaves_with_it(tmp_path):
+def test_duckdb_spills_past_the_cap_into_a_folder_of_its_own(tmp_path):
     config = config_for(write_log(tmp_path, rows=10), memory_limit="16MB")
     with open_source(config) as source:
         conn = source.connection
         spill = Path(scalar(conn, "select current_setting('temp_directory')"))
-        assert spill.name.startswith("reportgen-duckdb-spill-")
+        assert spill.parent.name.startswith("reportgen-duckdb-spill-")
         # About 100 MB of rows: a temp table past the cap is written out, not refused.
         execute(
             conn, "create temp table big as select i, repeat('x', 30) as s from range(3000000) t(i)"
@@ -58,7 +60,39 @@ def test_duckdb_spills_past_the_cap_into_a_folder_that_leaves_with_it(tmp_path):
         assert spilled
         assert all(Path(r["path"]).parent == spill for r in spilled)
         assert scalar(conn, "select count(*) from big") == 3_000_000
-    assert not spill.exists()
+    assert not list(spill.iterdir())  # DuckDB removed its files as the database closed
+
+
+def test_the_spill_folders_leave_with_the_process(tmp_path):
+    log = write_log(tmp_path, rows=10)
+    code = (
+        "from reportgen.config import config_from_dict\n"
+        "from reportgen.source.connection import open_source\n"
+        "from reportgen.source.query import scalar\n"
+        f"config = config_from_dict({{'source': {{'files': {{'events': {str(log)!r}}}, "
+        "'memory_limit': '64MB'}})\n"
+        "with open_source(config) as source:\n"
+        "    print(scalar(source.connection, \"select current_setting('temp_directory')\"))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    spill = Path(done.stdout.strip())
+    assert spill.parent.name.startswith("reportgen-duckdb-spill-")
+    assert not spill.parent.exists()
+
+
+def test_a_database_file_gives_every_connection_of_a_build_the_same_cap(tmp_path):
+    import duckdb
+
+    database = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(database)) as made:
+        made.execute("create table events as select 1 as event_time")
+    config = config_from_dict({"source": {"url": f"duckdb:///{database}", "memory_limit": "200MB"}})
+    # The whole-table checks open a second connection beside the build's: one DuckDB
+    # instance per file, so both must open it with the same settings.
+    with open_source(config) as first, open_source(config) as second:
+        settings = "select current_setting('memory_limit'), current_setting('temp_directory')"
+        assert rows(first.connection, settings) == rows(second.connection, settings)
+        assert scalar(first.connection, "select count(*) from events") == 1
 
 
 def test_a_cap_too_small_for_the_work_says_which_setting_to_raise(tmp_path):
