@@ -172,6 +172,8 @@ class RuleSet:
         self._models = models
 
     def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):  # not a rule: e.g. _models while a copy is being unpickled
+            raise AttributeError(key)
         for model in self._models.values():
             if key in type(model).model_fields:
                 return getattr(model, key)

@@ -7,17 +7,19 @@ the CLI can show a build's progress (``Progress``) as each stage finishes.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import resource
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from reportgen import __version__
@@ -131,11 +133,11 @@ def build_report(
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
     # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two),
-    # each section's in one pass, on a connection of their own beside the charts (the
-    # database and vl-convert both work outside the GIL). Not beside the queries: on two
-    # cores the two databases' work slowed each other down (demo month, fresh process:
-    # 18.7 s beside the queries, 16.4 s after them; docs/performance.md).
+    # each section's in one pass (``_earlier_beside``).
     history = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rg-trends")
+    earlier = None
+    if config.report.trend_periods and history_in_own_process(config):
+        earlier = history.submit(_timed_earlier, timer, config, period, sections, None)
     try:
         with timer.stage("queries"):
             metrics = _on_source(config, compute_metrics, config, period, sections)
@@ -147,7 +149,8 @@ def build_report(
         raise
     pending = None
     if config.report.trend_periods:
-        earlier = history.submit(_timed_earlier, timer, config, period, sections, metrics)
+        if earlier is None:
+            earlier = history.submit(_timed_earlier, timer, config, period, sections, metrics)
         pending = history.submit(_timed_trends, timer, config, period, sections, metrics, earlier)
     skipped = {s["section"] for s in metrics["skipped"]}
     shown = [
@@ -288,17 +291,54 @@ def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
         ) from None
 
 
+OWN_PROCESS_MIN_BYTES = 32 * 2**20
+"""A SQLite file from this size on gets the history in a process of its own: a smaller
+one answers it in about the second a spawned process takes to start."""
+
+
+def history_in_own_process(config: Config) -> bool:
+    """Whether the history runs in a process of its own, beside the queries.
+
+    A SQLite source: two connections of one process that sort at once run three times
+    slower than one after the other (SQLite's allocator takes one lock for the whole
+    process), so beside the queries the history needs a process of its own; spawned, it
+    imports reportgen anew (about a second, beside the queries). Other engines run it on
+    a thread beside the charts, once metrics.json says which periods the data covers
+    (DuckDB already uses both cores for the queries).
+    """
+    url = config.source.url or ""
+    if not url.startswith("sqlite") or config.source.files:
+        return False
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return False
+    path = config.resolve(database.removeprefix("file:").split("?")[0])
+    return path.is_file() and path.stat().st_size >= OWN_PROCESS_MIN_BYTES
+
+
 def _timed_earlier(
     timer: StageTimer,
     config: Config,
     period: Period,
     sections: Sequence[str] | None,
-    metrics: dict[str, Any],
+    metrics: dict[str, Any] | None,
 ) -> EarlierValues:
-    with timer.stage("history (beside charts)"):
-        wanted = history_sections(sections)
-        count = config.report.trend_periods
-        return _on_source(config, earlier_values, config, period, wanted, count, metrics)
+    wanted = history_sections(sections)
+    count = config.report.trend_periods
+    if metrics is not None:
+        with timer.stage("history (beside charts)"):
+            return _on_source(config, earlier_values, config, period, wanted, count, metrics)
+    spawn = multiprocessing.get_context("spawn")
+    with timer.stage("history (own process)"):
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as process:
+            return process.submit(_earlier_in_process, config, period, wanted, count).result()
+
+
+def _earlier_in_process(
+    config: Config, period: Period, wanted: Sequence[str], count: int
+) -> EarlierValues:
+    """``earlier_values`` in the history's own process (a failed query: SourceError)."""
+    return _on_source(config, earlier_values, config, period, wanted, count)
 
 
 def _timed_trends(

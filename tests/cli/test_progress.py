@@ -20,7 +20,8 @@ STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 LINE = re.compile(rf"^{STAMP} build 2024-03: (?P<stage>.+) done in \d+\.\d s$")
 IN_TURN = ["queries", "charts", "html", "files", "publish"]
 BESIDE = {"history (beside charts)", "trends (beside charts)"}
-"""Stages of threads beside the build's own: they end whenever they are done."""
+"""Stages of threads beside the build's own: they end whenever they are done (a SQLite
+file of 32 MB or more says "history (own process)" instead, test_trends.py)."""
 
 
 @pytest.fixture

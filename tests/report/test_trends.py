@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 
 from reportgen.config import config_from_dict
 from reportgen.periods import month_period
-from reportgen.report.build import build_report
+from reportgen.report.build import StageTimer, build_report
 from reportgen.report.metrics import compute_metrics
 from reportgen.report.trends import history_sections, kpi_history, sparkline_svg, usual_range
 from reportgen.sections.carts import SECTION
@@ -298,3 +298,21 @@ def test_periods_the_data_barely_covers_are_not_asked_and_stay_empty(shop, monke
         assert values[3] == every[key][3]["value"], key
         assert values[4] is None, key  # March: half covered
         assert values[5] == metrics["kpis"][key], key
+
+
+def test_a_large_sqlite_file_gets_its_history_in_a_process_of_its_own(
+    shop, tmp_path, monkeypatch
+) -> None:
+    """The history beside the queries, spawned (SQLite sorts of two threads contend): the
+    same trends.json as on a thread beside the charts."""
+    period = month_period("2024-03")
+    built = {}
+    for name, threshold in (("thread", 2**62), ("process", 0)):
+        monkeypatch.setattr("reportgen.report.build.OWN_PROCESS_MIN_BYTES", threshold)
+        timer = StageTimer()
+        result = build_report(shop, period, output=tmp_path / name, pdf=False, timer=timer)
+        built[name] = (json.loads((result.folder / "trends.json").read_text()), set(timer.stages))
+    assert "history (own process)" in built["process"][1]
+    assert "history (beside charts)" in built["thread"][1]
+    assert built["process"][0] == built["thread"][0]
+    assert built["process"][0]["kpis"]["carts.carts_total"][-1]["value"] == 1
