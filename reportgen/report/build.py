@@ -7,19 +7,17 @@ the CLI can show a build's progress (``Progress``) as each stage finishes.
 from __future__ import annotations
 
 import importlib
-import multiprocessing
 import resource
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from reportgen import __version__
@@ -55,6 +53,7 @@ from reportgen.report.trends import (
     year_ago_kpis,
 )
 from reportgen.sections import all_sections
+from reportgen.source.beside import needs_own_process, own_process
 
 Progress = Callable[[str, float], None]
 """Told ``(stage, seconds)`` as each stage of a build finishes: ``("queries", 3.2)``.
@@ -136,7 +135,7 @@ def build_report(
     # each section's in one pass (``_earlier_beside``).
     history = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rg-trends")
     earlier = None
-    if config.report.trend_periods and history_in_own_process(config):
+    if config.report.trend_periods and needs_own_process(config):
         earlier = history.submit(_timed_earlier, timer, config, period, sections, None)
     try:
         with timer.stage("queries"):
@@ -291,31 +290,6 @@ def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
         ) from None
 
 
-OWN_PROCESS_MIN_BYTES = 32 * 2**20
-"""A SQLite file from this size on gets the history in a process of its own: a smaller
-one answers it in about the second a spawned process takes to start."""
-
-
-def history_in_own_process(config: Config) -> bool:
-    """Whether the history runs in a process of its own, beside the queries.
-
-    A SQLite source: two connections of one process that sort at once run three times
-    slower than one after the other (SQLite's allocator takes one lock for the whole
-    process), so beside the queries the history needs a process of its own; spawned, it
-    imports reportgen anew (about a second, beside the queries). Other engines run it on
-    a thread beside the charts, once metrics.json says which periods the data covers
-    (DuckDB already uses both cores for the queries).
-    """
-    url = config.source.url or ""
-    if not url.startswith("sqlite") or config.source.files:
-        return False
-    database = make_url(url).database
-    if not database or database == ":memory:":
-        return False
-    path = config.resolve(database.removeprefix("file:").split("?")[0])
-    return path.is_file() and path.stat().st_size >= OWN_PROCESS_MIN_BYTES
-
-
 def _timed_earlier(
     timer: StageTimer,
     config: Config,
@@ -328,9 +302,9 @@ def _timed_earlier(
     if metrics is not None:
         with timer.stage("history (beside charts)"):
             return _on_source(config, earlier_values, config, period, wanted, count, metrics)
-    spawn = multiprocessing.get_context("spawn")
+    # A large SQLite file (needs_own_process): beside the queries, in a process of its own.
     with timer.stage("history (own process)"):
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as process:
+        with own_process() as process:
             return process.submit(_earlier_in_process, config, period, wanted, count).result()
 
 

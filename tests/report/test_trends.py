@@ -308,7 +308,7 @@ def test_a_large_sqlite_file_gets_its_history_in_a_process_of_its_own(
     period = month_period("2024-03")
     built = {}
     for name, threshold in (("thread", 2**62), ("process", 0)):
-        monkeypatch.setattr("reportgen.report.build.OWN_PROCESS_MIN_BYTES", threshold)
+        monkeypatch.setattr("reportgen.source.beside.OWN_PROCESS_MIN_BYTES", threshold)
         timer = StageTimer()
         result = build_report(shop, period, output=tmp_path / name, pdf=False, timer=timer)
         built[name] = (json.loads((result.folder / "trends.json").read_text()), set(timer.stages))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,7 +17,13 @@ from reportgen.sections.carts.counts import (
 )
 from reportgen.sections.carts.prepare import DAY_US, Prepared, prepare, report_window
 from reportgen.sections.carts.time_to_order import time_to_order
-from reportgen.sections.carts.whole_table import WholeTable, date_only, whole_table_checks
+from reportgen.sections.carts.whole_table import (
+    WholeTable,
+    checks_on_own_connection,
+    date_only,
+    whole_table_checks,
+)
+from reportgen.source.beside import OwnProcess, beside
 from reportgen.source.connection import Source
 from reportgen.source.query import one, rows, scalar
 from reportgen.source.sqlexpr import Expr
@@ -29,9 +34,13 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     """Compute every cart KPI, table and data-quality count for ``period``."""
     expr = Expr(source.dialect, config.report.timezone)
     # The whole-table checks share no scratch table with the rest: on a second connection
-    # they run beside it (the database releases the GIL), hiding seconds on large tables.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(whole_table_checks, source)
+    # they run beside it (the database releases the GIL), hiding seconds on large tables;
+    # a large SQLite file's in a process of their own (reportgen.source.beside).
+    with beside(source.config) as pool:
+        if isinstance(pool, OwnProcess):  # its arguments must pickle: no Source
+            future = pool.submit(checks_on_own_connection, source.config, source.now)
+        else:
+            future = pool.submit(whole_table_checks, source)
         # The date-only verdict, needed midway, is asked on its own (its scans stop at the
         # first example) rather than waited for: the checks finish beside all the rest.
         verdict = lambda: date_only(source, expr)  # noqa: E731

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from reportgen.config import Config
 from reportgen.source.connection import Source, open_source
 from reportgen.source.query import one, scalar
 from reportgen.source.sqlexpr import Expr, parse_timestamp
@@ -51,7 +53,12 @@ def whole_table_checks(main: Source) -> WholeTable:
     url = main.config.source.url or ""
     if main.dialect == "sqlite" and (url in ("sqlite://", "sqlite:///:memory:")):
         return _checks(main)
-    with open_source(main.config, now=main.now) as source:
+    return checks_on_own_connection(main.config, main.now)
+
+
+def checks_on_own_connection(config: Config, now: datetime) -> WholeTable:
+    """The checks on a connection of their own: what a process of its own runs."""
+    with open_source(config, now=now) as source:
         return _checks(source)
 
 

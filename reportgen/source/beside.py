@@ -1,0 +1,81 @@
+"""Work on a second connection beside a build's own: on a thread, or in a process.
+
+SQLite sorts of two threads of one process contend (its allocator takes one lock for the
+whole process): a group-by over 2.7M cart lines took 0.68 s alone and 2.1 s each, two at
+once. So for a SQLite file large enough to pay for a process of its own (about a second to
+import reportgen again), that work goes to one; DuckDB, PostgreSQL and Spark share their
+engine's threads well.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+
+from reportgen.config import Config
+
+T = TypeVar("T")
+
+OWN_PROCESS_MIN_BYTES = 32 * 2**20
+"""A SQLite file from this size on works beside in a process: a smaller one is done in
+about the time a spawned process takes to start."""
+
+
+def needs_own_process(config: Config) -> bool:
+    """Whether work beside the build's on this source belongs in a process of its own."""
+    url = config.source.url or ""
+    if not url.startswith("sqlite") or config.source.files:
+        return False
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return False
+    path = config.resolve(database.removeprefix("file:").split("?")[0])
+    return path.is_file() and path.stat().st_size >= OWN_PROCESS_MIN_BYTES
+
+
+class OwnProcess(ThreadPoolExecutor):
+    """One worker process per call (``reportgen.source.worker``), waited for on a thread.
+    What it runs, and its arguments, must pickle: a Config does, a Source does not."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="rg-own-process")
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        if kwargs:
+            raise TypeError("OwnProcess.submit takes positional arguments only")
+        return super().submit(_in_own_process, fn, args)
+
+
+def _in_own_process(function: Callable[..., T], args: tuple[Any, ...]) -> T:
+    done = subprocess.run(
+        [sys.executable, "-m", "reportgen.source.worker"],
+        input=pickle.dumps((function, args)),
+        capture_output=True,
+        check=False,
+    )
+    try:
+        kind, value = pickle.loads(done.stdout)
+    except Exception:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(
+            f"reportgen's worker process ended with code {done.returncode}: " + " / ".join(tail)
+        ) from None
+    if kind == "error":
+        raise value
+    return value
+
+
+def own_process() -> OwnProcess:
+    """An executor whose work runs in a fresh Python process of its own."""
+    return OwnProcess()
+
+
+def beside(config: Config) -> Executor:
+    """A one-worker executor for work beside the build's on ``config``'s source."""
+    return own_process() if needs_own_process(config) else ThreadPoolExecutor(max_workers=1)

@@ -1,0 +1,75 @@
+"""``reportgen.source.beside``: work beside a build's, on a thread or in a process.
+
+A large SQLite file's second-connection work (the whole-table checks, the cover's
+history) runs in a Python process of its own, because SQLite sorts of two threads of one
+process contend. These tests run that process for real.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from reportgen.config import config_from_dict, load_config
+from reportgen.errors import ConfigError
+from reportgen.source.beside import OwnProcess, beside, needs_own_process, own_process
+
+
+def test_the_work_runs_in_another_process_and_its_value_comes_back():
+    with own_process() as process:
+        pid = process.submit(os.getpid).result()
+        assert pid != os.getpid()
+        assert process.submit(divmod, 17, 5).result() == (3, 2)
+
+
+def test_an_exception_in_the_process_is_raised_here_as_itself(tmp_path: Path):
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(ConfigError) as here:
+        load_config(missing)
+    with own_process() as process:
+        with pytest.raises(ConfigError) as there:
+            process.submit(load_config, missing).result()
+    assert str(there.value) == str(here.value)
+
+
+def test_a_process_that_dies_says_so():
+    with own_process() as process:
+        with pytest.raises(RuntimeError, match="worker process ended with code 3"):
+            process.submit(os._exit, 3).result()
+
+
+def test_a_script_without_a_main_guard_can_use_it(tmp_path: Path):
+    """multiprocessing's spawn would run this script again in the child, and fail."""
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from reportgen.source.beside import own_process
+            with own_process() as process:
+                print(process.submit(os.getpid).result() != os.getpid())
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
+def test_only_a_large_sqlite_file_gets_a_process(tmp_path: Path, monkeypatch):
+    small = tmp_path / "small.sqlite"
+    small.write_bytes(b"\0" * 1024)
+    config = config_from_dict({"source": {"url": f"sqlite:///{small}"}})
+    assert not needs_own_process(config)
+    assert type(beside(config)) is ThreadPoolExecutor
+    monkeypatch.setattr("reportgen.source.beside.OWN_PROCESS_MIN_BYTES", 1024)
+    assert needs_own_process(config)
+    assert isinstance(beside(config), OwnProcess)
+    for url in ("sqlite:///:memory:", "duckdb:///:memory:"):
+        assert not needs_own_process(config_from_dict({"source": {"url": url}}))
