@@ -17,8 +17,11 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from reportgen.config import Config
+from reportgen.source.connection import Source
+from reportgen.source.query import scalar
 
 T = TypeVar("T")
 
@@ -76,6 +79,20 @@ def own_process() -> OwnProcess:
     return OwnProcess()
 
 
-def beside(config: Config) -> Executor:
-    """A one-worker executor for work beside the build's on ``config``'s source."""
-    return own_process() if needs_own_process(config) else ThreadPoolExecutor(max_workers=1)
+def beside(source: Source, table: str, min_rows: int) -> Executor:
+    """A one-worker executor for work beside the build's over ``source``'s ``table``: a
+    process of its own when the file needs one and the table holds ``min_rows`` or more
+    (a small table's work is done before a worker has started)."""
+    if needs_own_process(source.config) and _rows_at_least(source, table, min_rows):
+        return own_process()
+    return ThreadPoolExecutor(max_workers=1)
+
+
+def _rows_at_least(source: Source, table: str, min_rows: int) -> bool:
+    """Whether a SQLite table's largest rowid reaches ``min_rows`` (read from its index
+    b-tree at once; a view or a table without rowids says no)."""
+    try:
+        found = scalar(source.connection, f"select max(rowid) from {source.table(table).sql}")
+    except SQLAlchemyError:  # a SQLite select that fails leaves the connection as it was
+        return False
+    return found is not None and int(found) >= min_rows

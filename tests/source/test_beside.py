@@ -19,6 +19,7 @@ import pytest
 from reportgen.config import config_from_dict, load_config
 from reportgen.errors import ConfigError
 from reportgen.source.beside import OwnProcess, beside, needs_own_process, own_process
+from reportgen.source.connection import open_source
 
 
 def test_the_work_runs_in_another_process_and_its_value_comes_back():
@@ -62,14 +63,30 @@ def test_a_script_without_a_main_guard_can_use_it(tmp_path: Path):
     assert done.stdout.strip() == "True"
 
 
-def test_only_a_large_sqlite_file_gets_a_process(tmp_path: Path, monkeypatch):
-    small = tmp_path / "small.sqlite"
-    small.write_bytes(b"\0" * 1024)
-    config = config_from_dict({"source": {"url": f"sqlite:///{small}"}})
-    assert not needs_own_process(config)
-    assert type(beside(config)) is ThreadPoolExecutor
-    monkeypatch.setattr("reportgen.source.beside.OWN_PROCESS_MIN_BYTES", 1024)
-    assert needs_own_process(config)
-    assert isinstance(beside(config), OwnProcess)
+def test_only_a_large_sqlite_file_and_table_get_a_process(tmp_path: Path, monkeypatch):
+    import sqlite3
+
+    path = tmp_path / "shop.sqlite"
+    with sqlite3.connect(path) as made:
+        made.execute("create table carts (cart_id, customer_id, created_at, status)")
+        made.executemany(
+            "insert into carts values (?, 'u', '2024-03-01 10:00:00', 'open')",
+            [(f"c{i}",) for i in range(3)],
+        )
+    carts = config_from_dict({"source": {"url": f"sqlite:///{path}"}})
+    viewed = config_from_dict(
+        {"source": {"url": f"sqlite:///{path}", "views": {"carts": "select * from carts"}}}
+    )
+    assert not needs_own_process(carts)  # a small file
+    with open_source(carts) as source:
+        assert type(beside(source, "carts", 1)) is ThreadPoolExecutor
+    monkeypatch.setattr("reportgen.source.beside.OWN_PROCESS_MIN_BYTES", 1)
+    assert needs_own_process(carts)
+    with open_source(carts) as source:
+        assert isinstance(beside(source, "carts", 3), OwnProcess)
+        assert type(beside(source, "carts", 4)) is ThreadPoolExecutor  # a small table
+    with open_source(viewed) as source:  # a view has no rowid to size it by
+        assert type(beside(source, "carts", 1)) is ThreadPoolExecutor
+        assert source.connection.exec_driver_sql("select count(*) from carts").scalar() == 3
     for url in ("sqlite:///:memory:", "duckdb:///:memory:"):
         assert not needs_own_process(config_from_dict({"source": {"url": url}}))

@@ -29,6 +29,10 @@ from reportgen.source.query import one, rows, scalar
 from reportgen.source.sqlexpr import Expr
 from reportgen.source.values import id_sort_key, ids_are_integers, money, ratio, whole
 
+CHECKS_OWN_PROCESS_MIN_CARTS = 200_000
+"""From this many carts a large SQLite file's whole-table checks get a process of their
+own (they take about 0.6 s per 200k carts; a worker starts in about a second)."""
+
 
 def compute(source: Source, config: Config, period: Period) -> SectionResult:
     """Compute every cart KPI, table and data-quality count for ``period``."""
@@ -36,7 +40,7 @@ def compute(source: Source, config: Config, period: Period) -> SectionResult:
     # The whole-table checks share no scratch table with the rest: on a second connection
     # they run beside it (the database releases the GIL), hiding seconds on large tables;
     # a large SQLite file's in a process of their own (reportgen.source.beside).
-    with beside(source.config) as pool:
+    with beside(source, "carts", CHECKS_OWN_PROCESS_MIN_CARTS) as pool:
         if isinstance(pool, OwnProcess):  # its arguments must pickle: no Source
             future = pool.submit(checks_on_own_connection, source.config, source.now)
         else:
