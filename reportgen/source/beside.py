@@ -9,6 +9,7 @@ engine's threads well.
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -56,11 +57,15 @@ class OwnProcess(ThreadPoolExecutor):
 
 
 def _in_own_process(function: Callable[..., T], args: tuple[Any, ...]) -> T:
+    # The worker imports what this process imported, from where it did (a script may
+    # have put a checkout on sys.path rather than installing it).
+    path = os.pathsep.join(entry for entry in sys.path if entry)
     done = subprocess.run(
         [sys.executable, "-m", "reportgen.source.worker"],
         input=pickle.dumps((function, args)),
         capture_output=True,
         check=False,
+        env={**os.environ, "PYTHONPATH": path},
     )
     try:
         kind, value = pickle.loads(done.stdout)

@@ -63,6 +63,29 @@ def test_a_script_without_a_main_guard_can_use_it(tmp_path: Path):
     assert done.stdout.strip() == "True"
 
 
+def test_the_process_imports_from_where_this_one_did(tmp_path: Path):
+    """A script that put a folder on sys.path (a checkout, not an install): the worker
+    finds the same modules there."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "shop_helpers.py").write_text("def answer():\n    return 42\n")
+    script = tmp_path / "uses_path.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path.insert(0, {str(tmp_path / "lib")!r})
+            import shop_helpers
+            from reportgen.source.beside import own_process
+            with own_process() as process:
+                print(process.submit(shop_helpers.answer).result())
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "42"
+
+
 def test_only_a_large_sqlite_file_and_table_get_a_process(tmp_path: Path, monkeypatch):
     import sqlite3
 
