@@ -132,7 +132,8 @@ def build_report(
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
     # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two),
-    # each section's in one pass (``_earlier_beside``).
+    # each section's in one pass (``_timed_earlier``: beside the queries in a process of
+    # its own for a large SQLite file, else on a thread beside the charts).
     history = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rg-trends")
     earlier = None
     if config.report.trend_periods and needs_own_process(config):

@@ -59,8 +59,8 @@ def kpi_history(
     ``{"carts.carts_total": [{"label": "2025-11", "value": 3801}, …]}``, for every section
     the source has (or those named); a value is None where METRICS.md §7 makes it null.
     ``metrics``, the metrics.json dict of ``period``, saves computing it and the period
-    before again; ``earlier``, from ``earlier_values`` (run beside the build's queries),
-    saves the one-pass histories of the periods before those two.
+    before again; ``earlier``, from ``earlier_values`` (run beside the build's queries or
+    charts), saves the one-pass histories of the periods before those two.
     """
     with open_source(config) as source:
         return _history(source, config, period, sections, count, metrics, earlier)
@@ -147,9 +147,10 @@ def _one_pass(
         engine = source.holding(section.requires[0])
         values = section.history(engine, config, asked) if asked else {}
         for key in keys:
-            given = list(values.get(key, [None] * len(asked)))
-            padded = [None] * (shown[0] if shown else 0) + given
-            found[key] = (padded + [None] * (len(oldest_first) - len(padded)))[::-1]
+            every: list[Any] = [None] * len(oldest_first)
+            if asked:
+                every[shown[0] : shown[-1] + 1] = values.get(key, [None] * len(asked))
+            found[key] = every[::-1]
     return found
 
 

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from reportgen.config import Config
-from reportgen.source.connection import Source
+from reportgen.source.connection import Source, sqlite_file
 from reportgen.source.query import scalar
 
 T = TypeVar("T")
@@ -33,13 +32,9 @@ about the time a spawned process takes to start."""
 
 def needs_own_process(config: Config) -> bool:
     """Whether work beside the build's on this source belongs in a process of its own."""
-    url = config.source.url or ""
-    if not url.startswith("sqlite") or config.source.files:
+    path = sqlite_file(config)
+    if path is None or config.source.files:
         return False
-    database = make_url(url).database
-    if not database or database == ":memory:":
-        return False
-    path = config.resolve(database.removeprefix("file:").split("?")[0])
     return path.is_file() and path.stat().st_size >= OWN_PROCESS_MIN_BYTES
 
 

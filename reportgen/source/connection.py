@@ -302,6 +302,15 @@ def _first_line(exc: BaseException) -> str:
 _SQLITE_PATH = re.compile(r"^sqlite(\+\w+)?:///(?P<path>[^?]+)")
 
 
+def sqlite_file(config: Config) -> Path | None:
+    """The database file a ``sqlite:///`` url names (resolved), or None for another url
+    or an in-memory database."""
+    match = _SQLITE_PATH.match(config.source.url or "")
+    if not match or match["path"] == ":memory:":
+        return None
+    return config.resolve(match["path"])
+
+
 def engine_for(config: Config) -> Engine:
     """Create the engine for ``source.url`` (or embedded DuckDB for ``source.files``).
 
@@ -315,9 +324,8 @@ def engine_for(config: Config) -> Engine:
         raise SourceError(
             f"{config.origin}: source: no data source configured; set source.url or source.files"
         )
-    match = _SQLITE_PATH.match(url)
-    if match and match["path"] != ":memory:":
-        path = config.resolve(match["path"])
+    path = sqlite_file(config)
+    if path is not None:
         if not path.is_file():
             raise SourceError(f"{config.origin}: source.url: database file not found: {path}")
         return sa.create_engine(
