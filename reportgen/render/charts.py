@@ -11,8 +11,9 @@ import copy
 import hashlib
 import math
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -22,6 +23,7 @@ from xml.etree import ElementTree
 import altair as alt
 import vl_convert as vlc
 
+from reportgen.render.converter import ChartConverter, ConverterGoneError, chart_converter
 from reportgen.render.formatters import CURRENCY_SYMBOLS, fmt_day_span
 
 FONT_DIR = Path(__file__).parent / "assets" / "fonts"
@@ -119,10 +121,37 @@ nothing in the output; the tests turn it on (tests/render/test_chart_rules.py)."
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render an Altair chart with the report theme to an inlinable SVG string."""
-    register_fonts()
     spec = chart.to_dict(validate=VALIDATE_SPECS)
     spec["config"] = _merged(THEME["config"], spec.get("config", {}))
-    return clean_svg(vlc.vegalite_to_svg(xml_safe(spec)))
+    return clean_svg(_vega_lite_to_svg(xml_safe(spec)))
+
+
+_converter: ChartConverter | None = None
+"""The converter process of the ``converting()`` block in progress, if any."""
+
+
+@contextmanager
+def converting() -> Iterator[None]:
+    """Draw the block's charts in a converter process (``reportgen.render.converter``),
+    beside the Python that builds them: a build's chart stage on two cores."""
+    global _converter
+    with chart_converter(FONT_DIR) as converter:
+        _converter = converter
+        try:
+            yield
+        finally:
+            _converter = None
+
+
+def _vega_lite_to_svg(spec: dict[str, Any]) -> str:
+    converter = _converter
+    if converter is not None:
+        try:
+            return converter.convert(spec)
+        except ConverterGoneError:
+            pass  # the process died (killed, out of memory): this chart is drawn here
+    register_fonts()
+    return vlc.vegalite_to_svg(spec)
 
 
 NON_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

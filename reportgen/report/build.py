@@ -41,6 +41,7 @@ from reportgen.config import Config
 from reportgen.errors import ArchiveError, SourceError
 from reportgen.periods import Period
 from reportgen.plugin import Recommendation, Section
+from reportgen.render.charts import converting
 from reportgen.report.alerts import DataAlertError, data_alerts
 from reportgen.report.maturity import sound_comparison
 from reportgen.report.metrics import compute_metrics
@@ -165,7 +166,7 @@ def build_report(
     # import then competes with the database for the second core.)
     loading = threading.Thread(target=importlib.import_module, args=("weasyprint",))
     loading.start()
-    with timer.stage("charts"):
+    with timer.stage("charts"), converting():
         charts: dict[str, str] = {}
         for section in shown:
             charts.update(section.charts(metrics, currency))
