@@ -54,7 +54,7 @@ from reportgen.report.trends import (
     year_ago_kpis,
 )
 from reportgen.sections import all_sections
-from reportgen.source.beside import needs_own_process, own_process
+from reportgen.source.beside import OwnProcess, needs_own_process, own_process
 
 Progress = Callable[[str, float], None]
 """Told ``(stage, seconds)`` as each stage of a build finishes: ``("queries", 3.2)``.
@@ -133,12 +133,14 @@ def build_report(
     output = output or config.output_dir
     generated_at = datetime.now(UTC).replace(microsecond=0)
     # The cover's sparklines: 10 more periods recomputed (metrics holds the newest two),
-    # each section's in one pass (``_timed_earlier``: beside the queries in a process of
-    # its own for a large SQLite file, else on a thread beside the charts).
+    # each section's in one pass: beside the queries in a process of its own for a large
+    # SQLite file (``_earlier_in_own_process``), else on a thread beside the charts.
     history = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rg-trends")
     earlier = None
+    worker = None  # the history's own process: killed if the queries fail
     if config.report.trend_periods and needs_own_process(config):
-        earlier = history.submit(_timed_earlier, timer, config, period, sections, None)
+        worker = own_process()
+        earlier = history.submit(_earlier_in_own_process, timer, config, period, sections, worker)
     try:
         with timer.stage("queries"):
             metrics = _on_source(config, compute_metrics, config, period, sections)
@@ -146,12 +148,16 @@ def build_report(
         if strict and alerts:
             raise DataAlertError(config, alerts)
     except BaseException:
+        if worker is not None:
+            worker.shutdown(wait=False, cancel_futures=True)
         history.shutdown(wait=False, cancel_futures=True)
         raise
     pending = None
     if config.report.trend_periods:
         if earlier is None:
-            earlier = history.submit(_timed_earlier, timer, config, period, sections, metrics)
+            earlier = history.submit(
+                _earlier_beside_charts, timer, config, period, sections, metrics
+            )
         pending = history.submit(_timed_trends, timer, config, period, sections, metrics, earlier)
     skipped = {s["section"] for s in metrics["skipped"]}
     shown = [
@@ -292,22 +298,32 @@ def _writing(output: Path, fill: Callable[[Path], None], folder: Path) -> None:
         ) from None
 
 
-def _timed_earlier(
+def _earlier_beside_charts(
     timer: StageTimer,
     config: Config,
     period: Period,
     sections: Sequence[str] | None,
-    metrics: dict[str, Any] | None,
+    metrics: dict[str, Any],
 ) -> EarlierValues:
-    wanted = history_sections(sections)
-    count = config.report.trend_periods
-    if metrics is not None:
-        with timer.stage("history (beside charts)"):
-            return _on_source(config, earlier_values, config, period, wanted, count, metrics)
-    # A large SQLite file (needs_own_process): beside the queries, in a process of its own.
-    with timer.stage("history (own process)"):
-        with own_process() as process:
-            return process.submit(_earlier_in_process, config, period, wanted, count).result()
+    """The history on a thread of this process, told ``metrics`` (it skips the periods the
+    data barely covers)."""
+    wanted, count = history_sections(sections), config.report.trend_periods
+    with timer.stage("history (beside charts)"):
+        return _on_source(config, earlier_values, config, period, wanted, count, metrics)
+
+
+def _earlier_in_own_process(
+    timer: StageTimer,
+    config: Config,
+    period: Period,
+    sections: Sequence[str] | None,
+    worker: OwnProcess,
+) -> EarlierValues:
+    """The history of a large SQLite file (``needs_own_process``), beside the queries in
+    ``worker``, which the build kills if its queries fail."""
+    wanted, count = history_sections(sections), config.report.trend_periods
+    with timer.stage("history (own process)"), worker:
+        return worker.submit(_earlier_in_process, config, period, wanted, count).result()
 
 
 def _earlier_in_process(

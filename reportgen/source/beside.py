@@ -13,6 +13,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -40,38 +41,66 @@ def needs_own_process(config: Config) -> bool:
 
 class OwnProcess(ThreadPoolExecutor):
     """One worker process per call (``reportgen.source.worker``), waited for on a thread.
-    What it runs, and its arguments, must pickle: a Config does, a Source does not."""
+    What it runs, and its arguments, must pickle: a Config does, a Source does not.
+
+    A block that ends in an exception, or ``shutdown(cancel_futures=True)``, kills the
+    processes still running: a build that failed does not wait for work nobody will read.
+    """
 
     def __init__(self) -> None:
         super().__init__(max_workers=1, thread_name_prefix="rg-own-process")
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._ending = threading.Lock()
+        self._cancelled = False
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         if kwargs:
             raise TypeError("OwnProcess.submit takes positional arguments only")
-        return super().submit(_in_own_process, fn, args)
+        return super().submit(self._in_own_process, fn, args)
 
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            with self._ending:
+                self._cancelled = True
+                for process in self._running:
+                    process.kill()
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
-def _in_own_process(function: Callable[..., T], args: tuple[Any, ...]) -> T:
-    # The worker imports what this process imported, from where it did (a script may
-    # have put a checkout on sys.path rather than installing it).
-    path = os.pathsep.join(entry for entry in sys.path if entry)
-    done = subprocess.run(
-        [sys.executable, "-m", "reportgen.source.worker"],
-        input=pickle.dumps((function, args)),
-        capture_output=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": path},
-    )
-    try:
-        kind, value = pickle.loads(done.stdout)
-    except Exception:
-        tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(
-            f"reportgen's worker process ended with code {done.returncode}: " + " / ".join(tail)
-        ) from None
-    if kind == "error":
-        raise value
-    return value
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
+        self.shutdown(wait=True, cancel_futures=kind is not None)
+        return False
+
+    def _in_own_process(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
+        # The worker imports what this process imported, from where it did (a script may
+        # have put a checkout on sys.path rather than installing it).
+        path = os.pathsep.join(entry for entry in sys.path if entry)
+        with self._ending:
+            if self._cancelled:
+                raise RuntimeError("reportgen's worker process was not started: cancelled")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "reportgen.source.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+            self._running.add(process)
+        try:
+            out, err = process.communicate(pickle.dumps((function, args)))
+        finally:
+            with self._ending:
+                self._running.discard(process)
+        try:
+            kind, value = pickle.loads(out)
+        except Exception:
+            tail = err.decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(
+                f"reportgen's worker process ended with code {process.returncode}: "
+                + " / ".join(tail)
+            ) from None
+        if kind == "error":
+            raise value
+        return value
 
 
 def own_process() -> OwnProcess:

@@ -316,3 +316,46 @@ def test_a_large_sqlite_file_gets_its_history_in_a_process_of_its_own(
     assert "history (beside charts)" in built["thread"][1]
     assert built["process"][0] == built["thread"][0]
     assert built["process"][0]["kpis"]["carts.carts_total"][-1]["value"] == 1
+
+
+def _slow_history(config, period, wanted, count):  # run in the worker: picklable by name
+    import time
+
+    time.sleep(120)
+
+
+def test_a_build_whose_queries_fail_kills_the_history_worker(shop, tmp_path, monkeypatch):
+    """The history's own process is killed, not waited for (it held a failed build 5 s)."""
+    import threading
+    import time
+
+    import reportgen.report.build as build
+    import reportgen.source.beside as beside
+    from reportgen.errors import SourceError
+
+    monkeypatch.setattr(beside, "OWN_PROCESS_MIN_BYTES", 0)  # this small file gets one
+    monkeypatch.setattr(build, "_earlier_in_process", _slow_history)
+    started: list[Any] = []  # the OwnProcess the build submitted to
+    real_submit = beside.OwnProcess.submit
+
+    def submit(self, fn, /, *args):
+        started.append(self)
+        return real_submit(self, fn, *args)
+
+    def failing(*args, **kwargs):
+        deadline = time.monotonic() + 30
+        while not (started and started[0]._running):  # the worker is running
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        raise SourceError("the queries failed")
+
+    monkeypatch.setattr(beside.OwnProcess, "submit", submit)
+    monkeypatch.setattr(build, "compute_metrics", failing)
+    with pytest.raises(SourceError):
+        build_report(shop, month_period("2024-03"), output=tmp_path / "out", pdf=False)
+    began = time.monotonic()
+    for thread in threading.enumerate():
+        if thread.name.startswith(("rg-trends", "rg-own-process")):
+            thread.join(timeout=60)
+    assert time.monotonic() - began < 20
+    assert not started[0]._running

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,6 +44,38 @@ def test_a_process_that_dies_says_so():
     with own_process() as process:
         with pytest.raises(RuntimeError, match="worker process ended with code 3"):
             process.submit(os._exit, 3).result()
+
+
+def test_a_block_that_fails_kills_the_work_still_running():
+    """A failed build does not wait for a history nobody will read (it took 5 s)."""
+    started = time.perf_counter()
+    process = own_process()
+    sleeping = process.submit(time.sleep, 60)
+    _wait_until(lambda: process._running)
+    assert process.__exit__(KeyError, KeyError("the queries failed"), None) is False
+    assert time.perf_counter() - started < 30
+    with pytest.raises(RuntimeError, match="ended with code -9"):
+        sleeping.result()
+
+
+def test_shutdown_with_cancel_kills_the_running_process_and_starts_no_more():
+    process = own_process()
+    sleeping = process.submit(time.sleep, 60)
+    queued = process.submit(time.sleep, 60)
+    _wait_until(lambda: process._running)
+    child = next(iter(process._running))
+    process.shutdown(wait=True, cancel_futures=True)
+    assert child.poll() is not None
+    assert queued.cancelled()
+    with pytest.raises(RuntimeError):
+        sleeping.result()
+
+
+def _wait_until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the worker process did not start"
+        time.sleep(0.05)
 
 
 def test_a_script_without_a_main_guard_can_use_it(tmp_path: Path):
