@@ -433,9 +433,10 @@ class Expr:
             t = f'{t} collate "C"'
         return f"(substr({t}, 1, 1) not between '0' and '9' or ({t} >= :{low} and {t} < :{high}))"
 
-    def with_timestamps(self, inner: str) -> str:
+    def with_timestamps(self, inner: str, *, instants: bool = True) -> str:
         """Wrap ``inner`` (a select with a stripped text column ``x``) to add the parsed
-        ``local``, ``epoch_us`` and ``day`` columns.
+        ``local``, ``epoch_us`` and ``day`` columns (without ``instants``: ``local`` alone,
+        for a caller that needs no more; SQLite computes a derived column it never reads).
 
         Materialised steps keep the engine from re-evaluating the strip and the parse once
         per reference (inlined, they cost four times as much on SQLite).
@@ -449,6 +450,12 @@ class Expr:
             steps += f", bodied as {hint}(select raw.*, {body} as x_body from raw)"
             last, cut = "bodied", "x_body"
         local = self._validated(self._candidate("x"), "x", body=cut)
+        if not instants:
+            return f"""
+            with {steps},
+            parsed as {hint}(select {last}.*, {local} as local from {last})
+            select * from parsed
+        """
         return f"""
             with {steps},
             parsed as {hint}(select {last}.*, {local} as local from {last})

@@ -276,10 +276,11 @@ def _grouped_rows(
     # second connection beside this one it ran no faster).
     column = events.columns["event_time"]
 
-    def parsed(only: str) -> str:
+    def parsed(only: str, instants: bool) -> str:
         return expr.with_timestamps(
             f"select {inner}, {expr.strip(column)} as x from {events.sql} "
-            f"where {expr.may_fall_between(column, 'lo', 'hi')} and {only}"
+            f"where {expr.may_fall_between(column, 'lo', 'hi')} and {only}",
+            instants=instants,
         )
 
     grouped = ", ".join(raw)
@@ -289,9 +290,12 @@ def _grouped_rows(
     def kept(only: str = "1 = 1", collapse: bool = True) -> str:
         """The window's rows that pass ``only``, exact copies grouped (their count is
         ``n``) or, without ``collapse``, kept as they come."""
-        copies, group = (
-            ("count(*)", f"group by local, epoch_us, {grouped}") if collapse else ("1", "")
-        )
+        # Copies are rows of one instant: in UTC a row's local time is its instant (and
+        # computing epoch_us for every row cost SQLite a fifth of the pass); in another
+        # zone the two instants of a clock turned back share a local time.
+        by_instant = collapse and expr.timezone != "UTC"
+        time_key = "local, epoch_us" if by_instant else "local"
+        copies, group = ("count(*)", f"group by {time_key}, {grouped}") if collapse else ("1", "")
         return f"""
         select {_which_of("local", bounds, "null")} as which,
                n,
@@ -301,8 +305,8 @@ def _grouped_rows(
         from (
             select local, n, {_coerced(expr, config, coerced, text_ids, native=False)}
             from (
-                select local, epoch_us, {grouped}, {copies} as n
-                from ({parsed(only)}) parsed where {window} {group}
+                select {time_key}, {grouped}, {copies} as n
+                from ({parsed(only, by_instant)}) parsed where {window} {group}
             ) deduplicated
         ) coerced
         """

@@ -631,6 +631,21 @@ def test_time_zone_new_york(tmp_path, kind):
     ]
 
 
+@pytest.mark.parametrize("kind", SOURCES)
+def test_two_instants_of_a_clock_turned_back_are_not_copies(tmp_path, kind):
+    """1:30 on 7 Nov 2021 happened twice in New York (EDT, then EST): two purchases that
+    differ only in that are two rows, though their local times read the same."""
+    fold = [
+        ("2021-11-07 05:30:00 UTC", "purchase", 1, "s1", 9, 10.0, PHONE, "acme", 1),
+        ("2021-11-07 06:30:00 UTC", "purchase", 1, "s1", 9, 10.0, PHONE, "acme", 1),
+        ("2021-11-07 06:30:00 UTC", "purchase", 1, "s1", 9, 10.0, PHONE, "acme", 1),  # a copy
+    ]
+    m = run(write_source(tmp_path, kind, fold, COLUMNS[:-1]), "2021-11", "America/New_York")
+    assert m["kpis"]["events.purchases"] == 2
+    assert m["kpis"]["events.revenue"] == 20.0
+    assert m["data_quality"]["events.duplicates_removed"] == 1
+
+
 # --------------------------------------------------------------------------- missing columns
 
 
