@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 import altair as alt
 import vl_convert as vlc
 
-from reportgen.render.converter import ChartConverter, ConverterGoneError, chart_converter
+from reportgen.render.converter import ChartConverter, ConverterGoneError
 from reportgen.render.formatters import CURRENCY_SYMBOLS, fmt_day_span
 
 FONT_DIR = Path(__file__).parent / "assets" / "fonts"
@@ -135,12 +135,17 @@ def converting() -> Iterator[None]:
     """Draw the block's charts in a converter process (``reportgen.render.converter``),
     beside the Python that builds them: a build's chart stage on two cores."""
     global _converter
-    with chart_converter(FONT_DIR) as converter:
-        _converter = converter
-        try:
-            yield
-        finally:
-            _converter = None
+    try:
+        converter = ChartConverter(FONT_DIR)
+    except OSError:  # no process to be had (a sandbox may forbid one): drawn here
+        yield
+        return
+    _converter = converter
+    try:
+        yield
+    finally:
+        _converter = None
+        converter.close()
 
 
 def _vega_lite_to_svg(spec: dict[str, Any]) -> str:

@@ -102,3 +102,22 @@ def test_the_block_ends_its_process_and_its_reader():
     assert converter._process.poll() is not None
     assert not converter._reader.is_alive()
     assert not [t for t in threading.enumerate() if t is converter._reader]
+
+
+def test_charts_are_drawn_here_when_no_process_can_start(monkeypatch):
+    import reportgen.render.converter as converter_module
+
+    def refused(*args, **kwargs):
+        raise PermissionError("no new processes here")
+
+    rows = [{"name": "A", "value": 3}, {"name": "B", "value": 5}]
+
+    def drawn() -> str:
+        chart = charts.bar_chart(rows, "name", "value", category_title=None, value_title="V")
+        return charts.to_svg(chart)
+
+    alone = drawn()
+    monkeypatch.setattr(converter_module.subprocess, "Popen", refused)
+    with charts.converting():
+        assert charts._converter is None
+        assert drawn() == alone
