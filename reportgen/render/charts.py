@@ -102,7 +102,8 @@ def register_fonts() -> None:
 
 
 def render_all(jobs: Mapping[str, Callable[[], str | None]]) -> dict[str, str]:
-    """Run chart builders side by side: vl-convert renders outside the GIL.
+    """Run chart builders side by side: while one waits for its SVG from the converter
+    process (``converting``), the others build their specs.
 
     A builder returning None draws nothing (a single bar, see ``too_few``): its name is
     left out, and the section shows its table alone.

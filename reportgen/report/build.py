@@ -167,9 +167,9 @@ def build_report(
     ]
     currency = config.report.currency
 
-    # WeasyPrint takes most of a second to import: let it load while vl-convert (which
-    # runs outside the GIL) draws the charts. (Not during the queries: on large data the
-    # import then competes with the database for the second core.)
+    # WeasyPrint takes most of a second to import: let it load while the converter process
+    # draws the charts. (Not during the queries: on large data the import then competes
+    # with the database for the second core.)
     loading = threading.Thread(target=importlib.import_module, args=("weasyprint",))
     loading.start()
     with timer.stage("charts"), converting():
