@@ -21,9 +21,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -111,16 +109,6 @@ class ChartConverter:
             pending, self._waiting = list(self._waiting), deque()
         for waiting in pending:
             waiting.set_exception(ConverterGoneError("the chart converter process has ended"))
-
-
-@contextmanager
-def chart_converter(font_dir: Path) -> Iterator[ChartConverter]:
-    """A converter process for the duration of the block."""
-    converter = ChartConverter(font_dir)
-    try:
-        yield converter
-    finally:
-        converter.close()
 
 
 def _send(stream: BinaryIO | None, payload: bytes, status: bytes = b"") -> None:

@@ -16,7 +16,7 @@ import pytest
 import vl_convert as vlc
 
 from reportgen.render import charts
-from reportgen.render.converter import ChartConverter, ConverterGoneError, chart_converter
+from reportgen.render.converter import ChartConverter, ConverterGoneError
 
 
 def _line_spec(seed: int) -> dict:
@@ -36,8 +36,9 @@ def _in_process(spec: dict) -> str:
 
 @pytest.fixture(scope="module")
 def converter():
-    with chart_converter(charts.FONT_DIR) as running:
-        yield running
+    running = ChartConverter(charts.FONT_DIR)
+    yield running
+    running.close()
 
 
 def test_the_svg_is_the_one_drawn_in_process(converter):
