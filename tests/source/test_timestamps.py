@@ -71,6 +71,51 @@ def test_sqlite_with_timestamps_matches_the_reference(zone: str) -> None:
             assert unparsed == (expected is None), value
 
 
+SUFFIXED = [
+    "2020-09-24T11:57:06 UTC",
+    "2020-09-24 11:57:06Z",
+    "2020-09-24T11:57:06.123456Z",
+    "2020-09-24 11:57:06.123456Z",
+    "2020-09-24T11:57:06.123456 UTC",
+    "2020-02-30T11:57:06Z",
+    "2020-02-30 11:57:06.000001 UTC",
+    "2020-09-24 11:57:06.12345Z",
+    "2020-09-24 11:57:06.1234567 UTC",
+    "2020-09-24 11:57:06.12345a UTC",
+    "2020-09-24T11:57:06TUTC",
+    "2020-09-24 11:57:06 UTC ",
+    " 2020-09-24T11:57:06Z",
+    "0000-06-01 00:00:00Z",
+    "0001-01-01 00:00:00 UTC",
+    "0002-01-01 00:00:00 UTC",
+    "9998-12-31 23:59:59Z",
+    "9999-01-01 00:00:00Z",
+    "2020-09-24 24:00:00 UTC",
+    "2020-09-24 11:60:06Z",
+]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_sqlite_parsed_rows_read_raw_values_as_the_stripped_parse_does(zone: str) -> None:
+    """``parsed_rows`` tests the raw value before any strip (UTC): every value, of every
+    storage type, gets the reference's time, as ``with_timestamps`` gives it."""
+    engine = sa.create_engine("sqlite://")
+    expr = Expr("sqlite", zone)
+    typed: list[object] = [20200924, 2459580.5, b"2020-09-24 11:57:06 UTC", b"2020-09-24"]
+    with engine.connect() as conn:
+        register_functions(conn)
+        parsed = expr.parsed_rows("v", "v", "from (select ? as v)")
+        stripped = expr.with_timestamps(f"select {expr.strip('v')} as x from (select ? as v)")
+        for value in VALUES + SUFFIXED + typed:
+            found = conn.exec_driver_sql(f"select local, epoch_us from ({parsed})", (value,))
+            local, epoch = found.one()
+            if not isinstance(value, (int, float, bytes)):
+                expected = _reference(value, zone)
+                assert (local, epoch) == (expected or (None, None)), value
+            same = conn.exec_driver_sql(f"select local, epoch_us from ({stripped})", (value,))
+            assert (local, epoch) == same.one(), value
+
+
 @pytest.mark.parametrize("zone", ZONES)
 def test_duckdb_native_then_slow_path_matches_the_reference(zone: str) -> None:
     engine = sa.create_engine("duckdb:///:memory:")

@@ -210,8 +210,8 @@ def _coerced(
         {key("product_id", False)} as pid,
         {raw["price"]} as price,
         {raw["quantity"]} as quantity,
-        {expr.strip(raw["brand"])} as brand_s,
-        {expr.strip(raw["category_code"])} as cat_s
+        {raw["brand"]} as brand_t,
+        {raw["category_code"]} as cat_t
     """
 
 
@@ -238,8 +238,10 @@ def _kind(expr: Expr, config: Config, event_type: str) -> str:
 def _classified(expr: Expr) -> str:
     """Return ``rg_ev``'s per-row columns from the ``_coerced`` ones.
 
-    Labels are kept only where a table names them (cart and purchase events): most rows
-    are views, and text is the costly part of the table.
+    Labels are kept (and stripped) only where a table names them (cart and purchase
+    events): most rows are views, and text is the costly part of the table. Every row
+    needs only whether its brand and category are blank, which ``is_blank`` mostly
+    answers without the strip.
     """
     cart, purchase = KIND_CODES["cart"], KIND_CODES["purchase"]
     return f"""
@@ -249,10 +251,10 @@ def _classified(expr: Expr) -> str:
         case when kind is null then {expr.lower_strip("type_raw")} end as type_norm,
         ukey, skey, pid, price,
         price * coalesce(quantity, 1) as amount,
-        case when brand_s is null then 1 else 0 end as brand_missing,
-        case when cat_s is null then 1 else 0 end as cat_missing,
-        case when kind in ({cart}, {purchase}) then brand_s end as brand,
-        case when kind = {purchase} then cat_s end as cat
+        case when {expr.is_blank("brand_t")} then 1 else 0 end as brand_missing,
+        case when {expr.is_blank("cat_t")} then 1 else 0 end as cat_missing,
+        case when kind in ({cart}, {purchase}) then {expr.strip("brand_t")} end as brand,
+        case when kind = {purchase} then {expr.strip("cat_t")} end as cat
     """
 
 
@@ -277,9 +279,10 @@ def _grouped_rows(
     column = events.columns["event_time"]
 
     def parsed(only: str, instants: bool) -> str:
-        return expr.with_timestamps(
-            f"select {inner}, {expr.strip(column)} as x from {events.sql} "
-            f"where {expr.may_fall_between(column, 'lo', 'hi')} and {only}",
+        return expr.parsed_rows(
+            inner,
+            column,
+            f"from {events.sql} where {expr.may_fall_between(column, 'lo', 'hi')} and {only}",
             instants=instants,
         )
 
