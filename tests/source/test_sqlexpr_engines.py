@@ -206,6 +206,15 @@ def test_strip_and_ids_read_text_as_python_does(conn):
     assert _column(conn, f"case when {expr.is_null_id('v')} then 1 else 0 end", IDS) == null_ids
 
 
+BLANKS = (*IDS, "\u00a0", "\u3000x", "\u2003 \t", "~", "~ ", "\x7f", "\x7f ", "!", "} ")
+
+
+def test_is_blank_is_what_strip_makes_null(conn):
+    expr = Expr(conn.dialect.name, "UTC")
+    got = _column(conn, f"case when {expr.is_blank(expr.text('v'))} then 1 else 0 end", BLANKS)
+    assert got == [1 if _expected_text(v) is None else 0 for v in BLANKS]
+
+
 def test_numbers_read_as_python_reads_them(conn):
     expr = Expr(conn.dialect.name, "UTC")
     got = _column(conn, expr.number("v"), NUMBERS)
@@ -224,10 +233,15 @@ def test_typed_nulls_and_text_order(conn):
 
 
 @pytest.mark.parametrize("timezone", ZONES)
-def test_timestamps_parse_as_python_parses_them(conn, timezone):
+@pytest.mark.parametrize("form", ["stripped", "raw"])
+def test_timestamps_parse_as_python_parses_them(conn, timezone, form):
+    """Both forms: ``with_timestamps`` over stripped text, ``parsed_rows`` over raw."""
     expr = Expr(conn.dialect.name, timezone)
     table, params = _values(conn, TIMESTAMPS)
-    parsed = expr.with_timestamps(f"select i, {expr.strip('v')} as x from {table}")
+    if form == "stripped":
+        parsed = expr.with_timestamps(f"select i, {expr.strip('v')} as x from {table}")
+    else:
+        parsed = expr.parsed_rows("i", "v", f"from {table}")
     found = rows(conn, f"select i, local, epoch_us, day from ({parsed}) p order by i", **params)
     got = [(r["local"], _int(r["epoch_us"]), _int(r["day"])) for r in found]
     expected = []
