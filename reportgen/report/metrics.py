@@ -136,9 +136,7 @@ def newest_in(
         )
         newest = scalar(source.connection, f"select max({local}) from {info.sql}")
     else:
-        parsed = expr.with_timestamps(
-            f"select {expr.strip(raw)} as x from {info.sql}", instants=False
-        )
+        parsed = expr.parsed_rows("", raw, f"from {info.sql}", instants=False)
         newest = scalar(source.connection, f"select max(local) from ({parsed}) parsed")
     return _local_datetime(newest) if newest else None
 
@@ -155,7 +153,7 @@ def _newest_not_after(
             cap=not_after.strftime("%Y-%m-%d %H:%M:%S.%f"),
         )
     else:
-        parsed = expr.with_timestamps(f"select {expr.strip(raw)} as x from {table}", instants=False)
+        parsed = expr.parsed_rows("", raw, f"from {table}", instants=False)
         newest = scalar(
             source.connection,
             f"select max(local) from ({parsed}) parsed where local <= :cap",

@@ -357,20 +357,19 @@ class Expr:
         stripped = self.strip(raw)
         slow = self.slow_local(stripped)
         suffixed = ""
-        if self.timezone == "UTC" and self._native_fast:
+        if self._reads_raw_suffix:
+            suffixed = "".join(f"when {test} then 0 " for test, _ in self._suffixed_raw(raw))
+        elif self.timezone == "UTC" and self._native_fast:
             suffixed = f"when {self.utc_suffixed(self.raw_text(raw))[1]} then 0 "
         return (
             f"case when {self.fast_valid(raw)} then 0 {suffixed}when {stripped} is null then 1 "
             f"when {slow} is null then 1 else 0 end"
         )
 
-    def suffix_body(self, raw: str) -> str | None:
-        """Return the text of ``raw`` before a `` UTC`` / ``Z`` suffix, where the fast parse
-        reads it (None elsewhere): a subquery computes it once a row for ``local_seconds``,
-        which would otherwise repeat it a dozen times."""
-        if not self._cuts_suffix:
-            return None
-        return self.utc_suffixed(self.raw_text(raw))[0]
+    @property
+    def _reads_raw_suffix(self) -> bool:
+        """SQLite in UTC reads suffixed raw values natively (``_suffixed_raw``)."""
+        return self.dialect == "sqlite" and self.timezone == "UTC"
 
     @property
     def _cuts_suffix(self) -> bool:
@@ -378,13 +377,12 @@ class Expr:
         before the suffix is worth computing once a row."""
         return self.timezone == "UTC" and self._native_fast
 
-    def local_seconds(self, raw: str, body: str | None = None) -> str:
+    def local_seconds(self, raw: str) -> str:
         """Return the local wall time of a raw timestamp as ``YYYY-MM-DD HH:MM:SS`` text,
         NULL where it is not a timestamp of METRICS.md §8 (a table's first and last).
 
         Canonical naive text is local time already and is only re-shaped; in UTC so is
-        text with a UTC suffix; the rest takes the full parse. ``body`` names a column
-        holding ``suffix_body(raw)``.
+        text with a UTC suffix; the rest takes the full parse.
         """
         t = self.raw_text(raw)
 
@@ -396,8 +394,11 @@ class Expr:
             )
 
         suffixed = ""
-        if self.timezone == "UTC" and self.dialect != "postgresql":
-            body, valid = self.utc_suffixed(t, body)
+        if self._reads_raw_suffix:
+            pairs = self._suffixed_raw(raw, fraction=False)
+            suffixed = "".join(f"when {test} then {value} " for test, value in pairs)
+        elif self.timezone == "UTC" and self.dialect != "postgresql":
+            body, valid = self.utc_suffixed(t)
             suffixed = f"when {valid} then {shaped(body)} "
         return (
             f"case when {self.fast_valid(raw)} then {shaped(t)} {suffixed}"
@@ -407,7 +408,9 @@ class Expr:
     def fence(self) -> str:
         """Return the clause that keeps a subquery from being merged into its outer query,
         so that each of its columns is computed once a row however often it is used."""
-        return {"sqlite": "limit -1", "postgresql": "offset 0"}.get(self.dialect, "")
+        # SQLite merges a subquery with a LIMIT into a plain outer select (which then
+        # computes the column at every reference); it never merges one with an OFFSET.
+        return {"sqlite": "limit -1 offset 0", "postgresql": "offset 0"}.get(self.dialect, "")
 
     def materialized(self) -> str:
         """Return the hint that computes a CTE once (``with x as materialized (…)``), with
@@ -474,9 +477,10 @@ class Expr:
         """
 
     def parsed_rows(self, columns: str, raw: str, rest: str, *, instants: bool = True) -> str:
-        """Return ``select {columns} {rest}`` (``rest``: from, where) with the parsed
-        ``local`` (and, with ``instants``, ``epoch_us`` and ``day``) of the raw timestamp
-        ``raw``, as ``with_timestamps`` adds them (``x``, the stripped text, is not kept).
+        """Return ``select {columns} {rest}`` (``rest``: from, where; ``columns`` may be
+        empty) with the parsed ``local`` (and, with ``instants``, ``epoch_us`` and
+        ``day``) of the raw timestamp ``raw``, as ``with_timestamps`` adds them (``x``,
+        the stripped text, is not kept).
 
         SQLite in UTC tests the raw value first: canonical text, bare or with a UTC
         suffix, is its own stripped text and parses natively, with no strip and no
@@ -484,15 +488,17 @@ class Expr:
         step computes ``local`` once a row: each materialised step copied every column of
         every row, which cost the demo's events history half its time.
         """
-        if self.dialect != "sqlite" or not self._cuts_suffix:
-            inner = f"select {columns}, {self.strip(raw)} as x {rest}"
+        lead = f"{columns}, " if columns else ""
+        if not self._reads_raw_suffix:
+            inner = f"select {lead}{self.strip(raw)} as x {rest}"
             return self.with_timestamps(inner, instants=instants)
         x = self.strip(raw)
+        suffixed = "".join(f"when {test} then {value} " for test, value in self._suffixed_raw(raw))
         local = (
             f"case when {self.fast_valid(raw)} then {self._candidate(raw)} "
-            f"{self._suffixed_raw(raw)}else {self._validated(self._candidate(x), x)} end"
+            f"{suffixed}else {self._validated(self._candidate(x), x)} end"
         )
-        step = f"select {columns}, {local} as local {rest} {self.fence()}"
+        step = f"select {lead}{local} as local {rest} {self.fence()}"
         if not instants:
             return step
         return f"""
@@ -502,30 +508,39 @@ class Expr:
             from ({step}) parsed
         """
 
-    def _suffixed_raw(self, raw: str) -> str:
-        """Return the ``when … then`` clauses that read a raw (unstripped) value with a
-        `` UTC`` / ``Z`` suffix natively: what ``_validated`` makes of its stripped text.
+    def _suffixed_raw(self, raw: str, *, fraction: bool = True) -> list[tuple[str, str]]:
+        """Return (condition, local text) pairs that read a raw (unstripped) value with a
+        `` UTC`` / ``Z`` suffix natively (SQLite, UTC): what ``_validated`` makes of its
+        stripped text, with its fraction, or without one (``local_seconds``).
 
         A value that passes starts with a digit and ends with the suffix, so it is its own
         stripped text. Its first 19 characters are the date and time (``head``); a real
         one is SQLite's own re-print of itself, separator aside, and so is ``local``.
         Range tests read the raw text: its first four characters decide them as they do
-        the head's. Spaced and whole-second first: REES46 writes every time so.
+        the head's. Spaced and whole-second first: REES46 writes every time so. No step
+        computes the text before the suffix: each step copies every column of every row.
         """
         head = f"substr({raw}, 1, 19)"
         years = f"{raw} >= '0002' and {raw} < '9999'"
         suffix = "in (' UTC', 'Z')"
         real = f"datetime({head}, '+0 days') = replace({head}, 'T', ' ')"
         spaced = f"replace({head}, 'T', ' ')"
-        return (
-            f"when substr({raw}, 20) {suffix} and {years} "
-            f"and datetime({head}, '+0 days') = {head} then {head} || '.000000' "
-            f"when substr({raw}, 20) {suffix} and substr({raw}, 11, 1) = 'T' and {years} "
-            f"and {real} then {spaced} || '.000000' "
-            f"when substr({raw}, 27) {suffix} and substr({raw}, 20, 1) = '.' "
-            f"and substr({raw}, 21, 6) glob '{_D2}{_D2}{_D2}' and {years} and {real} "
-            f"then {spaced} || substr({raw}, 20, 7) "
-        )
+        whole, micros = (" || '.000000'", f" || substr({raw}, 20, 7)") if fraction else ("", "")
+        return [
+            (
+                f"substr({raw}, 20) {suffix} and {years} and datetime({head}, '+0 days') = {head}",
+                f"{head}{whole}",
+            ),
+            (
+                f"substr({raw}, 20) {suffix} and substr({raw}, 11, 1) = 'T' and {years} and {real}",
+                f"{spaced}{whole}",
+            ),
+            (
+                f"substr({raw}, 27) {suffix} and substr({raw}, 20, 1) = '.' "
+                f"and substr({raw}, 21, 6) glob '{_D2}{_D2}{_D2}' and {years} and {real}",
+                f"{spaced}{micros}",
+            ),
+        ]
 
     def _candidate(self, x: str) -> str:
         """Return the fast native parse of common naive forms (NULL where it does not apply).

@@ -97,8 +97,9 @@ SUFFIXED = [
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_sqlite_parsed_rows_read_raw_values_as_the_stripped_parse_does(zone: str) -> None:
-    """``parsed_rows`` tests the raw value before any strip (UTC): every value, of every
-    storage type, gets the reference's time, as ``with_timestamps`` gives it."""
+    """``parsed_rows``, ``local_seconds`` and ``unparsed`` test the raw value before any
+    strip (UTC): every value, of every storage type, gets the reference's time, as
+    ``with_timestamps`` gives it."""
     engine = sa.create_engine("sqlite://")
     expr = Expr("sqlite", zone)
     typed: list[object] = [20200924, 2459580.5, b"2020-09-24 11:57:06 UTC", b"2020-09-24"]
@@ -114,6 +115,13 @@ def test_sqlite_parsed_rows_read_raw_values_as_the_stripped_parse_does(zone: str
                 assert (local, epoch) == (expected or (None, None)), value
             same = conn.exec_driver_sql(f"select local, epoch_us from ({stripped})", (value,))
             assert (local, epoch) == same.one(), value
+            seconds, unparsed = conn.exec_driver_sql(
+                f"select {expr.local_seconds('v')}, {expr.unparsed('v')} from (select ? as v)",
+                (value,),
+            ).one()
+            assert unparsed == (local is None), value
+            if zone == "UTC":  # elsewhere naive text is kept as written, a gap's time too
+                assert seconds == (local and local[:19]), value
 
 
 @pytest.mark.parametrize("zone", ZONES)

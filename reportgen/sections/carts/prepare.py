@@ -149,16 +149,16 @@ def _carts(source: Source, expr: Expr, config: Config, bounds: dict[str, str]) -
         where {c["cart_id"]} is not null group by {c["cart_id"]} having count(*) > 1
     """,
     )
-    parsed = expr.with_timestamps(f"""
-        select {cart_id} as cart_id, {c["cart_id"]} as cart_raw,
-               {expr.id_text(c["customer_id"])} as customer_id,
-               {expr.lower_strip(c["status"])} as status_norm,
-               {expr.strip(c["created_at"])} as x
-        from {carts.sql}
+    parsed = expr.parsed_rows(
+        f"""{cart_id} as cart_id, {c["cart_id"]} as cart_raw,
+            {expr.id_text(c["customer_id"])} as customer_id,
+            {expr.lower_strip(c["status"])} as status_norm""",
+        c["created_at"],
+        f"""from {carts.sql}
         where {cart_id} is not null
           and ({expr.may_fall_between(c["created_at"], "lo", "hi")}
-               or {c["cart_id"]} in (select cart_raw from rg_dup_carts))
-    """)
+               or {c["cart_id"]} in (select cart_raw from rg_dup_carts))""",
+    )
     create_scratch(
         conn,
         "rg_carts_all",
@@ -232,14 +232,13 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
     cart_column = f"{cart_id} as cart_id," if has_cart_id else ""
     total = expr.number(o["order_total"]) if "order_total" in o else expr.null_number()
     linked = f" or {cart_id} in (select cart_id from rg_carts)" if has_cart_id else ""
-    parsed = expr.with_timestamps(f"""
-        select {expr.id_text(o["order_id"])} as order_id,
-               {expr.id_text(o["customer_id"])} as customer_id, {cart_column}
-               {total} as order_total, case when {recent} then 1 else 0 end as recent,
-               {expr.strip(o["order_date"])} as x
-        from {orders.sql}
-        where {recent}{linked}
-    """)
+    parsed = expr.parsed_rows(
+        f"""{expr.id_text(o["order_id"])} as order_id,
+            {expr.id_text(o["customer_id"])} as customer_id, {cart_column}
+            {total} as order_total, case when {recent} then 1 else 0 end as recent""",
+        o["order_date"],
+        f"from {orders.sql} where {recent}{linked}",
+    )
     columns = f"order_id, customer_id, {'cart_id, ' if has_cart_id else ''}order_total"
     # Only orders that can be placed in time take part in a link (rule
     # unparsed-orders-ignored): an order with an unreadable date says nothing of its cart.
@@ -284,7 +283,7 @@ def _newest_order(source: Source, expr: Expr, table: str, column: str) -> None:
     conn = source.connection
     newest = "select max(epoch_us) as epoch_us, max(day) as day from rg_orders"
     if scalar(conn, "select count(*) from rg_orders where epoch_us is not null") == 0:
-        parsed = expr.with_timestamps(f"select {expr.strip(column)} as x from {table}")
+        parsed = expr.parsed_rows("", column, f"from {table}")
         newest = f"select max(epoch_us) as epoch_us, max(day) as day from ({parsed}) parsed"
     create_scratch(conn, "rg_newest_order", newest)
 

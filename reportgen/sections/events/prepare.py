@@ -338,19 +338,16 @@ def _whole_table(source: Source, expr: Expr, column: str) -> dict[str, int]:
     """Count rows, NULL or unreadable event_time values and future-dated ones over the
     whole table, in one pass."""
     table = source.table("events").sql
-    # The suffix-free text (REES46 times end in " UTC") is cut once a row, in a fenced step.
-    body = expr.suffix_body(column)
-    cut = f", {body} as rg_body" if body else ""
+    # Fenced: each of local's four uses would compute it again.
     return one(
         source.connection,
         f"""
         select count(*) as rows_, sum(case when local is null then 1 else 0 end) as unparsed,
                sum(future) as future, min(local) as first, max(local) as last
         from (
-            select {expr.local_seconds("rg_raw", "rg_body" if body else None)} as local,
-                   {source.later_than_now(expr, "rg_raw")} as future
-            from (select {column} as rg_raw{cut} from {table} {expr.fence()}) cut
-            {expr.fence()}
+            select {expr.local_seconds(column)} as local,
+                   {source.later_than_now(expr, column)} as future
+            from {table} {expr.fence()}
         ) parsed
     """,
         **source.clock_binds(),

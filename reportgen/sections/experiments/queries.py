@@ -105,15 +105,13 @@ def prepare_sessions(source: Source, expr: Expr) -> Prepared:
     )
     user = expr.id_text(columns["user_id"]) if "user_id" in columns else expr.null_text()
     revenue = expr.number(columns["revenue"]) if "revenue" in columns else expr.null_number()
-    parsed = expr.with_timestamps(
-        f"""
-        select {expr.id_text(columns["experiment_id"])} as eid,
-               {expr.strip(columns["variant"])} as variant,
-               {expr.id_text(columns["session_id"])} as sid,
-               {user} as uid, {flags}, {revenue} as revenue,
-               {expr.strip(columns["started_at"])} as x
-        from {info.sql}
-    """
+    parsed = expr.parsed_rows(
+        f"""{expr.id_text(columns["experiment_id"])} as eid,
+            {expr.strip(columns["variant"])} as variant,
+            {expr.id_text(columns["session_id"])} as sid,
+            {user} as uid, {flags}, {revenue} as revenue""",
+        columns["started_at"],
+        f"from {info.sql}",
     )
     # Every row, then the usable ones (a copy, not a delete: Spark deletes no rows).
     create_scratch(

@@ -93,13 +93,13 @@ def _orders(source: Source, expr: Expr) -> frozenset[str]:
         if "discount_code" in o
         else "0"
     )
-    parsed = expr.with_timestamps(f"""
-        select {expr.id_text(o["customer_id"])} as customer_id,
-               {campaign} as campaign_id, {total} as total, {status} as status_norm,
-               {discounted} as discounted, {expr.not_bare_date(o["order_date"])} as timed,
-               {expr.strip(o["order_date"])} as x
-        from {orders.sql}
-    """)
+    parsed = expr.parsed_rows(
+        f"""{expr.id_text(o["customer_id"])} as customer_id,
+            {campaign} as campaign_id, {total} as total, {status} as status_norm,
+            {discounted} as discounted, {expr.not_bare_date(o["order_date"])} as timed""",
+        o["order_date"],
+        f"from {orders.sql}",
+    )
     create_scratch(
         source.connection,
         "mk_orders",
@@ -125,12 +125,13 @@ def _activity(source: Source, expr: Expr) -> tuple[bool, str | None, bool]:
     a = activity.columns
     has_impressions = "impressions" in a
     impressions = expr.number(a["impressions"]) if has_impressions else expr.null_number()
-    parsed = expr.with_timestamps(f"""
-        select {expr.id_text(a["campaign_id"])} as campaign_id,
-               {expr.number(a["clicks"])} as clicks, {expr.number(a["cost"])} as cost,
-               {impressions} as impressions, {expr.strip(a["activity_date"])} as x
-        from {activity.sql}
-    """)
+    parsed = expr.parsed_rows(
+        f"""{expr.id_text(a["campaign_id"])} as campaign_id,
+            {expr.number(a["clicks"])} as clicks, {expr.number(a["cost"])} as cost,
+            {impressions} as impressions""",
+        a["activity_date"],
+        f"from {activity.sql}",
+    )
     create_scratch(
         source.connection,
         "mk_activity",
