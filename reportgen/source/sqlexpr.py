@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -358,7 +359,7 @@ class Expr:
         slow = self.slow_local(stripped)
         suffixed = ""
         if self._reads_raw_suffix:
-            suffixed = "".join(f"when {test} then 0 " for test, _ in self._suffixed_raw(raw))
+            suffixed = _whens((test, "0") for test, _ in self._suffixed_raw(raw))
         elif self.timezone == "UTC" and self._native_fast:
             suffixed = f"when {self.utc_suffixed(self.raw_text(raw))[1]} then 0 "
         return (
@@ -395,8 +396,7 @@ class Expr:
 
         suffixed = ""
         if self._reads_raw_suffix:
-            pairs = self._suffixed_raw(raw, fraction=False)
-            suffixed = "".join(f"when {test} then {value} " for test, value in pairs)
+            suffixed = _whens(self._suffixed_raw(raw, fraction=False))
         elif self.timezone == "UTC" and self.dialect != "postgresql":
             body, valid = self.utc_suffixed(t)
             suffixed = f"when {valid} then {shaped(body)} "
@@ -493,17 +493,16 @@ class Expr:
             inner = f"select {lead}{self.strip(raw)} as x {rest}"
             return self.with_timestamps(inner, instants=instants)
         x = self.strip(raw)
-        suffixed = "".join(f"when {test} then {value} " for test, value in self._suffixed_raw(raw))
         local = (
             f"case when {self.fast_valid(raw)} then {self._candidate(raw)} "
-            f"{suffixed}else {self._validated(self._candidate(x), x)} end"
+            f"{_whens(self._suffixed_raw(raw))}else {self._validated(self._candidate(x), x)} end"
         )
         step = f"select {lead}{local} as local {rest} {self.fence()}"
         if not instants:
             return step
         return f"""
             select parsed.*,
-                   {self.epoch_us("local", "x")} as epoch_us,
+                   {self.epoch_us("local", x)} as epoch_us,
                    {self.day_number("local")} as day
             from ({step}) parsed
         """
@@ -621,6 +620,11 @@ class Expr:
 
     def _fn(self, name: str) -> str:
         return f"pg_temp.{name}" if self.dialect == "postgresql" else name
+
+
+def _whens(pairs: Iterable[tuple[str, str]]) -> str:
+    """Return ``when {test} then {value} `` clauses of a ``case``, one per pair."""
+    return "".join(f"when {test} then {value} " for test, value in pairs)
 
 
 _NUMBER_PATTERN = "'^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'"
