@@ -98,20 +98,35 @@ def _audit(
 
     A column is date-only when every non-null value is a bare date (and one exists).
     """
-    conn = source.connection
     no_id = expr.is_null_id(id_column) if id_column else "0 = 1"
+    if expr.dialect == "sqlite":
+        rows, skip, raw = table, no_id, column
+        unparsed = expr.unparsed(column)
+        extremes = _extremes(expr, column, no_id)
+    else:
+        # One sortable text a row, read by the unparsed count and by the first and last:
+        # each value is tested and parsed once, not once for each of the three.
+        rows = f"""(
+            select {no_id} as no_id, {column} as raw, {_sortable(expr, column, no_id)} as sortable
+            from {table} {expr.fence()}
+        ) audited"""
+        skip, raw = "no_id", "raw"
+        unparsed = "case when sortable is null then 1 else 0 end"
+        extremes = (
+            "min(null) as first_plain, max(null) as last_plain, "
+            "min(sortable) as first_other, max(sortable) as last_other"
+        )
     found = one(
-        conn,
+        source.connection,
         f"""
         select count(*) as rows_,
-               coalesce(sum(case when {no_id} then 1 else 0 end), 0) as null_ids,
-               coalesce(sum(case when {no_id} then 0 else {expr.unparsed(column)} end), 0)
-                   as unparsed,
-               coalesce(sum(case when {no_id} then 0 else {source.later_than_now(expr, column)}
+               coalesce(sum(case when {skip} then 1 else 0 end), 0) as null_ids,
+               coalesce(sum(case when {skip} then 0 else {unparsed} end), 0) as unparsed,
+               coalesce(sum(case when {skip} then 0 else {source.later_than_now(expr, raw)}
                             end), 0) as future,
-               count(case when {no_id} then null else {column} end) as values_,
-               {_extremes(expr, column, no_id)}
-        from {table}
+               count(case when {skip} then null else {raw} end) as values_,
+               {extremes}
+        from {rows}
     """,
         **source.clock_binds(),
     )
@@ -161,40 +176,53 @@ def date_only(source: Source, expr: Expr) -> bool:
 CANONICAL_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
-def _seconds_shape(expr: Expr, t: str) -> str:
-    """Return a cheap predicate: ``t`` is 19 characters with a space at 11 and a colon at
-    17. A value of that shape that parses at all is a canonical ``YYYY-MM-DD HH:MM:SS``,
-    and those sort like their times (only SQLite takes this shortcut)."""
-    if expr.dialect != "sqlite":
-        return "1 = 0"
+def _seconds_shape(t: str) -> str:
+    """Return a cheap predicate (SQLite): ``t`` is 19 characters with a space at 11 and a
+    colon at 17. A value of that shape that parses at all is a canonical
+    ``YYYY-MM-DD HH:MM:SS``, and those sort like their times."""
     return f"(length({t}) = 19 and substr({t}, 11, 1) = ' ' and substr({t}, 17, 1) = ':')"
 
 
 def _extremes(expr: Expr, raw: str, no_id: str) -> str:
-    """Return select items for the first and last timestamps of ``raw``, in two kinds.
+    """Return select items for the first and last timestamps of ``raw``, in two kinds
+    (SQLite).
 
-    On SQLite the raw text's min and max are taken as they are (nearly every value is a
-    canonical ``YYYY-MM-DD HH:MM:SS``; ``_first_last`` checks the two). Values of any other
-    shape get a text that sorts like their time: a canonical naive value with its ``T``
-    made a space, in UTC a `` UTC``/``Z`` suffix dropped, any other value parsed to local
-    text.
+    The raw text's min and max are taken as they are (nearly every value is a canonical
+    ``YYYY-MM-DD HH:MM:SS``; ``_first_last`` checks the two). Values of any other shape get
+    a text that sorts like their time (``_native_cases``, else parsed to local text).
     """
     t = expr.raw_text(raw)
-    shaped = _seconds_shape(expr, t)
-    tests = [(expr.fast_valid(raw), f"replace({t}, 'T', ' ')")]
-    if expr.timezone == "UTC" and expr.dialect != "postgresql":
-        body, suffixed = expr.utc_suffixed(t)
-        tests.append((suffixed, f"replace({body}, 'T', ' ')"))
-    cases = "".join(f"when {test} then {value} " for test, value in tests)
-    plain = f"case when {no_id} then null else {t} end" if expr.dialect == "sqlite" else "null"
+    plain = f"case when {no_id} then null else {t} end"
     other = (
-        f"case when {no_id} or {shaped} then null {cases}"
+        f"case when {no_id} or {_seconds_shape(t)} then null {_native_cases(expr, raw)}"
         f"else {expr.slow_local(expr.strip(raw))} end"
     )
     return (
         f"min({plain}) as first_plain, max({plain}) as last_plain, "
         f"min({other}) as first_other, max({other}) as last_other"
     )
+
+
+def _sortable(expr: Expr, raw: str, no_id: str) -> str:
+    """Return a text of ``raw`` that sorts like its time, NULL where it is not a §8
+    timestamp or the row has no id (every engine but SQLite, which reads raw text)."""
+    stripped = expr.strip(raw)
+    return (
+        f"case when {no_id} then null {_native_cases(expr, raw)}"
+        f"when {stripped} is null then null else {expr.slow_local(stripped)} end"
+    )
+
+
+def _native_cases(expr: Expr, raw: str) -> str:
+    """Return the ``when`` clauses that give a value read natively its sortable text: a
+    canonical naive value with its ``T`` made a space, in UTC also the text before a
+    `` UTC``/``Z`` suffix."""
+    t = expr.raw_text(raw)
+    cases = f"when {expr.fast_valid(raw)} then replace({t}, 'T', ' ') "
+    if expr.timezone == "UTC" and expr.dialect != "postgresql":
+        body, suffixed = expr.utc_suffixed(t)
+        cases += f"when {suffixed} then replace({body}, 'T', ' ') "
+    return cases
 
 
 def _first_last(
@@ -234,7 +262,7 @@ def _canonical_extreme(
         source.connection,
         f"""
         select {pick}({t}) from {table}
-        where not ({no_id}) and {_seconds_shape(expr, t)} and {expr.fast_valid(column)}
+        where not ({no_id}) and {_seconds_shape(t)} and {expr.fast_valid(column)}
     """,
     )
 
