@@ -20,7 +20,7 @@ from reportgen.sections.carts.counts import (
 )
 from reportgen.sections.carts.kpis import CART_KPIS
 from reportgen.sections.carts.prepare import prepare
-from reportgen.sections.carts.time_to_order import time_to_order
+from reportgen.sections.carts.time_to_order import median_delays
 from reportgen.sections.carts.whole_table import date_only
 from reportgen.source.connection import Source
 from reportgen.source.sqlexpr import Expr
@@ -40,7 +40,7 @@ def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[s
     )
     conn = source.connection
     carts, abandoners = cart_counts(conn), abandoner_counts(conn)
-    delays = time_to_order(conn, config, prepared)
+    medians = median_delays(conn, config, prepared)
     found: dict[str, list[Any]] = {key: [] for key in HEADLINE}
     for which, _ in window:
         counts = carts.get(which, NO_CARTS)
@@ -51,7 +51,7 @@ def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[s
             "carts.abandonment_rate": ratio(counts["abandoned"] or 0, counts["total"]),
             "carts.abandoned_cart_value": money(counts["abandoned_value"]),
             "carts.reengagement_rate": ratio(people["reengaged"], people["abandoners"]),
-            "carts.median_time_to_order_days": delays[which]["median"],
+            "carts.median_time_to_order_days": medians[which],
         }
         for key in HEADLINE:
             found[key].append(values[key])
