@@ -418,6 +418,12 @@ class Expr:
         reference itself)."""
         return "" if self.dialect == "spark" else "materialized "
 
+    def ranks_correlated(self) -> bool:
+        """Whether a window function may rank the rows of a select made of correlated
+        subqueries. Spark's planner ran for more than 15 minutes on one over a few hundred
+        rows (the carts' median delays, with one idle server), so there the rows are read."""
+        return self.dialect != "spark"
+
     def not_bare_date(self, raw: str) -> str:
         """Return 1 for a non-null value that is not a bare YYYY-MM-DD (date-only test)."""
         stripped = self.strip(raw)

@@ -40,7 +40,7 @@ def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[s
     )
     conn = source.connection
     carts, abandoners = cart_counts(conn), abandoner_counts(conn)
-    medians = median_delays(conn, config, prepared)
+    medians = median_delays(conn, expr, config, prepared)
     found: dict[str, list[Any]] = {key: [] for key in HEADLINE}
     for which, _ in window:
         counts = carts.get(which, NO_CARTS)

@@ -10,6 +10,7 @@ import numpy as np
 from reportgen.config import Config
 from reportgen.sections.carts.prepare import DAY_US, Prepared
 from reportgen.source.query import rows
+from reportgen.source.sqlexpr import Expr
 
 HIST_BUCKETS = (
     ("<1d", 0, 1),
@@ -35,7 +36,7 @@ def time_to_order(conn, config: Config, prepared: Prepared) -> dict[str, dict[st
     )
 
 
-def median_delays(conn, config: Config, prepared: Prepared) -> dict[str, float | None]:
+def median_delays(conn, expr: Expr, config: Config, prepared: Prepared) -> dict[str, float | None]:
     """Return each period's median delay, as ``time_to_order`` gives it (``which`` → days,
     None without a linked cart), with only the middle delays leaving the engine.
 
@@ -43,20 +44,13 @@ def median_delays(conn, config: Config, prepared: Prepared) -> dict[str, float |
     constant keeps their order, so the middle ones are those of the sorted floats, and
     numpy's percentile of the one or two of them is the percentile of all (the same
     interpolation between the same two values). The cover's history needs no more, and
-    fetching every converted cart cost it a quarter of its time at 1M carts.
-
-    Spark keeps ``time_to_order``: with the window functions over the links' correlated
-    subqueries its plan ran for more than 15 minutes on the parity suite's few carts.
+    fetching every converted cart cost it a quarter of its time at 1M carts. Where the
+    engine cannot rank them (``Expr.ranks_correlated``), the links are read as the
+    report reads them.
     """
-    if conn.dialect.name == "spark":
-        return defaultdict(
-            lambda: None,
-            {
-                which: found["median"]
-                for which, found in time_to_order(conn, config, prepared).items()
-            },
-        )
-    delay = "case when has_cart_orders = 1 then by_cart else by_next end - start"
+    if not expr.ranks_correlated():
+        found = time_to_order(conn, config, prepared)
+        return defaultdict(lambda: None, {which: got["median"] for which, got in found.items()})
     found = rows(
         conn,
         f"""
@@ -64,7 +58,7 @@ def median_delays(conn, config: Config, prepared: Prepared) -> dict[str, float |
             select which, delay,
                    row_number() over (partition by which order by delay) as k,
                    count(*) over (partition by which) as n
-            from (select which, {delay} as delay from ({_links(config, prepared)}) links) d
+            from ({_links(config, prepared)}) links
             where delay is not null
         ) ranked
         where 2 * k between n and n + 2
@@ -74,15 +68,17 @@ def median_delays(conn, config: Config, prepared: Prepared) -> dict[str, float |
     for row in found:
         middles.setdefault(row["which"], []).append(_days(row["delay"], prepared.date_only))
     return defaultdict(
-        lambda: None,
-        {which: float(np.percentile(np.sort(v), 50)) for which, v in middles.items()},
+        lambda: None, {which: float(np.percentile(v, 50)) for which, v in middles.items()}
     )
 
 
 def _links(config: Config, prepared: Prepared) -> str:
-    """Return the select of each converted cart's start and the orders that may end it:
-    ``which``, ``start``, ``by_cart`` (its own first order at or after it, with
-    ``has_cart_orders``) and ``by_next`` (its customer's next order), by rules.order_link."""
+    """Return the select of each converted cart's link (rules.order_link): ``which``,
+    ``has_cart_orders`` and ``delay``, from its start to the order that ends it.
+
+    A cart with orders of its own (``has_cart_orders``) is ended by its first one at or
+    after it; any other by its customer's next order; ``delay`` is null when none does.
+    The rule lives here alone, read by both ``time_to_order`` and ``median_delays``."""
     mode = config.rules.order_link
     unit, key = ("day", "day") if prepared.date_only else ("epoch_us", "epoch_us")
     use_cart_id = prepared.has_order_cart_id and mode in ("auto", "cart_id")
@@ -93,18 +89,22 @@ def _links(config: Config, prepared: Prepared) -> str:
             case when exists (select 1 from rg_order_carts oc where oc.cart_id = p.cart_id)
                  then 1 else 0 end as has_cart_orders"""
         if use_cart_id
-        else "null as by_cart, 0 as has_cart_orders"
+        else "cast(null as bigint) as by_cart, 0 as has_cart_orders"
     )
     pool = "o.cart_id is null and " if mode == "auto" and prepared.has_order_cart_id else ""
     next_part = (
         f"""(select min(o.{key}) from rg_orders o
               where {pool}o.customer_id = p.customer_id and o.{key} >= p.{key}) as by_next"""
         if use_next
-        else "null as by_next"
+        else "cast(null as bigint) as by_next"
     )
     return f"""
-        select p.which, p.{unit} as start, {cart_part}, {next_part}
-        from rg_pc p where p.status_rank = 1
+        select which, has_cart_orders,
+               case when has_cart_orders = 1 then by_cart else by_next end - start as delay
+        from (
+            select p.which, p.{unit} as start, {cart_part}, {next_part}
+            from rg_pc p where p.status_rank = 1
+        ) ends
     """
 
 
@@ -118,17 +118,18 @@ def _summary(found: list[dict[str, Any]], date_only: bool) -> dict[str, Any]:
     durations: list[float] = []
     by_cart = by_next = before = unlinked = 0
     for row in found:
+        delay = row["delay"]
         if row["has_cart_orders"]:
-            if row["by_cart"] is None:
+            if delay is None:
                 before += 1
                 continue
-            end, by_cart = row["by_cart"], by_cart + 1
-        elif row["by_next"] is not None:
-            end, by_next = row["by_next"], by_next + 1
+            by_cart += 1
+        elif delay is not None:
+            by_next += 1
         else:
             unlinked += 1
             continue
-        durations.append(_days(end - row["start"], date_only))
+        durations.append(_days(delay, date_only))
     values = np.sort(np.array(durations, dtype=float))  # row order differs by engine
     hist = [
         {"bucket": label, "carts": int(((values >= low) & (values < high)).sum())}

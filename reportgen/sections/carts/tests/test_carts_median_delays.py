@@ -11,12 +11,13 @@ import sqlalchemy as sa
 from reportgen.config import config_from_dict
 from reportgen.sections.carts.prepare import DAY_US, Prepared
 from reportgen.sections.carts.time_to_order import median_delays, time_to_order
+from reportgen.source.sqlexpr import Expr
 
 
-def _prepared(date_only: bool) -> Prepared:
+def _prepared(date_only: bool, has_order_cart_id: bool = True) -> Prepared:
     return Prepared(
         date_only=date_only,
-        has_order_cart_id=True,
+        has_order_cart_id=has_order_cart_id,
         has_order_total=True,
         has_customers=False,
         has_products=False,
@@ -70,15 +71,32 @@ def _instant(time: int, unit: int) -> tuple[int, int]:
 @pytest.mark.parametrize("order_link", ["auto", "cart_id", "next_order"])
 @pytest.mark.parametrize("seed", range(6))
 def test_median_delays_is_time_to_orders_median(date_only, order_link, seed) -> None:
-    rng = random.Random(seed)
+    _check_medians(random.Random(seed), date_only, order_link, _prepared(date_only), "sqlite")
+
+
+@pytest.mark.parametrize("order_link", ["auto", "cart_id", "next_order"])
+def test_without_order_cart_ids_the_medians_agree_too(order_link) -> None:
+    """Orders without cart_id: by the next order only, or (cart_id) nothing links."""
+    prepared = _prepared(False, has_order_cart_id=False)
+    _check_medians(random.Random(7), False, order_link, prepared, "sqlite")
+
+
+def test_an_engine_that_cannot_rank_the_links_reads_them() -> None:
+    """Spark (``Expr.ranks_correlated`` false) takes time_to_order's medians."""
+    _check_medians(random.Random(8), False, "auto", _prepared(False), "spark")
+
+
+def _check_medians(rng, date_only, order_link, prepared, dialect) -> None:
     # Odd and even numbers of carts per period, one period with none linked at all.
     sizes = {"0": rng.randrange(1, 30), "1": rng.randrange(1, 30), "2": 2, "3": 0}
     config = config_from_dict({"rules": {"order_link": order_link}})
     engine = sa.create_engine("sqlite://")
     with engine.connect() as conn:
         _tables(conn, rng, sizes, 1 if date_only else 86_400)
-        prepared = _prepared(date_only)
         full = time_to_order(conn, config, prepared)
-        middle = median_delays(conn, config, prepared)
+        middle = median_delays(conn, Expr(dialect, "UTC"), config, prepared)
         for which in sizes:
             assert middle[which] == full[which]["median"], which
+        assert any(middle[which] is not None for which in sizes) == (
+            order_link != "cart_id" or prepared.has_order_cart_id
+        )
