@@ -99,40 +99,61 @@ def _audit(
     A column is date-only when every non-null value is a bare date (and one exists).
     """
     no_id = expr.is_null_id(id_column) if id_column else "0 = 1"
-    if expr.dialect == "sqlite":
-        rows, skip, raw = table, no_id, column
-        unparsed = expr.unparsed(column)
-        extremes = _extremes(expr, column, no_id)
-    else:
-        # One sortable text a row, read by the unparsed count and by the first and last:
-        # each value is tested and parsed once, not once for each of the three.
-        rows = f"""(
-            select {no_id} as no_id, {column} as raw, {_sortable(expr, column, no_id)} as sortable
-            from {table} {expr.fence()}
-        ) audited"""
-        skip, raw = "no_id", "raw"
-        unparsed = "case when sortable is null then 1 else 0 end"
-        extremes = (
-            "min(null) as first_plain, max(null) as last_plain, "
-            "min(sortable) as first_other, max(sortable) as last_other"
-        )
+    read = (_raw_reads if expr.dialect == "sqlite" else _sortable_reads)(expr, table, column, no_id)
     found = one(
         source.connection,
         f"""
         select count(*) as rows_,
-               coalesce(sum(case when {skip} then 1 else 0 end), 0) as null_ids,
-               coalesce(sum(case when {skip} then 0 else {unparsed} end), 0) as unparsed,
-               coalesce(sum(case when {skip} then 0 else {source.later_than_now(expr, raw)}
-                            end), 0) as future,
-               count(case when {skip} then null else {raw} end) as values_,
-               {extremes}
-        from {rows}
+               coalesce(sum(case when {read.no_id} then 1 else 0 end), 0) as null_ids,
+               coalesce(sum(case when {read.no_id} then 0 else {read.unparsed} end), 0)
+                   as unparsed,
+               coalesce(sum(case when {read.no_id} then 0
+                                 else {source.later_than_now(expr, read.raw)} end), 0) as future,
+               count(case when {read.no_id} then null else {read.raw} end) as values_,
+               {read.extremes}
+        from {read.rows}
     """,
         **source.clock_binds(),
     )
     found["date_only"] = found["values_"] > 0 and not _not_bare(source, expr, table, column, no_id)
     found["first"], found["last"] = _first_last(source, expr, table, column, no_id, found)
     return found
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What the audit's one aggregate reads: from ``rows``, whether a row has no id
+    (``no_id``), its raw value (``raw``), whether that is unparsed (``unparsed``, 1 or 0),
+    and the select items of its first and last times (``extremes``, see ``_first_last``)."""
+
+    rows: str
+    no_id: str
+    raw: str
+    unparsed: str
+    extremes: str
+
+
+def _raw_reads(expr: Expr, table: str, column: str, no_id: str) -> _Reads:
+    """Read the table as it is (SQLite): the raw min and max stand for nearly every value,
+    and its unparsed test is cheap on raw text."""
+    return _Reads(table, no_id, column, expr.unparsed(column), _extremes(expr, column, no_id))
+
+
+def _sortable_reads(expr: Expr, table: str, column: str, no_id: str) -> _Reads:
+    """Read one sortable text a row (other engines), used by the unparsed count and by the
+    first and last: each value is tested and parsed once, not once for each of the three."""
+    rows = f"""(
+        select {no_id} as no_id, {column} as raw, {_sortable(expr, column, no_id)} as sortable
+        from {table} {expr.fence()}
+    ) audited"""
+    return _Reads(
+        rows,
+        "no_id",
+        "raw",
+        "case when sortable is null then 1 else 0 end",
+        "min(null) as first_plain, max(null) as last_plain, "
+        "min(sortable) as first_other, max(sortable) as last_other",
+    )
 
 
 def _not_bare(source: Source, expr: Expr, table: str, column: str, no_id: str) -> bool:
