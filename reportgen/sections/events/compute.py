@@ -30,6 +30,7 @@ from reportgen.sections.events.prepare import (
     PreparedEvents,
     prepare_events,
     prepare_window,
+    user_flags,
 )
 from reportgen.sections.events.products import add_product_names
 from reportgen.source.connection import Source
@@ -130,20 +131,22 @@ def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[s
     blind = set(HEADLINE_KPIS) <= DUPLICATE_BLIND
     prepare_window(source, expr, config, periods, whole_table=False, purchases_only=blind)
     conn = source.connection
-    grid, users = _grid(conn), _users(conn)
+    grid, users = _grid(conn, purchases=blind), _users(conn, built=blind)
     found = [_kpis(grid, users, {}, index) for index in range(len(periods))]
     return {key: [kpis[key] for kpis in found] for key in HEADLINE_KPIS}
 
 
-def _grid(conn) -> list[dict[str, Any]]:
-    """Counts of rows (raw and deduplicated) and purchase value by every small dimension."""
+def _grid(conn, purchases: bool = False) -> list[dict[str, Any]]:
+    """Counts of rows (raw and deduplicated) and purchase value by every small dimension
+    (of the purchase rows alone with ``purchases``)."""
+    only = f"where kind = {PURCHASE}" if purchases else ""
     found = rows(
         conn,
         f"""
         select which, stage, kind, day, hour, brand_missing, cat_missing,
                sum(n) as raw_rows, count(*) as events,
                sum(case when kind = {PURCHASE} then amount else 0 end) as revenue
-        from rg_ev
+        from rg_ev {only}
         group by which, stage, kind, day, hour, brand_missing, cat_missing
     """,
     )
@@ -160,20 +163,11 @@ def _weekday_month(day_number: int) -> tuple[int, str]:
     return day.weekday(), f"{day:%Y-%m}"
 
 
-def _users(conn) -> dict[int, dict[str, int]]:
-    """Per period: user counts by what they did, and purchasers by transactions."""
-    create_scratch(
-        conn,
-        "rg_ev_users",
-        f"""
-        select which, ukey,
-               max(case when kind = {VIEW} then 1 else 0 end) as viewed,
-               max(case when kind = {CART} then 1 else 0 end) as carted,
-               max(case when kind = {PURCHASE} then 1 else 0 end) as purchased
-        from rg_ev where stage = {CLEAN} and ukey is not null
-        group by which, ukey
-    """,
-    )
+def _users(conn, built: bool = False) -> dict[int, dict[str, int]]:
+    """Per period: user counts by what they did, and purchasers by transactions (from
+    ``rg_ev_users``, built here from ``rg_ev`` unless ``built``)."""
+    if not built:
+        create_scratch(conn, "rg_ev_users", user_flags())
     found = rows(
         conn,
         """
