@@ -36,7 +36,7 @@ def history(source: Source, config: Config, periods: Sequence[Period]) -> dict[s
     expr = Expr(source.dialect, config.report.timezone)
     window = [(str(index), period) for index, period in enumerate(periods)]
     prepared = prepare(
-        source, expr, config, window, lambda: date_only(source, expr), segments=False
+        source, expr, config, window, lambda: date_only(source, expr), headlines=True
     )
     conn = source.connection
     carts, abandoners = cart_counts(conn), abandoner_counts(conn)

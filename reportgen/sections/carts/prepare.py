@@ -51,6 +51,8 @@ class Prepared:
     """orders has an order_total column: recovered revenue can be valued."""
     has_customers: bool
     has_products: bool
+    """rg_customers / rg_products hold the source's rows (never in a history, which reads
+    neither)."""
     segments: tuple[str, ...]
     """Segment columns with a ``seg_<name>`` column in rg_pc."""
     missing_segments: tuple[str, ...]
@@ -73,13 +75,15 @@ def prepare(
     window: Window,
     date_only: Callable[[], bool],
     *,
-    segments: bool = True,
+    headlines: bool = False,
 ) -> Prepared:
     """Build the scratch tables for the periods of ``window``.
 
     ``date_only`` returns whether either timestamp column is date-only (in a report, from
     the whole-table checks, which run meanwhile on a second connection); it is awaited
-    only where re-engagement needs it. Without ``segments`` no segment label is built.
+    only where re-engagement needs it. With ``headlines`` (a history) the tables hold only
+    what the headline KPIs read: no segment labels, ``rg_products`` and ``rg_customers``
+    left empty, and the lines of abandoned carts alone (the only value a headline sums).
     """
     conn = source.connection
     # Dependents first: a cached Spark view reads the views it was built from.
@@ -94,10 +98,10 @@ def prepare(
     _carts(source, expr, config, bounds)
     _orders(source, expr, bounds)
     has_order_cart_id = "cart_id" in source.table("orders").columns
-    _lines(source, expr, config, first.start_text, last.end_text)
-    has_products = _products(source, expr)
-    wanted = segments_setting(config) if segments else []
-    has_customers, present = _customers(source, expr, config, wanted)
+    _lines(source, expr, config, first.start_text, last.end_text, abandoned_only=headlines)
+    has_products = _products(source, expr, built=not headlines)
+    wanted = [] if headlines else segments_setting(config)
+    has_customers, present = _customers(source, expr, config, wanted, built=not headlines)
     _period_carts(conn, expr, window, present, wanted)
     found_date_only = date_only()
     _abandoners(conn, config.rules.reengagement_days, found_date_only, wanted)
@@ -288,11 +292,15 @@ def _newest_order(source: Source, expr: Expr, table: str, column: str) -> None:
     create_scratch(conn, "rg_newest_order", newest)
 
 
-def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> None:
-    """Merge the lines of the two periods' carts on (cart_id, product_id), then validate."""
+def _lines(
+    source: Source, expr: Expr, config: Config, start: str, end: str, abandoned_only: bool
+) -> None:
+    """Merge the lines of the window's carts (the abandoned ones with ``abandoned_only``)
+    on (cart_id, product_id), then validate."""
     items = source.table("cart_items")
     i = items.columns
     merge = "sum" if config.rules.duplicate_lines == "sum" else "max"
+    abandoned = " and status_rank = 2" if abandoned_only else ""
     create_scratch(
         source.connection,
         "rg_lines",
@@ -308,7 +316,7 @@ def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> 
                    count(*) as n_rows
             from {items.sql}
             where {i["cart_id"]} in (
-                select cart_raw from rg_carts where local >= :ws and local < :we
+                select cart_raw from rg_carts where local >= :ws and local < :we{abandoned}
             )
             group by {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
         ) merged
@@ -319,10 +327,11 @@ def _lines(source: Source, expr: Expr, config: Config, start: str, end: str) -> 
     index_scratch(source.connection, "rg_lines_cart", "rg_lines", "cart_id")
 
 
-def _products(source: Source, expr: Expr) -> bool:
-    """Collapse the products the lines mention: one row per id, max non-null attributes."""
+def _products(source: Source, expr: Expr, built: bool) -> bool:
+    """Collapse the products the lines mention: one row per id, max non-null attributes
+    (none unless ``built``); return whether rg_products holds them."""
     conn = source.connection
-    if not source.usable("products"):
+    if not built or not source.usable("products"):
         text = expr.null_text()
         create_scratch(
             conn,
@@ -352,11 +361,12 @@ def _products(source: Source, expr: Expr) -> bool:
 
 
 def _customers(
-    source: Source, expr: Expr, config: Config, wanted: Sequence[str]
+    source: Source, expr: Expr, config: Config, wanted: Sequence[str], built: bool
 ) -> tuple[bool, list[str]]:
-    """Collapse the customers of the two periods' carts; return the segments available."""
+    """Collapse the customers of the window's carts (none unless ``built``); return
+    whether rg_customers holds them, and the segments available."""
     conn = source.connection
-    if not source.usable("customers"):
+    if not built or not source.usable("customers"):
         create_scratch(
             conn,
             "rg_customers",
