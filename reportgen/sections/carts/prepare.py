@@ -12,7 +12,8 @@ The algorithm, once per build:
    (which carts have any order), ``rg_newest_order``; ``rg_customers`` and
    ``rg_products`` collapsed for the ids the carts and lines mention.
 4. ``rg_lines``: cart lines merged on (cart_id, product_id), only for carts created in
-   the current or previous period (the only ones any figure needs), then validated.
+   the current or previous period (the only ones any figure needs), then validated (in a
+   history, the abandoned carts' lines summed per cart: ``_lines``).
 5. ``rg_pc``: the carts of both periods with value, segment values and which period.
 6. ``rg_abandoners``: per period and customer, abandoned carts, value and whether any
    abandoned cart was followed by an order within the re-engagement window.
@@ -295,19 +296,26 @@ def _newest_order(source: Source, expr: Expr, table: str, column: str) -> None:
 def _lines(
     source: Source, expr: Expr, config: Config, start: str, end: str, abandoned_only: bool
 ) -> None:
-    """Merge the lines of the window's carts (the abandoned ones with ``abandoned_only``)
-    on (cart_id, product_id), then validate."""
+    """Merge the lines of the window's carts on (cart_id, product_id), then validate.
+
+    With ``abandoned_only`` (a history) only the abandoned carts' lines are read, and
+    rg_lines holds one row per cart instead: ``cart_id``, ``valid`` (its valid lines) and
+    ``value``, which rg_pc sums per cart as it would the lines (the one value a headline
+    reads; writing and indexing every line was a third of the 1M-cart SQLite history)."""
     items = source.table("cart_items")
     i = items.columns
     merge = "sum" if config.rules.duplicate_lines == "sum" else "max"
     abandoned = " and status_rank = 2" if abandoned_only else ""
+    valid = "case when qty > 0 and price >= 0 then 1 else 0 end"
+    value = "case when qty > 0 and price >= 0 then qty * price else 0 end"
+    validated = f"cart_id, product_id, qty, price, n_rows, {valid} as valid, {value} as value"
+    if abandoned_only:
+        validated = f"cart_id, sum({valid}) as valid, sum({value}) as value"
     create_scratch(
         source.connection,
         "rg_lines",
         f"""
-        select cart_id, product_id, qty, price, n_rows,
-               case when qty > 0 and price >= 0 then 1 else 0 end as valid,
-               case when qty > 0 and price >= 0 then qty * price else 0 end as value
+        select {validated}
         from (
             select {expr.id_text(i["cart_id"])} as cart_id,
                    {expr.id_text(i["product_id"])} as product_id,
@@ -319,7 +327,7 @@ def _lines(
                 select cart_raw from rg_carts where local >= :ws and local < :we{abandoned}
             )
             group by {expr.id_text(i["cart_id"])}, {expr.id_text(i["product_id"])}
-        ) merged
+        ) merged {"group by cart_id" if abandoned_only else ""}
     """,
         ws=start,
         we=end,
