@@ -214,14 +214,19 @@ def _copy(
 
 
 def _insert(target: Connection, table: sa.Table, names: list[str], chunk: Sequence[Any]) -> None:
-    rows = [dict(zip(names, row, strict=True)) for row in chunk]
     bulk = getattr(target.dialect, "insert_rows", None)
     if bulk:
-        bulk(target, table, rows)
+        bulk(target, table, _as_dicts(names, chunk))
     elif target.dialect.name == "duckdb":
         _duckdb_insert(target, table, names, chunk)
+    elif target.dialect.name == "postgresql" and target.dialect.driver == "psycopg":
+        _postgresql_copy(target, table, names, chunk)
     else:
-        target.execute(table.insert(), rows)
+        target.execute(table.insert(), _as_dicts(names, chunk))
+
+
+def _as_dicts(names: list[str], chunk: Sequence[Any]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in chunk]
 
 
 def _duckdb_insert(target: Connection, table: sa.Table, names: list[str], chunk: Any) -> None:
@@ -239,6 +244,30 @@ def _duckdb_insert(target: Connection, table: sa.Table, names: list[str], chunk:
         target.exec_driver_sql(f"insert into {quoted} select * from rg_loading_chunk")
     finally:
         raw.unregister("rg_loading_chunk")
+
+
+def _postgresql_copy(target: Connection, table: sa.Table, names: list[str], chunk: Any) -> None:
+    """Write a chunk with PostgreSQL's COPY (psycopg's copy protocol), in the connection's
+    transaction: an insert of many rows binds and plans each batch, COPY streams them.
+    Values reach their columns as an insert would bind them (the staging table's types,
+    naive timestamps, zoned ones as text: ``_sa_type``)."""
+    import psycopg
+
+    quote = target.dialect.identifier_preparer
+    statement = (
+        f"copy {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) from stdin"
+    )
+    if not target.in_transaction():
+        # The driver's cursor begins one SQLAlchemy does not see: a failed COPY would then
+        # leave the connection aborted, since rollback() would roll back nothing.
+        target.begin()
+    try:
+        with target.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(statement) as copy:
+                for row in chunk:
+                    copy.write_row(row)
+    except psycopg.Error as exc:  # as SQLAlchemy would have wrapped it: a clear load error
+        raise sa.exc.DBAPIError(statement, None, exc) from exc
 
 
 def _arrow_type(type_: types.TypeEngine) -> Any:

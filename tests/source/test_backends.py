@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from conftest import copy_rows
 from reportgen.config import config_from_dict
 from reportgen.demo.shop import generate_demo
 from reportgen.periods import month_period, week_period
@@ -61,7 +62,7 @@ def test_duckdb_matches_sqlite(demo_sqlite, tmp_path, period):
 def test_postgresql_matches_sqlite(demo_sqlite, postgres_url, period):
     engine = sa.create_engine(postgres_url)
     for name, frame in _tables(demo_sqlite).items():
-        frame.to_sql(name, engine, index=False, if_exists="replace", chunksize=2000, method="multi")
+        frame.to_sql(name, engine, index=False, if_exists="replace", method=copy_rows)
     engine.dispose()
     expected = _metrics(f"sqlite:///{demo_sqlite}", period)
     assert _metrics(postgres_url, period) == expected
@@ -122,7 +123,7 @@ def test_zone_aware_timestamp_columns_read_as_their_instants(
 
     engine = sa.create_engine(postgres_url)
     for name, frame in _tables(demo_sqlite).items():
-        frame.to_sql(name, engine, index=False, if_exists="replace", chunksize=2000, method="multi")
+        frame.to_sql(name, engine, index=False, if_exists="replace", method=copy_rows)
     with engine.begin() as conn:
         conn.exec_driver_sql("set timezone = 'UTC'")
         _zone_aware(

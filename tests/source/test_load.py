@@ -63,6 +63,39 @@ def test_a_loaded_demo_in_postgresql_gives_the_same_metrics(demo, tmp_path, post
     assert _metrics(postgres_url, tmp_path) == _metrics(f"sqlite:///{demo}", tmp_path)
 
 
+def test_a_copy_that_postgresql_refuses_is_a_clear_error_and_keeps_the_old_table(
+    demo, tmp_path, postgres_url, monkeypatch
+):
+    """Loads into PostgreSQL stream through COPY: a row it refuses fails the load as a
+    clear error naming the table, and leaves the previous table whole."""
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("drop schema if exists copied cascade")
+        conn.exec_driver_sql("create schema copied")
+    engine.dispose()
+    url = f"{postgres_url}?options=-csearch_path%3Dcopied"
+    source = _config(tmp_path, url=f"sqlite:///{demo}")
+    load_dataset(source, url, tables=["orders"])
+    plan = load_module._column_plan
+
+    def text_as_bigint(source, info, target):
+        found = plan(source, info, target)
+        if info.canonical == "orders":  # order_date is text: COPY cannot read it as bigint
+            found["order_date"] = (found["order_date"][0], sa.BigInteger())
+        return found
+
+    monkeypatch.setattr(load_module, "_column_plan", text_as_bigint)
+    with pytest.raises(SourceError, match=r"\(table orders\): .*bigint"):
+        load_dataset(source, url, tables=["orders"])
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        count = conn.exec_driver_sql("select count(*) from orders").scalar()
+    engine.dispose()
+    assert names == {"orders", MANIFEST}  # no staging table left behind
+    assert count == 1237  # the previous load's orders, whole
+
+
 def test_csv_files_load_as_text_and_keep_their_metrics(demo, tmp_path):
     import pandas as pd
 
