@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,13 +31,13 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 def ids_are_integers(values: list[Any]) -> bool:
     """An id column whose non-null values are all integer text sorts numerically (§8)."""
     texts = [v for v in values if v is not None]
-    return bool(texts) and all(_is_int_text(v) for v in texts)
+    # One compiled match a value, in C: a 150k-product log's ids are checked in a few ms.
+    return bool(texts) and all(map(_INTEGER_TEXT.fullmatch, map(str, texts)))
 
 
-def _is_int_text(value: Any) -> bool:
-    text = str(value)
-    digits = text[1:] if text.startswith("-") else text
-    return digits.isdigit() and str(int(text)) == text
+_INTEGER_TEXT = re.compile(r"0|-?[1-9][0-9]*")
+"""An integer's own text, as ``str(int(text)) == text`` has it: ASCII digits, no sign but a
+minus, no leading zero, no ``-0``."""
 
 
 def id_sort_key(numeric: bool) -> Callable[[Any], Any]:

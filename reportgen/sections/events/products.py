@@ -8,7 +8,6 @@ id missing from it, both are null and the report shows the id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from reportgen.sections.events.kpis import PRODUCT_TABLES
@@ -23,30 +22,36 @@ _CHUNK = 500
 def add_product_names(source: Source, expr: Expr, tables: dict[str, list[dict[str, Any]]]) -> None:
     """Give every row of the product tables its ``name`` and ``category`` (null if unknown),
     right after its ``product_id``."""
-    ids = {str(r["product_id"]) for key in PRODUCT_TABLES for r in tables.get(key, ())}
-    found = _catalog(source, expr, sorted(ids))
+    found = _catalog(source, expr, tables)
+    unknown = (None, None)
     for key in PRODUCT_TABLES:
         if key not in tables:
             continue
         named = []
         for row in tables[key]:
-            name, category = found.get(str(row["product_id"]), (None, None))
-            rest = {k: v for k, v in row.items() if k != "product_id"}
+            name, category = found.get(str(row["product_id"]), unknown) if found else unknown
+            # ``**row`` repeats product_id, which keeps its first place: the columns stay
+            # product_id, name, category, then the row's own.
             named.append(
-                {"product_id": row["product_id"], "name": name, "category": category, **rest}
+                {"product_id": row["product_id"], "name": name, "category": category, **row}
             )
         tables[key] = named
 
 
-def _catalog(source: Source, expr: Expr, ids: Iterable[str]) -> dict[str, tuple[Any, Any]]:
-    """Return id → (name, category) for the ``ids`` the products table lists.
+def _catalog(
+    source: Source, expr: Expr, tables: dict[str, list[dict[str, Any]]]
+) -> dict[str, tuple[Any, Any]]:
+    """Return id → (name, category) for the product ids of ``tables`` the products table
+    lists (none, and no ids gathered, without a products table).
 
     Duplicate ids collapse as the cart section collapses them (METRICS.md §8): each
     attribute the maximum non-null value, as text.
     """
-    wanted = list(ids)
     source = source.lookup("products")  # with mixed sources it may be the other engine
-    if not wanted or not source.usable("products"):
+    if not source.usable("products"):
+        return {}
+    wanted = sorted({str(r["product_id"]) for key in PRODUCT_TABLES for r in tables.get(key, ())})
+    if not wanted:
         return {}
     if source.dialect != expr.dialect:
         expr = Expr(source.dialect, expr.timezone)
