@@ -220,18 +220,16 @@ def postgres_url() -> Iterator[str]:
 
 
 def copy_rows(table: Any, conn: Any, keys: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
-    """A ``method`` for pandas' ``to_sql`` into PostgreSQL: the rows through COPY, in the
-    transaction pandas began. The same tables and values as its multi-row inserts, which
-    took three quarters of a PostgreSQL parity test's time."""
+    """A ``method`` for pandas' ``to_sql`` into PostgreSQL: the rows through COPY (as
+    ``reportgen load`` writes them), in the transaction pandas began. The same tables and
+    values as its multi-row inserts, which took three quarters of a parity test's time."""
+    from reportgen.source.load import copy_into_postgresql
+
     quote = conn.dialect.identifier_preparer.quote
     name = (
         quote(table.name) if table.schema is None else f"{quote(table.schema)}.{quote(table.name)}"
     )
-    columns = ", ".join(quote(key) for key in keys)
-    with conn.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"copy {name} ({columns}) from stdin") as copy:
-            for row in rows:
-                copy.write_row(row)
+    copy_into_postgresql(conn, name, keys, rows)
 
 
 SPARK_CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"

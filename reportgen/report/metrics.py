@@ -198,24 +198,17 @@ def default_period(config: Config, kind: PeriodKind) -> Period:
     return latest_complete(kind, newest, config.report.timezone)
 
 
-_SAFE = frozenset({str, int, bool, type(None)})
-"""Types already JSON-safe: most values of a large table, passed through without a call."""
-
-
 def clean_json(value: Any) -> Any:
     """Make a value JSON-safe: numpy scalars to Python, NaN/inf to None."""
     kind = type(value)
-    if kind in _SAFE:
+    if kind is str or kind is int or kind is bool or value is None:
         return value  # most of a large table: the tests below cost more than the value
     if kind is float:
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {
-            k if type(k) is str else str(k): v if type(v) in _SAFE else clean_json(v)
-            for k, v in value.items()
-        }
+        return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [v if type(v) in _SAFE else clean_json(v) for v in value]
+        return [clean_json(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

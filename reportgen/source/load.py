@@ -247,16 +247,24 @@ def _duckdb_insert(target: Connection, table: sa.Table, names: list[str], chunk:
 
 
 def _postgresql_copy(target: Connection, table: sa.Table, names: list[str], chunk: Any) -> None:
-    """Write a chunk with PostgreSQL's COPY (psycopg's copy protocol), in the connection's
-    transaction: an insert of many rows binds and plans each batch, COPY streams them.
-    Values reach their columns as an insert would bind them (the staging table's types,
-    naive timestamps, zoned ones as text: ``_sa_type``)."""
+    """Write a chunk with PostgreSQL's COPY: values reach their columns as an insert would
+    bind them (the staging table's types, naive timestamps, zoned ones as text:
+    ``_sa_type``)."""
+    copy_into_postgresql(
+        target, target.dialect.identifier_preparer.format_table(table), names, chunk
+    )
+
+
+def copy_into_postgresql(
+    target: Connection, quoted_table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Stream ``rows`` into ``quoted_table`` with COPY (psycopg's copy protocol), in the
+    connection's transaction: an insert of many rows binds and plans each batch, COPY
+    streams them. A refused row raises as SQLAlchemy would have wrapped it."""
     import psycopg
 
-    quote = target.dialect.identifier_preparer
-    statement = (
-        f"copy {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) from stdin"
-    )
+    quote = target.dialect.identifier_preparer.quote
+    statement = f"copy {quoted_table} ({', '.join(quote(n) for n in names)}) from stdin"
     if not target.in_transaction():
         # The driver's cursor begins one SQLAlchemy does not see: a failed COPY would then
         # leave the connection aborted, since rollback() would roll back nothing.
@@ -264,9 +272,9 @@ def _postgresql_copy(target: Connection, table: sa.Table, names: list[str], chun
     try:
         with target.connection.driver_connection.cursor() as cursor:
             with cursor.copy(statement) as copy:
-                for row in chunk:
+                for row in rows:
                     copy.write_row(row)
-    except psycopg.Error as exc:  # as SQLAlchemy would have wrapped it: a clear load error
+    except psycopg.Error as exc:
         raise sa.exc.DBAPIError(statement, None, exc) from exc
 
 

@@ -23,13 +23,12 @@ def add_product_names(source: Source, expr: Expr, tables: dict[str, list[dict[st
     """Give every row of the product tables its ``name`` and ``category`` (null if unknown),
     right after its ``product_id``."""
     found = _catalog(source, expr, tables)
-    unknown = (None, None)
     for key in PRODUCT_TABLES:
         if key not in tables:
             continue
         named = []
         for row in tables[key]:
-            name, category = found.get(str(row["product_id"]), unknown) if found else unknown
+            name, category = found.get(str(row["product_id"]), (None, None))
             # ``**row`` repeats product_id, which keeps its first place: the columns stay
             # product_id, name, category, then the row's own.
             named.append(
