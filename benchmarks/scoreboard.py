@@ -1,6 +1,6 @@
 """Every row of the "fast at scale" table in one run, each against its floor or peer.
 
-    python benchmarks/scoreboard.py              # one round, about 10 minutes on 2 cores
+    python benchmarks/scoreboard.py              # one round: about 5 minutes on 2 cores
     python benchmarks/scoreboard.py --rounds 3   # medians of three rounds
 
 Each figure comes from the benchmark that measures it (``bench_events.py``,
