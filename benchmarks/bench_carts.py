@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import tempfile
 import time
 from datetime import date
@@ -93,7 +92,7 @@ def main() -> None:
     print(f"queries / floor: {queries / floor:.1f}x")
     if args.json:
         # A run that generated its data peaked there: it has no peak of the build's own.
-        peak_mb = None if generates else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_mb = None if generates else max(s["peak_rss_mb"] for s in timer.stages.values())
         figures = {"queries": queries, "floor": floor, "total": total, "peak_mb": peak_mb}
         args.json.write_text(json.dumps(figures))
 
