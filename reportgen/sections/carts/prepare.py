@@ -244,7 +244,9 @@ def _orders(source: Source, expr: Expr, bounds: dict[str, str]) -> None:
     cart_id = expr.id_text(o["cart_id"]) if has_cart_id else ""
     recent = expr.may_fall_between(o["order_date"], "lo", "open_end")
     cart_column = f"{cart_id} as cart_id," if has_cart_id else ""
-    total = expr.number(o["order_total"]) if "order_total" in o else expr.null_number()
+    total = (
+        source.number(expr, "orders", "order_total") if "order_total" in o else expr.null_number()
+    )
     linked = f" or {cart_id} in (select cart_id from rg_carts)" if has_cart_id else ""
     parsed = expr.parsed_rows(
         f"""{expr.id_text(o["order_id"])} as order_id,
@@ -327,8 +329,8 @@ def _lines(
         from (
             select {expr.id_text(i["cart_id"])} as cart_id,
                    {expr.id_text(i["product_id"])} as product_id,
-                   {merge}({expr.number(i["quantity"])}) as qty,
-                   max({expr.number(i["unit_price"])}) as price,
+                   {merge}({source.number(expr, "cart_items", "quantity")}) as qty,
+                   max({source.number(expr, "cart_items", "unit_price")}) as price,
                    count(*) as n_rows
             from {items.sql}
             where {i["cart_id"]} in (
@@ -395,7 +397,11 @@ def _customers(
     for name in wanted:
         column = "age" if name == "age_band" else name
         if column in cu:
-            value = expr.number(cu[column]) if column == "age" else expr.strip(cu[column])
+            value = (
+                source.number(expr, "customers", column)
+                if column == "age"
+                else expr.strip(cu[column])
+            )
             picks.append(f", max({value}) as seg_src_{name}")
             segments.append(name)
     customer_id = expr.id_text(cu["customer_id"])

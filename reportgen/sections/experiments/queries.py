@@ -104,7 +104,11 @@ def prepare_sessions(source: Source, expr: Expr) -> Prepared:
         for name, real in _SOURCE_FLAGS.items()
     )
     user = expr.id_text(columns["user_id"]) if "user_id" in columns else expr.null_text()
-    revenue = expr.number(columns["revenue"]) if "revenue" in columns else expr.null_number()
+    revenue = (
+        source.number(expr, "experiment_sessions", "revenue")
+        if "revenue" in columns
+        else expr.null_number()
+    )
     parsed = expr.parsed_rows(
         f"""{expr.id_text(columns["experiment_id"])} as eid,
             {expr.strip(columns["variant"])} as variant,
@@ -277,7 +281,9 @@ def persona_counts(
     picks = []
     for number, name in enumerate(dimensions):
         column = customers.columns["age" if name == "age_band" else name]
-        value = expr.number(column) if name == "age_band" else expr.strip(column)
+        value = (
+            source.number(expr, "customers", "age") if name == "age_band" else expr.strip(column)
+        )
         picks.append(f"max({value}) as seg_{number}")
     cid = expr.id_text(customers.columns["customer_id"])
     create_scratch(

@@ -85,7 +85,9 @@ def _orders(source: Source, expr: Expr) -> frozenset[str]:
     present = frozenset(
         c for c in ("order_total", "status", "campaign_id", "discount_code") if c in o
     )
-    total = expr.number(o["order_total"]) if "order_total" in o else expr.null_number()
+    total = (
+        source.number(expr, "orders", "order_total") if "order_total" in o else expr.null_number()
+    )
     status = expr.lower_strip(o["status"]) if "status" in o else expr.null_text()
     campaign = expr.id_text(o["campaign_id"]) if "campaign_id" in o else expr.null_text()
     discounted = (
@@ -124,10 +126,15 @@ def _activity(source: Source, expr: Expr) -> tuple[bool, str | None, bool]:
     activity = source.table("campaign_activity")
     a = activity.columns
     has_impressions = "impressions" in a
-    impressions = expr.number(a["impressions"]) if has_impressions else expr.null_number()
+    impressions = (
+        source.number(expr, "campaign_activity", "impressions")
+        if has_impressions
+        else expr.null_number()
+    )
     parsed = expr.parsed_rows(
         f"""{expr.id_text(a["campaign_id"])} as campaign_id,
-            {expr.number(a["clicks"])} as clicks, {expr.number(a["cost"])} as cost,
+            {source.number(expr, "campaign_activity", "clicks")} as clicks,
+            {source.number(expr, "campaign_activity", "cost")} as cost,
             {impressions} as impressions""",
         a["activity_date"],
         f"from {activity.sql}",
